@@ -1,0 +1,86 @@
+# xdpctl: the one entry point. `make` builds BPF objects, skeletons, the loader and the tests;
+# `make test` runs them; `make deps` installs what a fresh Debian machine lacks.
+#
+#   make [V=1] [BUILD=build] [VMLINUX_BTF=/sys/kernel/btf/vmlinux]
+
+BUILD ?= build
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CMAKE ?= cmake
+CTEST ?= ctest
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+BPF_OBJS := $(addprefix $(BUILD)/bpf/,$(addsuffix .bpf.o,$(BPF_NAMES)))
+SKELS := $(addprefix skel/,$(addsuffix .skel.h,$(BPF_NAMES)))
+BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h)
+VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(BUILD)/vmlinux -Ibpf -Iinclude -mcpu=v3
+
+CMAKE_DIR := $(BUILD)/cmake
+DEPS_STAMP := $(BUILD)/.deps
+
+.DELETE_ON_ERROR:
+.PHONY: all deps bpf skel cxx test bench demo kmod clean
+
+all: cxx
+
+deps:
+	$(Q)bash scripts/deps.sh
+	$(Q)mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+# Once deps ran in this build tree, `make` does not re-check packages on every call.
+$(DEPS_STAMP): scripts/deps.sh
+	$(Q)bash scripts/deps.sh
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+$(VMLINUX_H): $(DEPS_STAMP)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+# clang output → `bpftool gen object` (static linking, BTF dedup) → skeleton
+$(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+.SECONDARY: $(patsubst %.bpf.o,%.tmp.o,$(BPF_OBJS))
+
+bpf: $(BPF_OBJS)
+skel: $(SKELS)
+
+$(CMAKE_DIR)/build.ninja: CMakeLists.txt $(DEPS_STAMP)
+	$(call msg,CMAKE,$(CMAKE_DIR))
+	$(Q)$(CMAKE) -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DXDPCTL_BPF_OBJ_DIR=$(abspath $(BUILD)/bpf) >/dev/null
+
+cxx: $(SKELS) $(CMAKE_DIR)/build.ninja
+	$(Q)$(CMAKE) --build $(CMAKE_DIR) $(if $(filter 1,$(V)),-- -v,)
+
+# ctest's summary line ("N% tests passed, N tests failed out of N") ends the output.
+test: cxx
+	$(Q)cd $(CMAKE_DIR) && $(CTEST) --output-on-failure --timeout 300 $(CTEST_ARGS)
+
+clean:
+	rm -rf $(BUILD) skel/*.skel.h

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* Per-CPU, per-action counters in the layout of include/xdpctl/stats.h. A program returns
+ * through xdpctl_count() so that every verdict it takes is counted exactly once:
+ *
+ *	return xdpctl_count(ctx, XDP_PASS);
+ */
+#ifndef XDPCTL_BPF_STATS_H
+#define XDPCTL_BPF_STATS_H
+
+#include "common.h"
+#include "xdpctl/stats.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPCTL_ACTION_MAX);
+	__type(key, __u32);
+	__type(value, struct xdpctl_action_stats);
+} xdpctl_stats SEC(".maps");
+
+static __always_inline int xdpctl_count(struct xdp_md *ctx, __u32 action)
+{
+	struct xdpctl_action_stats *rec;
+
+	rec = bpf_map_lookup_elem(&xdpctl_stats, &action);
+	if (rec) {
+		/* per-CPU slot: no other CPU writes it, a plain add is exact */
+		rec->packets++;
+		rec->bytes += ctx->data_end - ctx->data;
+	}
+	return action;
+}
+
+#endif
