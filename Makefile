@@ -19,8 +19,9 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_NAMES := $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
+# Programs of the collection (bpf/) and test-only programs that drive them (tests/progs/).
+BPF_SRCS := $(wildcard bpf/*.bpf.c tests/progs/*.bpf.c)
+BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
 BPF_OBJS := $(addprefix $(BUILD)/bpf/,$(addsuffix .bpf.o,$(BPF_NAMES)))
 SKELS := $(addprefix skel/,$(addsuffix .skel.h,$(BPF_NAMES)))
 BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h)
@@ -52,10 +53,15 @@ $(VMLINUX_H): $(DEPS_STAMP)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
 
 # clang output → `bpftool gen object` (static linking, BTF dedup) → skeleton
-$(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
+define bpf_compile
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+endef
+$(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
+	$(bpf_compile)
+$(BUILD)/bpf/%.tmp.o: tests/progs/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
+	$(bpf_compile)
 
 $(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
 	$(call msg,GEN-OBJ,$@)
