@@ -16,9 +16,10 @@
  * xdpctl_egress_stats per egress ifindex), xdpctl_stats (per-action counters).
  *
  * Two programs, one body: xdp_egress (SEC "xdp/devmap") and xdp_egress_frags (SEC
- * "xdp.frags/devmap"). The kernel lets a devmap hold only programs whose frags flag matches the
- * program that redirects into it (and each other): a frags ingress program needs
- * xdp_egress_frags in its devmap entries.
+ * "xdp.frags/devmap"). Use the one whose frags flag matches the ingress program: the kernel
+ * refuses (-EINVAL) an entry whose flag differs from the map's other entries, or, for a DEVMAP,
+ * from the program that redirects into it. For a DEVMAP_HASH it does not check the latter
+ * (6.18), so the loader must.
  *
  * Load: xdpctl redirect / xdpctl broadcast put xdp_egress into the devmap entries they create.
  * Test: tests/prog_xdp_egress_test.cpp. The kernel refuses BPF_PROG_TEST_RUN of devmap programs,

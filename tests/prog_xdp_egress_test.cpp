@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "xdp_pass.skel.h"
 #include "xdpctl/compat.h"
 #include "xdpctl/egress.h"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/skeleton.hpp"
 
 using namespace xt;
@@ -372,4 +374,194 @@ TEST_F(XdpEgressLive, BroadcastCopiesAreRewrittenPerPort)
 TEST_F(XdpEgressLive, BroadcastCopiesAreRewrittenPerPortFrags)
 {
 	run_broadcast(true);
+}
+
+// ---- What the kernel must refuse --------------------------------------------------------------
+
+namespace {
+
+const Bytes kFrame = Packet().eth(kMacB, kMacA).payload(46).build();
+
+// Negative cases need a real device for devmap entries and device binding.
+class XdpEgressRefused : public NetnsTest {
+protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		v_ = add_veth("r0", "r1");
+		ASSERT_GT(v_.ifindex, 0) << "veth";
+	}
+	VethPair v_;
+};
+
+} // namespace
+
+// net/bpf/test_run.c: a program with expected attach type BPF_XDP_DEVMAP (or CPUMAP) is refused
+// with -EINVAL before it runs; this is why the table above uses live frames.
+TEST(XdpEgressKernel, RefusesTestRunOfDevmapPrograms)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	for (const auto *prog : {(*eg)->progs.xdp_egress, (*eg)->progs.xdp_egress_frags}) {
+		SCOPED_TRACE(bpf_program__name(prog));
+		auto r = run_xdp(prog, kFrame);
+		EXPECT_EQ(r.err, -EINVAL) << "BPF_PROG_TEST_RUN of an xdp/devmap program";
+	}
+	auto c = read_action_stats((*eg)->maps.xdpctl_stats);
+	for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++)
+		EXPECT_EQ(c[a].packets, 0u) << "the program never ran, action " << a;
+}
+
+// dev_xdp_attach(): a BPF_XDP_DEVMAP program runs only from a devmap entry.
+TEST_F(XdpEgressRefused, EgressProgramAttachedToADevice)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	int err = bpf_xdp_attach(v_.ifindex, bpf_program__fd((*eg)->progs.xdp_egress), XDP_FLAGS_DRV_MODE, nullptr);
+	EXPECT_EQ(err, -EINVAL) << "native attach of xdp/devmap program";
+	err = bpf_xdp_attach(v_.ifindex, bpf_program__fd((*eg)->progs.xdp_egress), XDP_FLAGS_SKB_MODE, nullptr);
+	EXPECT_EQ(err, -EINVAL) << "generic attach of xdp/devmap program";
+}
+
+// A device-bound program (bpf_program__set_ifindex + BPF_F_XDP_DEV_BOUND_ONLY, as the RX metadata
+// kfuncs need) is tied to its device; a devmap runs its entries' programs for any device. The
+// kernel loads an xdp/devmap program device-bound without complaint and refuses it only when
+// it is written into an entry (__dev_map_alloc_node() gets it with bpf_prog_get_type_dev(),
+// which does not hand out device-bound programs): -EINVAL from the map update.
+TEST_F(XdpEgressRefused, DeviceBoundProgramAsDevmapEntry)
+{
+	auto eg = xdpctl::open_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	struct bpf_program *prog = (*eg)->progs.xdp_egress;
+	bpf_program__set_ifindex(prog, static_cast<uint32_t>(v_.ifindex));
+	ASSERT_EQ(bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_XDP_DEV_BOUND_ONLY), 0) << "set_flags";
+	ASSERT_EQ(bpf_program__set_autoload((*eg)->progs.xdp_egress_frags, false), 0) << "only the bound program";
+	auto st = xdpctl::load_skel(*eg, "xdp_egress (device-bound)");
+	ASSERT_TRUE(st) << "a device-bound xdp/devmap program loads: " << st.error().message();
+
+	auto ing = xdpctl::open_and_load_skel<egress_ingress>("egress_ingress");
+	ASSERT_TRUE(ing) << ing.error().message();
+	int map_fd = bpf_map__fd((*ing)->maps.tx_port);
+	EXPECT_EQ(devmap_val_update(map_fd, 1, v_.ifindex, bpf_program__fd(prog)), -EINVAL)
+		<< "device-bound program as devmap entry";
+
+	auto ok = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(ok) << ok.error().message();
+	EXPECT_EQ(devmap_val_update(map_fd, 1, v_.ifindex, bpf_program__fd((*ok)->progs.xdp_egress)), 0)
+		<< "control: the same program, not bound, is accepted";
+}
+
+// __dev_map_alloc_node(): an entry's program must have expected attach type BPF_XDP_DEVMAP.
+TEST_F(XdpEgressRefused, NonDevmapProgramAsDevmapEntry)
+{
+	auto ing = xdpctl::open_and_load_skel<egress_ingress>("egress_ingress");
+	ASSERT_TRUE(ing) << ing.error().message();
+	auto pass = xdpctl::open_and_load_skel<xdp_pass>("xdp_pass");
+	ASSERT_TRUE(pass) << pass.error().message();
+	for (int map_fd : {bpf_map__fd((*ing)->maps.tx_port), bpf_map__fd((*ing)->maps.bcast_ports)}) {
+		EXPECT_EQ(devmap_val_update(map_fd, 1, v_.ifindex, bpf_program__fd((*pass)->progs.xdp_pass_prog)), -EINVAL)
+			<< "plain SEC(\"xdp\") program as devmap entry";
+		EXPECT_EQ(devmap_val_update(map_fd, 1, v_.ifindex, 0), 0) << "control: an entry without a program";
+	}
+}
+
+// The frags flag. The kernel keeps, per map, the "owner" program type, JIT state and
+// xdp_has_frags (struct bpf_map_owner; bpf_prog_map_compatible() in kernel/bpf/core.c), and every
+// later program must match the first. On 6.18 two places take part:
+//  - __dev_map_alloc_node(): every program put into an entry, for DEVMAP and DEVMAP_HASH alike;
+//  - bpf_check_tail_call() at program load: every map the program uses for which
+//    map_type_contains_progs() holds, which is PROG_ARRAY, DEVMAP and CPUMAP but not
+//    DEVMAP_HASH.
+// So an ingress program claims its DEVMAP when it is loaded, and later entries with the other
+// frags flag are refused (-EINVAL); in a DEVMAP_HASH only the entries are held to each other,
+// and the kernel does not notice a frags entry behind a non-frags ingress program. The loader
+// must keep the two apart itself (tests/progs/egress_ingress.bpf.c uses a map per flag).
+
+// DEVMAP: the ingress program's flag, set at its load, decides.
+TEST_F(XdpEgressRefused, DevmapEntryFragsFlagMustMatchTheIngressProgram)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	auto ing = xdpctl::open_and_load_skel<egress_ingress>("egress_ingress");
+	ASSERT_TRUE(ing) << ing.error().message();
+	int plain_fd = bpf_program__fd((*eg)->progs.xdp_egress);
+	int frags_fd = bpf_program__fd((*eg)->progs.xdp_egress_frags);
+
+	int map = bpf_map__fd((*ing)->maps.bcast_ports); // used by SEC("xdp") egress_broadcast
+	EXPECT_EQ(devmap_val_update(map, 1, v_.ifindex, frags_fd), -EINVAL)
+		<< "xdp.frags/devmap entry in the DEVMAP of a non-frags ingress program";
+	EXPECT_EQ(devmap_val_update(map, 1, v_.ifindex, plain_fd), 0) << "control: xdp/devmap entry";
+
+	map = bpf_map__fd((*ing)->maps.bcast_ports_frags); // used by SEC("xdp.frags") egress_broadcast_frags
+	EXPECT_EQ(devmap_val_update(map, 1, v_.ifindex, plain_fd), -EINVAL)
+		<< "xdp/devmap entry in the DEVMAP of a frags ingress program";
+	EXPECT_EQ(devmap_val_update(map, 1, v_.ifindex, frags_fd), 0) << "control: xdp.frags/devmap entry";
+}
+
+// DEVMAP_HASH: loading the ingress program does not claim the map (6.18). This documents the
+// gap: if a kernel starts refusing here, flip the expectation and drop the comment above.
+TEST_F(XdpEgressRefused, DevmapHashIsNotCheckedAgainstTheIngressProgram)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	auto ing = xdpctl::open_and_load_skel<egress_ingress>("egress_ingress");
+	ASSERT_TRUE(ing) << ing.error().message();
+	int map = bpf_map__fd((*ing)->maps.tx_port); // used by SEC("xdp") egress_redirect
+	EXPECT_EQ(devmap_val_update(map, 1, v_.ifindex, bpf_program__fd((*eg)->progs.xdp_egress_frags)), 0)
+		<< "xdp.frags/devmap entry in the DEVMAP_HASH of a non-frags ingress program is accepted";
+	EXPECT_EQ(devmap_val_update(map, 2, v_.ifindex, bpf_program__fd((*eg)->progs.xdp_egress)), -EINVAL)
+		<< "but from then on the entries hold each other to the frags flag";
+}
+
+// With no program using the map, the first entry's program decides; entries of one devmap must
+// agree with each other, in DEVMAP and DEVMAP_HASH alike.
+TEST_F(XdpEgressRefused, FragsAndNonFragsEntriesInOneMap)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	int plain_fd = bpf_program__fd((*eg)->progs.xdp_egress);
+	int frags_fd = bpf_program__fd((*eg)->progs.xdp_egress_frags);
+	for (auto type : {BPF_MAP_TYPE_DEVMAP, BPF_MAP_TYPE_DEVMAP_HASH}) {
+		for (bool frags_first : {false, true}) {
+			SCOPED_TRACE(std::string(type == BPF_MAP_TYPE_DEVMAP ? "DEVMAP" : "DEVMAP_HASH") +
+				     (frags_first ? ", frags entry first" : ", non-frags entry first"));
+			xdpctl::Fd map{bpf_map_create(type, "egress_neg", 4, sizeof(struct bpf_devmap_val), 4, nullptr)};
+			ASSERT_TRUE(map) << "bpf_map_create: " << std::strerror(errno);
+			int first = frags_first ? frags_fd : plain_fd, second = frags_first ? plain_fd : frags_fd;
+			EXPECT_EQ(devmap_val_update(map.get(), 0, v_.ifindex, first), 0) << "first entry sets the owner";
+			EXPECT_EQ(devmap_val_update(map.get(), 1, v_.ifindex, second), -EINVAL)
+				<< "entry with the other frags flag";
+			EXPECT_EQ(devmap_val_update(map.get(), 1, v_.ifindex, first), 0) << "control: same flag";
+		}
+	}
+}
+
+// The other order: the map already holds an xdp.frags/devmap entry, then a non-frags ingress
+// program that redirects into it is loaded. For a DEVMAP the load itself is refused; for a
+// DEVMAP_HASH it is not (see above).
+TEST_F(XdpEgressRefused, IngressProgramLoadAgainstFragsEntries)
+{
+	auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
+	ASSERT_TRUE(eg) << eg.error().message();
+	for (auto type : {BPF_MAP_TYPE_DEVMAP, BPF_MAP_TYPE_DEVMAP_HASH}) {
+		bool hash = type == BPF_MAP_TYPE_DEVMAP_HASH;
+		SCOPED_TRACE(hash ? "DEVMAP_HASH" : "DEVMAP");
+		xdpctl::Fd map{bpf_map_create(type, "egress_neg", 4, sizeof(struct bpf_devmap_val), 64, nullptr)};
+		ASSERT_TRUE(map) << "bpf_map_create: " << std::strerror(errno);
+		ASSERT_EQ(devmap_val_update(map.get(), 1, v_.ifindex, bpf_program__fd((*eg)->progs.xdp_egress_frags)), 0)
+			<< "frags entry";
+
+		auto ing = xdpctl::open_skel<egress_ingress>("egress_ingress");
+		ASSERT_TRUE(ing) << ing.error().message();
+		// egress_redirect (SEC "xdp") uses tx_port, egress_broadcast (SEC "xdp") bcast_ports
+		ASSERT_EQ(bpf_map__reuse_fd(hash ? (*ing)->maps.tx_port : (*ing)->maps.bcast_ports, map.get()), 0)
+			<< "the non-frags ingress program uses our map";
+		auto st = xdpctl::load_skel(*ing, "egress_ingress");
+		if (hash) {
+			EXPECT_TRUE(st) << "DEVMAP_HASH is not checked at load: " << (st ? "" : st.error().message());
+		} else {
+			ASSERT_FALSE(st) << "non-frags program using a DEVMAP with a frags entry loaded";
+			EXPECT_EQ(st.error().err, EINVAL) << "load error: " << st.error().message();
+		}
+	}
 }

@@ -5,9 +5,10 @@
  *   egress_redirect        DEVMAP_HASH tx_port, key = ingress ifindex (one egress port)
  *   egress_broadcast       DEVMAP bcast_ports, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
  * and the same two as xdp.frags programs over maps of their own (tx_port_frags,
- * bcast_ports_frags): the kernel records the frags flag of the first program that uses a devmap
- * and refuses a program with the other flag, whether it redirects into the map or sits in an
- * entry, so frags and non-frags cannot share one.
+ * bcast_ports_frags). The entries of one devmap must all have the same frags flag, and a DEVMAP
+ * (not a DEVMAP_HASH, on 6.18) is also claimed by the flag of the first program loaded that uses
+ * it, so one map per flag is the only layout that always works (see the frags tests in
+ * tests/prog_xdp_egress_test.cpp).
  *
  * A lookup miss drops, so a frame never reaches the stack of the ingress namespace by accident.
  * Test: tests/prog_xdp_egress_test.cpp drives it with BPF_F_TEST_XDP_LIVE_FRAMES.
