@@ -23,7 +23,8 @@
  *
  * Maps: xdpctl_mon_exc, xdpctl_mon_rerr, xdpctl_mon_xmit (written here, read by user space).
  * Load: xdpctl::Monitor::start(netns_ino) (loader/include/xdpctl/monitor.hpp) loads, filters
- *       and attaches it; the CLI pins the maps under ROOT/ns<NS>/monitor/ while it runs.
+ *       and attaches it, Monitor::read() sums the maps; the CLI pins the maps under
+ *       ROOT/ns<NS>/monitor/ while it runs, and `xdpctl stats` reads them from there.
  * Test: tests/prog_xdp_monitor_test.cpp makes each event happen in a test namespace (a native
  *       XDP program aborting on a veth, a live test run redirecting to a missing ifindex,
  *       devmap redirects into a veth whose peer is or is not ready) and checks exact counts,
@@ -81,7 +82,7 @@ static __always_inline void *slot(void *map, const void *key, const void *zero)
 
 static __always_inline void count(void *map, __u32 ifindex, __u32 code)
 {
-	struct xdpctl_mon_key key = { .ifindex = ifindex, .code = code };
+	struct xdpctl_mon_key key = {.ifindex = ifindex, .code = code};
 	__u64 zero = 0, *n;
 
 	n = slot(map, &key, &zero);
@@ -130,8 +131,8 @@ int BPF_PROG(xdp_mon_redirect_map_err, const struct net_device *dev, const struc
  * a device of the namespace that filled the devmap.
  */
 SEC("tp_btf/xdp_devmap_xmit")
-int BPF_PROG(xdp_mon_devmap_xmit, const struct net_device *from_dev, const struct net_device *to_dev,
-	     int sent, int drops, int err)
+int BPF_PROG(xdp_mon_devmap_xmit, const struct net_device *from_dev,
+	     const struct net_device *to_dev, int sent, int drops, int err)
 {
 	struct xdpctl_mon_xmit_key key;
 	struct xdpctl_mon_xmit zero = {}, *v;

@@ -27,21 +27,9 @@
 using namespace xt;
 using namespace std::chrono_literals;
 
-namespace xdpctl {
-// For EXPECT_EQ on whole tables and readable failures.
-bool operator==(const MonException &a, const MonException &b)
+namespace xdpctl
 {
-	return a.ifindex == b.ifindex && a.action == b.action && a.count == b.count;
-}
-bool operator==(const MonRedirectError &a, const MonRedirectError &b)
-{
-	return a.ifindex == b.ifindex && a.err == b.err && a.count == b.count;
-}
-bool operator==(const MonXmit &a, const MonXmit &b)
-{
-	return a.from_ifindex == b.from_ifindex && a.to_ifindex == b.to_ifindex && a.sent == b.sent &&
-	       a.drops == b.drops && a.errors == b.errors;
-}
+// Readable failures for EXPECT_EQ on counts.
 void PrintTo(const MonException &e, std::ostream *os)
 {
 	*os << "{if " << e.ifindex << ", action " << e.action << ": " << e.count << "}";
@@ -57,21 +45,22 @@ void PrintTo(const MonXmit &x, std::ostream *os)
 }
 } // namespace xdpctl
 
-namespace {
+namespace
+{
 
 constexpr uint32_t kFrames = 8; // < DEV_MAP_BULK_SIZE (16): one devmap flush per test run
 
 uint64_t netns_ino_of(const NetNs &ns)
 {
-	struct stat st {};
+	struct stat st {
+	};
 	if (stat(("/run/netns/" + ns.name()).c_str(), &st))
 		return 0;
 	return st.st_ino;
 }
 
 // Polls until done() or the limit: the wait for an asynchronous event (NAPI), not an assertion.
-template <class F>
-bool wait_for(F done, std::chrono::milliseconds limit = 5s)
+template <class F> bool wait_for(F done, std::chrono::milliseconds limit = 5s)
 {
 	auto end = std::chrono::steady_clock::now() + limit;
 	while (!done()) {
@@ -88,7 +77,8 @@ uint32_t send_frames(const std::string &ifname, const Bytes &frame, uint32_t n)
 	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return 0;
-	struct sockaddr_ll to {};
+	struct sockaddr_ll to {
+	};
 	to.sll_family = AF_PACKET;
 	to.sll_ifindex = ifindex_of(ifname);
 	to.sll_halen = 6;
@@ -101,7 +91,8 @@ uint32_t send_frames(const std::string &ifname, const Bytes &frame, uint32_t n)
 	return sent;
 }
 
-class XdpMonitor : public NetnsTest {
+class XdpMonitor : public NetnsTest
+{
 protected:
 	// A monitor counting only the test namespace.
 	std::optional<xdpctl::Monitor> monitor()
@@ -158,7 +149,7 @@ TEST_F(XdpMonitor, AttachesTheTracepointsThisKernelHas)
 	EXPECT_EQ(attached, kernel_has) << "xdp_redirect_map_err attached iff the kernel has it";
 	auto c = counts(*m);
 	EXPECT_TRUE(c.exceptions.empty() && c.redirect_errors.empty() && c.xmit.empty())
-		<< "a fresh namespace has no events";
+	    << "a fresh namespace has no events";
 }
 
 // Native XDP on a veth: the driver fires xdp:xdp_exception for XDP_ABORTED and for a verdict
@@ -171,10 +162,10 @@ TEST_F(XdpMonitor, ExceptionsCountedByIfindexAndAction)
 		uint64_t exceptions; // expected for {ifindex, verdict}
 	};
 	const Row rows[] = {
-		{"XDP_ABORTED is an exception", XDP_ABORTED, kFrames},
-		{"invalid verdict 7 is an exception, counted under 7", 7, kFrames},
-		{"XDP_DROP is not", XDP_DROP, 0},
-		{"XDP_PASS is not", XDP_PASS, 0},
+	    {"XDP_ABORTED is an exception", XDP_ABORTED, kFrames},
+	    {"invalid verdict 7 is an exception, counted under 7", 7, kFrames},
+	    {"XDP_DROP is not", XDP_DROP, 0},
+	    {"XDP_PASS is not", XDP_PASS, 0},
 	};
 	auto m = monitor();
 	ASSERT_TRUE(m);
@@ -187,31 +178,36 @@ TEST_F(XdpMonitor, ExceptionsCountedByIfindexAndAction)
 		ASSERT_GT(v.ifindex, 0) << "veth";
 		auto t = trigger(row.verdict);
 		ASSERT_TRUE(t);
-		ASSERT_EQ(bpf_xdp_attach(v.ifindex, bpf_program__fd(t->progs.monitor_verdict), XDP_FLAGS_DRV_MODE,
-					 nullptr),
+		ASSERT_EQ(bpf_xdp_attach(v.ifindex, bpf_program__fd(t->progs.monitor_verdict),
+					 XDP_FLAGS_DRV_MODE, nullptr),
 			  0)
-			<< "native attach on " << name;
+		    << "native attach on " << name;
 
 		auto frame = Packet().eth(v.mac, v.peer_mac).payload(50).build();
 		ASSERT_EQ(send_frames(peer, frame, kFrames), kFrames) << "frames sent from the peer";
 
 		if (row.exceptions) {
-			wait_for([&] { return counts(*m).exceptions_of(v.ifindex, row.verdict) >= row.exceptions; });
+			wait_for([&] {
+				return counts(*m).exceptions_of(v.ifindex, row.verdict) >= row.exceptions;
+			});
 		} else {
 			// the program's own counters say when every frame was seen
 			ASSERT_TRUE(wait_for([&] {
-				return read_action_stats(t->maps.xdpctl_stats)[row.verdict].packets >= kFrames;
+				return read_action_stats(t->maps.xdpctl_stats)[row.verdict].packets >=
+				       kFrames;
 			})) << "program saw every frame";
 		}
 		auto c = counts(*m);
-		EXPECT_EQ(c.exceptions_of(v.ifindex, row.verdict), row.exceptions) << "exceptions on " << name;
+		EXPECT_EQ(c.exceptions_of(v.ifindex, row.verdict), row.exceptions)
+		    << "exceptions on " << name;
 		EXPECT_TRUE(c.redirect_errors.empty()) << "no redirect errors";
 		EXPECT_TRUE(c.xmit.empty()) << "no devmap transmits";
 		bpf_xdp_detach(v.ifindex, XDP_FLAGS_DRV_MODE, nullptr);
 	}
 	auto c = counts(*m);
 	for (const auto &e : c.exceptions)
-		EXPECT_TRUE(e.action == XDP_ABORTED || e.action == 7) << "only exceptions are counted, got " << e.action;
+		EXPECT_TRUE(e.action == XDP_ABORTED || e.action == 7)
+		    << "only exceptions are counted, got " << e.action;
 	EXPECT_EQ(c.exceptions.size(), 2u) << "one key per aborting veth";
 }
 
@@ -227,8 +223,8 @@ TEST_F(XdpMonitor, RedirectErrorsCountedByErrno)
 		uint32_t err;
 	};
 	const Row rows[] = {
-		{"ifindex that does not exist", 4242, EINVAL},
-		{"loopback: no ndo_xdp_xmit", 1, EOPNOTSUPP},
+	    {"ifindex that does not exist", 4242, EINVAL},
+	    {"loopback: no ndo_xdp_xmit", 1, EOPNOTSUPP},
 	};
 	auto m = monitor();
 	ASSERT_TRUE(m);
@@ -238,17 +234,19 @@ TEST_F(XdpMonitor, RedirectErrorsCountedByErrno)
 		auto t = trigger(XDP_PASS, row.target);
 		ASSERT_TRUE(t);
 		auto before = counts(*m).redirect_errors_of(v.ifindex, row.err);
-		auto r = run_xdp(t->progs.monitor_redirect_ifindex, pkt,
-				 {.ingress_ifindex = static_cast<uint32_t>(v.ifindex), .repeat = kFrames, .live = true});
+		auto r = run_xdp(
+		    t->progs.monitor_redirect_ifindex, pkt,
+		    {.ingress_ifindex = static_cast<uint32_t>(v.ifindex), .repeat = kFrames, .live = true});
 		ASSERT_EQ(r.err, 0) << "live test run";
 		// the tracepoint fires inside the test run: no waiting
 		EXPECT_EQ(counts(*m).redirect_errors_of(v.ifindex, row.err) - before, kFrames)
-			<< "redirect errors with errno " << row.err;
+		    << "redirect errors with errno " << row.err;
 	}
 	auto c = counts(*m);
-	EXPECT_EQ(c.redirect_errors, (std::vector<xdpctl::MonRedirectError>{{static_cast<uint32_t>(v.ifindex), EINVAL, kFrames},
-									    {static_cast<uint32_t>(v.ifindex), EOPNOTSUPP, kFrames}}))
-		<< "nothing else counted";
+	EXPECT_EQ(c.redirect_errors, (std::vector<xdpctl::MonRedirectError>{
+					 {static_cast<uint32_t>(v.ifindex), EINVAL, kFrames},
+					 {static_cast<uint32_t>(v.ifindex), EOPNOTSUPP, kFrames}}))
+	    << "nothing else counted";
 	EXPECT_TRUE(c.exceptions.empty()) << "no exceptions";
 	EXPECT_TRUE(c.xmit.empty()) << "nothing reached a bulk queue";
 }
@@ -281,18 +279,18 @@ TEST_F(XdpMonitor, DevmapXmitCountsSentAndDroppedPerDevicePair)
 		const char *what;
 		Peer peer;
 		uint64_t sent, drops, errors; // for {ingress, egress veth}
-		uint64_t redirect_errors;      // EOPNOTSUPP on the ingress veth
+		uint64_t redirect_errors;     // EOPNOTSUPP on the ingress veth
 	};
 	const bool features = kernel_has_xdp_features();
 	const Row rows[] = {
-		features ? Row{"peer without XDP or GRO: not a redirect target (6.3+: refused at enqueue)",
-			       Peer::Bare, 0, 0, 0, kFrames}
-			 : Row{"peer without XDP or GRO: ndo_xdp_xmit fails (ENXIO), all dropped", Peer::Bare, 0,
-			       kFrames, 1, 0},
-		{"peer runs xdp_pass: all sent", Peer::Xdp, kFrames, 0, 0, 0},
-		{"peer has GRO on: all sent", Peer::Gro, kFrames, 0, 0, 0},
-		{"peer ready, but its MTU is below the frame: all dropped, no error", Peer::XdpSmallMtu, 0, kFrames, 0,
-		 0},
+	    features ? Row{"peer without XDP or GRO: not a redirect target (6.3+: refused at enqueue)",
+			   Peer::Bare, 0, 0, 0, kFrames}
+		     : Row{"peer without XDP or GRO: ndo_xdp_xmit fails (ENXIO), all dropped", Peer::Bare, 0,
+			   kFrames, 1, 0},
+	    {"peer runs xdp_pass: all sent", Peer::Xdp, kFrames, 0, 0, 0},
+	    {"peer has GRO on: all sent", Peer::Gro, kFrames, 0, 0, 0},
+	    {"peer ready, but its MTU is below the frame: all dropped, no error", Peer::XdpSmallMtu, 0,
+	     kFrames, 0, 0},
 	};
 	auto in = add_veth("in0", "in1");
 	ASSERT_GT(in.ifindex, 0) << "ingress veth";
@@ -315,7 +313,7 @@ TEST_F(XdpMonitor, DevmapXmitCountsSentAndDroppedPerDevicePair)
 			ASSERT_EQ(bpf_xdp_attach(out.peer_ifindex, bpf_program__fd(pass->progs.xdp_pass_prog),
 						 XDP_FLAGS_DRV_MODE, nullptr),
 				  0)
-				<< "xdp_pass on " << peer;
+			    << "xdp_pass on " << peer;
 		}
 		if (row.peer == Peer::Gro) {
 			ASSERT_TRUE(must("ethtool -K " + peer + " gro on")) << "gro on " << peer;
@@ -326,15 +324,17 @@ TEST_F(XdpMonitor, DevmapXmitCountsSentAndDroppedPerDevicePair)
 
 		auto t = trigger(XDP_PASS);
 		ASSERT_TRUE(t);
-		struct bpf_devmap_val val {};
+		struct bpf_devmap_val val {
+		};
 		val.ifindex = static_cast<uint32_t>(out.ifindex);
 		uint32_t key = 0;
 		ASSERT_EQ(bpf_map__update_elem(t->maps.tx_port, &key, sizeof(key), &val, sizeof(val), 0), 0)
-			<< "devmap entry";
+		    << "devmap entry";
 
 		auto before = counts(*m).redirect_errors_of(in.ifindex, EOPNOTSUPP);
-		auto r = run_xdp(t->progs.monitor_redirect_devmap, pkt,
-				 {.ingress_ifindex = static_cast<uint32_t>(in.ifindex), .repeat = kFrames, .live = true});
+		auto r = run_xdp(
+		    t->progs.monitor_redirect_devmap, pkt,
+		    {.ingress_ifindex = static_cast<uint32_t>(in.ifindex), .repeat = kFrames, .live = true});
 		ASSERT_EQ(r.err, 0) << "live test run";
 		// the flush at the end of the test run's batch fires the tracepoint: no waiting
 		auto c = counts(*m);
@@ -342,7 +342,7 @@ TEST_F(XdpMonitor, DevmapXmitCountsSentAndDroppedPerDevicePair)
 		xdpctl::MonXmit want{from, to, row.sent, row.drops, row.errors};
 		EXPECT_EQ(c.xmit_of(from, to), want) << "xmit " << in.name << "->" << name;
 		EXPECT_EQ(c.redirect_errors_of(from, EOPNOTSUPP) - before, row.redirect_errors)
-			<< "redirect errors on " << in.name;
+		    << "redirect errors on " << in.name;
 		if (row.sent || row.drops || row.errors)
 			xmit_keys++;
 		if (pass)
@@ -382,8 +382,8 @@ TEST_F(XdpMonitor, EventsOfAnotherNamespaceAreNotCounted)
 		uint64_t mine, theirs; // running totals for {lo, EINVAL}
 	};
 	const Row rows[] = {
-		{"event in the other namespace", true, 3, 0, 3},
-		{"event in the test namespace", false, 5, 5, 3},
+	    {"event in the other namespace", true, 3, 0, 3},
+	    {"event in the test namespace", false, 5, 5, 3},
 	};
 	for (const auto &row : rows) {
 		SCOPED_TRACE(row.what);
@@ -394,8 +394,10 @@ TEST_F(XdpMonitor, EventsOfAnotherNamespaceAreNotCounted)
 		} else {
 			fire(row.times);
 		}
-		EXPECT_EQ(counts(*mine).redirect_errors_of(1, EINVAL), row.mine) << "monitor of the test namespace";
-		EXPECT_EQ(counts(*theirs).redirect_errors_of(1, EINVAL), row.theirs) << "monitor of the other namespace";
+		EXPECT_EQ(counts(*mine).redirect_errors_of(1, EINVAL), row.mine)
+		    << "monitor of the test namespace";
+		EXPECT_EQ(counts(*theirs).redirect_errors_of(1, EINVAL), row.theirs)
+		    << "monitor of the other namespace";
 	}
 	EXPECT_EQ(counts(*mine).redirect_errors.size(), 1u) << "test namespace: one key";
 	EXPECT_EQ(counts(*theirs).redirect_errors.size(), 1u) << "other namespace: one key";

@@ -14,8 +14,11 @@
 
 using namespace xt;
 
-namespace {
-class XdpPassReady : public NetnsTest {};
+namespace
+{
+class XdpPassReady : public NetnsTest
+{
+};
 } // namespace
 
 TEST_F(XdpPassReady, RedirectedFramesReachTheVethPeerOnlyWithXdpPassOnIt)
@@ -27,8 +30,8 @@ TEST_F(XdpPassReady, RedirectedFramesReachTheVethPeerOnlyWithXdpPassOnIt)
 		uint32_t arrive; // frames captured on the peer
 	};
 	const Row rows[] = {
-		{"peer without XDP: frames lost", false, 0},
-		{"peer runs xdp_pass: every frame arrives", true, kFrames},
+	    {"peer without XDP: frames lost", false, 0},
+	    {"peer runs xdp_pass: every frame arrives", true, kFrames},
 	};
 	auto redirect = xdpctl::open_and_load_skel<monitor_trigger>("monitor_trigger");
 	ASSERT_TRUE(redirect) << "load monitor_trigger: " << redirect.error().message();
@@ -48,17 +51,21 @@ TEST_F(XdpPassReady, RedirectedFramesReachTheVethPeerOnlyWithXdpPassOnIt)
 			ASSERT_EQ(bpf_xdp_attach(v.peer_ifindex, bpf_program__fd(pass->progs.xdp_pass_prog),
 						 XDP_FLAGS_DRV_MODE, nullptr),
 				  0)
-				<< "xdp_pass natively on " << peer;
+			    << "xdp_pass natively on " << peer;
 		}
-		struct bpf_devmap_val val {};
+		struct bpf_devmap_val val {
+		};
 		val.ifindex = static_cast<uint32_t>(v.ifindex);
 		uint32_t key = 0;
-		ASSERT_EQ(bpf_map__update_elem((*redirect)->maps.tx_port, &key, sizeof(key), &val, sizeof(val), 0), 0)
-			<< "devmap entry -> " << name;
+		ASSERT_EQ(
+		    bpf_map__update_elem((*redirect)->maps.tx_port, &key, sizeof(key), &val, sizeof(val), 0),
+		    0)
+		    << "devmap entry -> " << name;
 
 		Capture cap(peer, kEthTest);
 		auto frame = Packet().eth(v.peer_mac, v.mac).payload(64, static_cast<uint8_t>(n)).build();
-		auto r = run_xdp((*redirect)->progs.monitor_redirect_devmap, frame, {.repeat = kFrames, .live = true});
+		auto r = run_xdp((*redirect)->progs.monitor_redirect_devmap, frame,
+				 {.repeat = kFrames, .live = true});
 		ASSERT_EQ(r.err, 0) << "live test run";
 
 		// the frames are queued to the peer's NAPI by the end of the run; drain() waits for them

@@ -8,15 +8,17 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
-#include <tuple>
+#include <utility>
 
 #include "xdp_monitor.skel.h"
 #include "xdpctl/monitor.h"
 #include "xdpctl/skeleton.hpp"
 
-namespace xdpctl {
+namespace xdpctl
+{
 
-namespace {
+namespace
+{
 
 constexpr std::string_view kTpBtf = "tp_btf/";
 
@@ -27,8 +29,7 @@ int possible_cpus()
 }
 
 // Calls fn(key, per_cpu_values) for every key of a per-CPU hash whose values are V.
-template <class K, class V, class Fn>
-Status for_each_percpu(int fd, const char *name, Fn fn)
+template <class K, class V, class Fn> Status for_each_percpu(int fd, const char *name, Fn fn)
 {
 	std::vector<V> vals(static_cast<size_t>(possible_cpus()));
 	K key{}, next{};
@@ -86,46 +87,41 @@ Result<MonitorCounts> read_monitor_maps(int exc_fd, int rerr_fd, int xmit_fd)
 		return s;
 	};
 	auto st = for_each_percpu<xdpctl_mon_key, uint64_t>(
-		exc_fd, "xdpctl_mon_exc", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
-			c.exceptions.push_back({k.ifindex, k.code, sum(v)});
-		});
+	    exc_fd, "xdpctl_mon_exc", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
+		    c.exceptions.push_back({k.ifindex, k.code, sum(v)});
+	    });
 	if (!st)
 		return std::unexpected(st.error());
 	st = for_each_percpu<xdpctl_mon_key, uint64_t>(
-		rerr_fd, "xdpctl_mon_rerr", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
-			c.redirect_errors.push_back({k.ifindex, k.code, sum(v)});
-		});
+	    rerr_fd, "xdpctl_mon_rerr", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
+		    c.redirect_errors.push_back({k.ifindex, k.code, sum(v)});
+	    });
 	if (!st)
 		return std::unexpected(st.error());
 	st = for_each_percpu<xdpctl_mon_xmit_key, xdpctl_mon_xmit>(
-		xmit_fd, "xdpctl_mon_xmit",
-		[&](const xdpctl_mon_xmit_key &k, const std::vector<xdpctl_mon_xmit> &v) {
-			MonXmit x{k.from_ifindex, k.to_ifindex};
-			for (const auto &p : v) {
-				x.sent += p.sent;
-				x.drops += p.drops;
-				x.errors += p.errors;
-			}
-			c.xmit.push_back(x);
-		});
+	    xmit_fd, "xdpctl_mon_xmit",
+	    [&](const xdpctl_mon_xmit_key &k, const std::vector<xdpctl_mon_xmit> &v) {
+		    MonXmit x{k.from_ifindex, k.to_ifindex};
+		    for (const auto &p : v) {
+			    x.sent += p.sent;
+			    x.drops += p.drops;
+			    x.errors += p.errors;
+		    }
+		    c.xmit.push_back(x);
+	    });
 	if (!st)
 		return std::unexpected(st.error());
 
-	auto by_key = [](const auto &a, const auto &b) {
-		return std::tie(a.ifindex, a.action) < std::tie(b.ifindex, b.action);
-	};
-	std::ranges::sort(c.exceptions, by_key);
-	std::ranges::sort(c.redirect_errors,
-			  [](const auto &a, const auto &b) { return std::tie(a.ifindex, a.err) < std::tie(b.ifindex, b.err); });
-	std::ranges::sort(c.xmit, [](const auto &a, const auto &b) {
-		return std::tie(a.from_ifindex, a.to_ifindex) < std::tie(b.from_ifindex, b.to_ifindex);
-	});
+	std::ranges::sort(c.exceptions, {}, [](const auto &e) { return std::pair(e.ifindex, e.action); });
+	std::ranges::sort(c.redirect_errors, {}, [](const auto &e) { return std::pair(e.ifindex, e.err); });
+	std::ranges::sort(c.xmit, {}, [](const auto &x) { return std::pair(x.from_ifindex, x.to_ifindex); });
 	return c;
 }
 
 Result<uint64_t> current_netns_ino()
 {
-	struct stat st {};
+	struct stat st {
+	};
 	if (stat("/proc/thread-self/ns/net", &st))
 		return fail(errno, "stat", "/proc/thread-self/ns/net");
 	return static_cast<uint64_t>(st.st_ino);
@@ -162,7 +158,8 @@ Result<Monitor> Monitor::start(uint64_t netns_ino)
 		if (!sec.starts_with(kTpBtf))
 			continue;
 		std::string tp(sec.substr(kTpBtf.size()));
-		bool have = btf__find_by_name_kind(vmlinux, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF) > 0;
+		bool have =
+		    btf__find_by_name_kind(vmlinux, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF) > 0;
 		bpf_program__set_autoload(prog, have);
 		if (have)
 			m.tracepoints_.push_back(tp);

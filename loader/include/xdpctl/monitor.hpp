@@ -17,18 +17,21 @@
 
 struct xdp_monitor;
 
-namespace xdpctl {
+namespace xdpctl
+{
 
 struct MonException {
 	uint32_t ifindex = 0;
 	uint32_t action = 0; // XDP_ABORTED, or the invalid verdict a program returned
 	uint64_t count = 0;
+	friend bool operator==(const MonException &, const MonException &) = default;
 };
 
 struct MonRedirectError {
 	uint32_t ifindex = 0; // the device the program ran on
 	uint32_t err = 0;     // positive errno
 	uint64_t count = 0;
+	friend bool operator==(const MonRedirectError &, const MonRedirectError &) = default;
 };
 
 struct MonXmit {
@@ -37,6 +40,7 @@ struct MonXmit {
 	uint64_t sent = 0;
 	uint64_t drops = 0;
 	uint64_t errors = 0; // ndo_xdp_xmit calls that failed as a whole
+	friend bool operator==(const MonXmit &, const MonXmit &) = default;
 };
 
 struct MonitorCounts {
@@ -58,7 +62,8 @@ struct MonitorCounts {
 // monitor's netns_ino filter and the bpffs layout's ns<NS> use.
 [[nodiscard]] Result<uint64_t> current_netns_ino();
 
-class Monitor {
+class Monitor
+{
 public:
 	// Loads the monitor counting only devices of the namespace with this inode (0: all) and
 	// attaches it. Tracepoints this kernel lacks (xdp_redirect_map_err on 6.18) are skipped.
