@@ -1,0 +1,93 @@
+// The tracepoint monitor (bpf/xdp_monitor.bpf.c): load it filtered to one network namespace,
+// attach it to the xdp: tracepoints this kernel has, and read its three maps summed over CPUs.
+//
+//   auto ino = xdpctl::current_netns_ino();
+//   auto mon = xdpctl::Monitor::start(*ino);
+//   ...
+//   auto counts = mon->read();
+//   counts->exceptions_of(ifindex, XDP_ABORTED);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xdpctl/error.hpp"
+
+struct xdp_monitor;
+
+namespace xdpctl
+{
+
+struct MonException {
+	uint32_t ifindex = 0;
+	uint32_t action = 0; // XDP_ABORTED, or the invalid verdict a program returned
+	uint64_t count = 0;
+	friend bool operator==(const MonException &, const MonException &) = default;
+};
+
+struct MonRedirectError {
+	uint32_t ifindex = 0; // the device the program ran on
+	uint32_t err = 0;     // positive errno
+	uint64_t count = 0;
+	friend bool operator==(const MonRedirectError &, const MonRedirectError &) = default;
+};
+
+struct MonXmit {
+	uint32_t from_ifindex = 0;
+	uint32_t to_ifindex = 0;
+	uint64_t sent = 0;
+	uint64_t drops = 0;
+	uint64_t errors = 0; // ndo_xdp_xmit calls that failed as a whole
+	friend bool operator==(const MonXmit &, const MonXmit &) = default;
+};
+
+struct MonitorCounts {
+	std::vector<MonException> exceptions;
+	std::vector<MonRedirectError> redirect_errors;
+	std::vector<MonXmit> xmit;
+
+	// 0 (or an all-zero MonXmit) when nothing was counted for that key.
+	[[nodiscard]] uint64_t exceptions_of(uint32_t ifindex, uint32_t action) const;
+	[[nodiscard]] uint64_t redirect_errors_of(uint32_t ifindex, uint32_t err) const;
+	[[nodiscard]] MonXmit xmit_of(uint32_t from_ifindex, uint32_t to_ifindex) const;
+};
+
+// Reads the monitor's maps by fd (e.g. opened from their pins), summed over all possible CPUs,
+// sorted by key.
+[[nodiscard]] Result<MonitorCounts> read_monitor_maps(int exc_fd, int rerr_fd, int xmit_fd);
+
+// Inode of the calling thread's network namespace (/proc/thread-self/ns/net), what the
+// monitor's netns_ino filter and the bpffs layout's ns<NS> use.
+[[nodiscard]] Result<uint64_t> current_netns_ino();
+
+class Monitor
+{
+public:
+	// Loads the monitor counting only devices of the namespace with this inode (0: all) and
+	// attaches it. Tracepoints this kernel lacks (xdp_redirect_map_err on 6.18) are skipped.
+	[[nodiscard]] static Result<Monitor> start(uint64_t netns_ino);
+
+	Monitor(Monitor &&) noexcept;
+	Monitor &operator=(Monitor &&) noexcept;
+	~Monitor(); // detaches
+
+	[[nodiscard]] Result<MonitorCounts> read() const;
+	// Tracepoints attached, e.g. "xdp_exception".
+	[[nodiscard]] const std::vector<std::string> &tracepoints() const { return tracepoints_; }
+	// For pinning under ROOT/ns<NS>/monitor/<MAPNAME>.
+	[[nodiscard]] int exc_map_fd() const;
+	[[nodiscard]] int rerr_map_fd() const;
+	[[nodiscard]] int xmit_map_fd() const;
+
+private:
+	struct Destroy {
+		void operator()(xdp_monitor *s) const noexcept;
+	};
+	Monitor() = default;
+	std::unique_ptr<xdp_monitor, Destroy> skel_;
+	std::vector<std::string> tracepoints_;
+};
+
+} // namespace xdpctl

@@ -1,0 +1,199 @@
+#include "xdpctl/monitor.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "xdp_monitor.skel.h"
+#include "xdpctl/monitor.h"
+#include "xdpctl/skeleton.hpp"
+
+namespace xdpctl
+{
+
+namespace
+{
+
+constexpr std::string_view kTpBtf = "tp_btf/";
+
+int possible_cpus()
+{
+	int n = libbpf_num_possible_cpus();
+	return n > 0 ? n : 1;
+}
+
+// Calls fn(key, per_cpu_values) for every key of a per-CPU hash whose values are V.
+template <class K, class V, class Fn> Status for_each_percpu(int fd, const char *name, Fn fn)
+{
+	std::vector<V> vals(static_cast<size_t>(possible_cpus()));
+	K key{}, next{};
+	const K *prev = nullptr;
+	for (;;) {
+		if (bpf_map_get_next_key(fd, prev, &next)) {
+			if (errno == ENOENT)
+				return {};
+			return fail(errno, "bpf_map_get_next_key", name);
+		}
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals.data())) {
+			if (errno == ENOENT) // deleted between the two calls
+				continue;
+			return fail(errno, "bpf_map_lookup_elem", name);
+		}
+		fn(key, vals);
+	}
+}
+
+} // namespace
+
+uint64_t MonitorCounts::exceptions_of(uint32_t ifindex, uint32_t action) const
+{
+	for (const auto &e : exceptions)
+		if (e.ifindex == ifindex && e.action == action)
+			return e.count;
+	return 0;
+}
+
+uint64_t MonitorCounts::redirect_errors_of(uint32_t ifindex, uint32_t err) const
+{
+	for (const auto &e : redirect_errors)
+		if (e.ifindex == ifindex && e.err == err)
+			return e.count;
+	return 0;
+}
+
+MonXmit MonitorCounts::xmit_of(uint32_t from_ifindex, uint32_t to_ifindex) const
+{
+	for (const auto &x : xmit)
+		if (x.from_ifindex == from_ifindex && x.to_ifindex == to_ifindex)
+			return x;
+	return MonXmit{from_ifindex, to_ifindex};
+}
+
+Result<MonitorCounts> read_monitor_maps(int exc_fd, int rerr_fd, int xmit_fd)
+{
+	MonitorCounts c;
+	auto sum = [](const std::vector<uint64_t> &v) {
+		uint64_t s = 0;
+		for (auto n : v)
+			s += n;
+		return s;
+	};
+	auto st = for_each_percpu<xdpctl_mon_key, uint64_t>(
+	    exc_fd, "xdpctl_mon_exc", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
+		    c.exceptions.push_back({k.ifindex, k.code, sum(v)});
+	    });
+	if (!st)
+		return std::unexpected(st.error());
+	st = for_each_percpu<xdpctl_mon_key, uint64_t>(
+	    rerr_fd, "xdpctl_mon_rerr", [&](const xdpctl_mon_key &k, const std::vector<uint64_t> &v) {
+		    c.redirect_errors.push_back({k.ifindex, k.code, sum(v)});
+	    });
+	if (!st)
+		return std::unexpected(st.error());
+	st = for_each_percpu<xdpctl_mon_xmit_key, xdpctl_mon_xmit>(
+	    xmit_fd, "xdpctl_mon_xmit",
+	    [&](const xdpctl_mon_xmit_key &k, const std::vector<xdpctl_mon_xmit> &v) {
+		    MonXmit x{k.from_ifindex, k.to_ifindex};
+		    for (const auto &p : v) {
+			    x.sent += p.sent;
+			    x.drops += p.drops;
+			    x.errors += p.errors;
+		    }
+		    c.xmit.push_back(x);
+	    });
+	if (!st)
+		return std::unexpected(st.error());
+
+	std::ranges::sort(c.exceptions, {}, [](const auto &e) { return std::pair(e.ifindex, e.action); });
+	std::ranges::sort(c.redirect_errors, {}, [](const auto &e) { return std::pair(e.ifindex, e.err); });
+	std::ranges::sort(c.xmit, {}, [](const auto &x) { return std::pair(x.from_ifindex, x.to_ifindex); });
+	return c;
+}
+
+Result<uint64_t> current_netns_ino()
+{
+	struct stat st {
+	};
+	if (stat("/proc/thread-self/ns/net", &st))
+		return fail(errno, "stat", "/proc/thread-self/ns/net");
+	return static_cast<uint64_t>(st.st_ino);
+}
+
+void Monitor::Destroy::operator()(xdp_monitor *s) const noexcept
+{
+	xdp_monitor::destroy(s);
+}
+
+Monitor::Monitor(Monitor &&) noexcept = default;
+Monitor &Monitor::operator=(Monitor &&) noexcept = default;
+Monitor::~Monitor() = default;
+
+Result<Monitor> Monitor::start(uint64_t netns_ino)
+{
+	if (netns_ino > UINT32_MAX) // ns.inum is an unsigned int in the kernel
+		return fail(EINVAL, "start", "xdp_monitor", "netns inode does not fit 32 bits");
+	auto skel = open_skel<xdp_monitor>("xdp_monitor");
+	if (!skel)
+		return std::unexpected(skel.error());
+	(*skel)->rodata->netns_ino = static_cast<uint32_t>(netns_ino);
+
+	// A tp_btf program whose tracepoint is missing would fail the whole load: look each one
+	// up in the kernel's BTF (tracepoint NAME has the typedef btf_trace_NAME) and skip it.
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return fail(errno, "btf__load_vmlinux_btf", "/sys/kernel/btf/vmlinux");
+	Monitor m;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, (*skel)->obj)
+	{
+		std::string_view sec = bpf_program__section_name(prog);
+		if (!sec.starts_with(kTpBtf))
+			continue;
+		std::string tp(sec.substr(kTpBtf.size()));
+		bool have =
+		    btf__find_by_name_kind(vmlinux, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF) > 0;
+		bpf_program__set_autoload(prog, have);
+		if (have)
+			m.tracepoints_.push_back(tp);
+	}
+	btf__free(vmlinux);
+	if (m.tracepoints_.empty())
+		return fail(ENOENT, "start", "xdp_monitor", "the kernel has none of the xdp: tracepoints");
+
+	if (auto st = load_skel(*skel, "xdp_monitor"); !st)
+		return std::unexpected(st.error());
+	if (int err = xdp_monitor::attach(skel->get()))
+		return fail(-err, "attach", "xdp_monitor");
+	m.skel_.reset(skel->release());
+	return m;
+}
+
+Result<MonitorCounts> Monitor::read() const
+{
+	return read_monitor_maps(exc_map_fd(), rerr_map_fd(), xmit_map_fd());
+}
+
+int Monitor::exc_map_fd() const
+{
+	return bpf_map__fd(skel_->maps.xdpctl_mon_exc);
+}
+
+int Monitor::rerr_map_fd() const
+{
+	return bpf_map__fd(skel_->maps.xdpctl_mon_rerr);
+}
+
+int Monitor::xmit_map_fd() const
+{
+	return bpf_map__fd(skel_->maps.xdpctl_mon_xmit);
+}
+
+} // namespace xdpctl
