@@ -347,7 +347,7 @@ private:
 		if (l.kind == "veth") {
 			r.kind = "veth";
 			if (!l.link || l.link_other_netns) {
-				r.why = "the veth peer is in another network namespace";
+				r.why = l.link ? "the veth peer is in another network namespace" : "the veth has no peer";
 				return r;
 			}
 			auto peer = rt_.get_link(l.link);
