@@ -72,10 +72,11 @@ struct bpf_ctrl_xdp_stats {
 /* XDP_ATTR avail bits */
 enum {
 	BPF_CTRL_ATTR_PROGS = 1 << 0, /* prog ids and attach mode (rtnetlink IFLA_XDP) */
-	BPF_CTRL_ATTR_FEATURES = 1 << 1, /* xdp_features, xsk_features (netdev genl dev-get) */
+	BPF_CTRL_ATTR_FEATURES = 1 << 1, /* xdp_features (netdev genl dev-get) */
 	BPF_CTRL_ATTR_RINGS = 1 << 2, /* ethtool rings */
 	BPF_CTRL_ATTR_CHANNELS = 1 << 3, /* ethtool channels */
 	BPF_CTRL_ATTR_REDIRECT_TARGET = 1 << 4, /* redirect_target_ready is known */
+	BPF_CTRL_ATTR_XSK_FEATURES = 1 << 5, /* xsk_features (netdev genl dev-get, 6.8+) */
 };
 
 struct bpf_ctrl_rings {

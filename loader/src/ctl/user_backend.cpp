@@ -1,0 +1,587 @@
+// The control map's user-space backend: today's kernels answer the proposal's three use cases
+// through rtnetlink, the netdev and ethtool genl families, and the maps xdpctl's programs pin.
+//
+//   XDP_STATS  link stats64 (rtnetlink), per-action counters (ROOT/ns<NS>/if<IFINDEX>/
+//              xdpctl_stats, counted only while that map belongs to the attached program), error
+//              counts (ROOT/ns<NS>/monitor/*), qstats (netdev qstats-get)
+//   XDP_ATTR   IFLA_XDP, netdev dev-get, ethtool rings and channels; redirect_target_ready from
+//              the veth peer's state (native XDP program or GRO, and up) or xdp-features NDO_XMIT
+//   XDP_MD     netdev dev-get rx metadata features; the attached xdp_meta_kfunc program
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <optional>
+
+#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/ctlmap.hpp"
+#include "xdpctl/fd.hpp"
+#include "xdpctl/meta.h"
+#include "xdpctl/monitor.h"
+#include "xdpctl/netdev_genl.h"
+#include "xdpctl/nl.hpp"
+#include "xdpctl/stats.h"
+
+namespace xdpctl::ctl {
+namespace {
+
+constexpr const char *kMetaProgName = "xdp_meta_kfunc";
+
+std::string ifobj(uint32_t ifindex)
+{
+	return "ifindex " + std::to_string(ifindex);
+}
+
+template <class T>
+T value_of(std::span<const std::byte> v)
+{
+	T t;
+	std::memcpy(&t, v.data(), sizeof(T));
+	return t;
+}
+
+template <class T>
+void store(std::span<std::byte> out, const T &t)
+{
+	std::memcpy(out.data(), &t, sizeof(T));
+}
+
+Result<struct bpf_map_info> map_info(int fd)
+{
+	struct bpf_map_info info {};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd");
+	return info;
+}
+
+bool is_percpu(uint32_t map_type)
+{
+	return map_type == BPF_MAP_TYPE_PERCPU_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+// One element, summed over CPUs when the map is per-CPU, as u64 words.
+template <size_t Words>
+std::optional<std::array<uint64_t, Words>> read_summed(int fd, const struct bpf_map_info &info, const void *key)
+{
+	if (info.value_size != Words * sizeof(uint64_t))
+		return std::nullopt;
+	int ncpu = is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
+	if (ncpu <= 0)
+		return std::nullopt;
+	std::vector<uint64_t> vals(static_cast<size_t>(ncpu) * Words);
+	if (bpf_map_lookup_elem(fd, key, vals.data()))
+		return std::nullopt;
+	std::array<uint64_t, Words> sum{};
+	for (int c = 0; c < ncpu; c++)
+		for (size_t w = 0; w < Words; w++)
+			sum[w] += vals[static_cast<size_t>(c) * Words + w];
+	return sum;
+}
+
+// The ids of the maps a program uses.
+std::vector<uint32_t> prog_map_ids(uint32_t prog_id)
+{
+	Fd fd(bpf_prog_get_fd_by_id(prog_id));
+	if (!fd)
+		return {};
+	struct bpf_prog_info info {};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
+		return {};
+	std::vector<uint32_t> ids(info.nr_map_ids);
+	if (ids.empty())
+		return ids;
+	struct bpf_prog_info again {};
+	again.nr_map_ids = static_cast<uint32_t>(ids.size());
+	again.map_ids = reinterpret_cast<uint64_t>(ids.data());
+	len = sizeof(again);
+	if (bpf_obj_get_info_by_fd(fd.get(), &again, &len))
+		return {};
+	ids.resize(std::min<size_t>(ids.size(), again.nr_map_ids));
+	return ids;
+}
+
+std::vector<uint32_t> attached_prog_ids(const nl::Link &l)
+{
+	std::vector<uint32_t> ids;
+	for (uint32_t id : {l.xdp_prog_id, l.xdp_drv_prog_id, l.xdp_skb_prog_id, l.xdp_hw_prog_id})
+		if (id && std::find(ids.begin(), ids.end(), id) == ids.end())
+			ids.push_back(id);
+	return ids;
+}
+
+// Per-action counters of the pinned xdpctl_stats map, but only when that map is used by a
+// program attached to the device now: a pin left behind, or one of a recycled ifindex, does not
+// count.
+std::optional<std::array<struct xdpctl_action_stats, XDPCTL_ACTION_MAX>> pinned_action_stats(const std::string &ns_dir,
+											      const nl::Link &l)
+{
+	auto progs = attached_prog_ids(l);
+	if (progs.empty())
+		return std::nullopt;
+	std::string path = ns_dir + "/if" + std::to_string(l.ifindex) + "/" + XDPCTL_STATS_MAP;
+	Fd fd(bpf_obj_get(path.c_str()));
+	if (!fd)
+		return std::nullopt;
+	auto info = map_info(fd.get());
+	if (!info || info->type != BPF_MAP_TYPE_PERCPU_ARRAY || info->max_entries < XDPCTL_ACTION_MAX)
+		return std::nullopt;
+	bool in_use = false;
+	for (uint32_t p : progs) {
+		auto ids = prog_map_ids(p);
+		in_use |= std::find(ids.begin(), ids.end(), info->id) != ids.end();
+	}
+	if (!in_use)
+		return std::nullopt;
+	std::array<struct xdpctl_action_stats, XDPCTL_ACTION_MAX> out{};
+	for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++) {
+		auto s = read_summed<2>(fd.get(), *info, &a);
+		if (!s)
+			return std::nullopt;
+		out[a] = {(*s)[0], (*s)[1]};
+	}
+	return out;
+}
+
+// Walks every element of a pinned monitor map; false when the map is not there.
+template <class Key, size_t Words, class Fn>
+bool for_each_monitor(const std::string &path, Fn &&fn)
+{
+	Fd fd(bpf_obj_get(path.c_str()));
+	if (!fd)
+		return false;
+	auto info = map_info(fd.get());
+	if (!info || info->key_size != sizeof(Key))
+		return false;
+	Key key{}, next{};
+	const Key *cur = nullptr;
+	while (bpf_map_get_next_key(fd.get(), cur, &next) == 0) {
+		if (auto v = read_summed<Words>(fd.get(), *info, &next))
+			fn(next, *v);
+		key = next;
+		cur = &key;
+	}
+	return true;
+}
+
+struct Readiness {
+	bool known = false;
+	bool ready = false;
+	std::string why; // when not ready or unknown
+	const char *kind = ""; // "veth", "xdp-features"
+	uint32_t peer = 0;
+	bool peer_up = false, peer_xdp = false, peer_gro = false;
+};
+
+class UserBackend final : public Backend {
+public:
+	explicit UserBackend(uint32_t type, nl::Rtnl rt, nl::Genl genl)
+		: Backend(type), rt_(std::move(rt)), genl_(std::move(genl))
+	{
+	}
+
+	std::string_view name() const override { return "user-space (netlink + pinned maps)"; }
+
+	Status get_next_key(const uint32_t *key, uint32_t *next) override
+	{
+		if (!key || snapshot_.empty()) {
+			if (auto st = refresh(); !st)
+				return st;
+		}
+		uint32_t after = key ? *key : 0;
+		bool refreshed_at_end = false;
+		for (;;) {
+			auto it = key ? std::upper_bound(snapshot_.begin(), snapshot_.end(), after) : snapshot_.begin();
+			if (it == snapshot_.end()) {
+				// devices created since the snapshot carry larger ifindexes: look once more
+				if (refreshed_at_end)
+					return fail(ENOENT, "get_next_key", ctrl_type_name(type_), "no netdev after this one");
+				refreshed_at_end = true;
+				if (auto st = refresh(); !st)
+					return st;
+				continue;
+			}
+			uint32_t cand = *it;
+			auto l = rt_.get_link(cand);
+			if (l) {
+				*next = cand;
+				return {};
+			}
+			if (l.error().err != ENODEV)
+				return std::unexpected(l.error());
+			snapshot_.erase(it); // vanished since the snapshot: the walk goes on past it
+		}
+	}
+
+	Status lookup(uint32_t ifindex, std::span<std::byte> value) override
+	{
+		auto l = link(ifindex, "lookup");
+		if (!l)
+			return std::unexpected(l.error());
+		switch (type_) {
+		case BPF_CTRL_XDP_STATS:
+			return lookup_stats(*l, value);
+		case BPF_CTRL_XDP_ATTR:
+			return lookup_attr(*l, value);
+		case BPF_CTRL_XDP_MD:
+			return lookup_md(*l, value);
+		default:
+			return fail(EINVAL, "lookup", "type " + std::to_string(type_), "unknown control type");
+		}
+	}
+
+	Status update(uint32_t ifindex, std::span<const std::byte> value) override
+	{
+		// the value's head is the same for every type: ifindex, command, avail
+		uint32_t v_ifindex = value_of<uint32_t>(value);
+		uint32_t cmd = value_of<uint32_t>(value.subspan(4));
+		const char *tname = ctrl_type_name(type_);
+		uint32_t want = type_ == BPF_CTRL_XDP_ATTR ? BPF_CTRL_SETUP_REDIRECT
+				: type_ == BPF_CTRL_XDP_MD ? BPF_CTRL_SETUP_MD
+							   : BPF_CTRL_CMD_NONE;
+		if (want == BPF_CTRL_CMD_NONE)
+			return fail(EINVAL, "update", tname, "XDP_STATS is read only: it takes no command");
+		if (cmd != want)
+			return fail(EINVAL, "update", tname,
+				    "unknown command " + std::to_string(cmd) + " for " + tname + " (takes " +
+					    (want == BPF_CTRL_SETUP_REDIRECT ? "SETUP_REDIRECT=1" : "SETUP_MD=2") + ")");
+		if (v_ifindex && v_ifindex != ifindex)
+			return fail(EINVAL, "update", tname,
+				    "value.ifindex " + std::to_string(v_ifindex) + " is neither 0 nor the key " +
+					    std::to_string(ifindex));
+		auto l = link(ifindex, "update");
+		if (!l)
+			return std::unexpected(l.error());
+		if (type_ == BPF_CTRL_XDP_ATTR)
+			return setup_redirect(*l, value_of<struct bpf_ctrl_xdp_attr>(value));
+		return setup_md(*l, value_of<struct bpf_ctrl_xdp_md>(value));
+	}
+
+private:
+	Result<nl::Link> link(uint32_t ifindex, const char *op)
+	{
+		auto l = rt_.get_link(ifindex);
+		if (!l && l.error().err == ENODEV)
+			return fail(ENOENT, op, ifobj(ifindex), "no netdev with this ifindex in this namespace");
+		return l;
+	}
+
+	Status refresh()
+	{
+		auto links = rt_.dump_links();
+		if (!links)
+			return std::unexpected(links.error());
+		snapshot_.clear();
+		for (auto &l : *links)
+			snapshot_.push_back(l.ifindex);
+		std::sort(snapshot_.begin(), snapshot_.end());
+		return {};
+	}
+
+	Status lookup_stats(const nl::Link &l, std::span<std::byte> out)
+	{
+		struct bpf_ctrl_xdp_stats s {};
+		s.ifindex = l.ifindex;
+		if (l.stats64) {
+			s.avail |= BPF_CTRL_STATS_LINK;
+			s.rx_packets = l.stats64->rx_packets;
+			s.rx_bytes = l.stats64->rx_bytes;
+			s.rx_dropped = l.stats64->rx_dropped;
+			s.tx_packets = l.stats64->tx_packets;
+			s.tx_bytes = l.stats64->tx_bytes;
+			s.tx_dropped = l.stats64->tx_dropped;
+		}
+		auto ns_dir = bpffs_ns_dir();
+		if (ns_dir) {
+			if (auto a = pinned_action_stats(*ns_dir, l)) {
+				s.avail |= BPF_CTRL_STATS_XDP_ACTIONS;
+				for (size_t i = 0; i < XDPCTL_ACTION_MAX; i++)
+					s.xdp[i] = {(*a)[i].packets, (*a)[i].bytes};
+			}
+			read_monitor(*ns_dir + "/monitor/", l.ifindex, s);
+		}
+		if (auto q = genl_.netdev_qstats_get(l.ifindex); q && *q) {
+			s.avail |= BPF_CTRL_STATS_QSTATS;
+			s.qstats_rx_packets = (*q)->rx_packets;
+			s.qstats_rx_bytes = (*q)->rx_bytes;
+			s.qstats_tx_packets = (*q)->tx_packets;
+			s.qstats_tx_bytes = (*q)->tx_bytes;
+		}
+		store(out, s);
+		return {};
+	}
+
+	// The monitor counts by the device the program ran on (exceptions, redirect errors) and,
+	// for devmap transmits, by the egress device: xmit sent/drops here are frames redirected
+	// out of this device.
+	static void read_monitor(const std::string &dir, uint32_t ifindex, struct bpf_ctrl_xdp_stats &s)
+	{
+		bool any = false;
+		any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_exc", [&](auto &k, auto &v) {
+			if (k.ifindex == ifindex)
+				s.xdp_exceptions += v[0];
+		});
+		any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_rerr", [&](auto &k, auto &v) {
+			if (k.ifindex == ifindex)
+				s.xdp_redirect_errors += v[0];
+		});
+		any |= for_each_monitor<struct xdpctl_mon_xmit_key, 3>(dir + "xdpctl_mon_xmit", [&](auto &k, auto &v) {
+			if (k.to_ifindex == ifindex) {
+				s.xdp_devmap_xmit_sent += v[0];
+				s.xdp_devmap_xmit_drops += v[1];
+			}
+		});
+		if (any)
+			s.avail |= BPF_CTRL_STATS_XDP_ERRORS;
+	}
+
+	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev)
+	{
+		Readiness r;
+		if (l.kind == "veth") {
+			r.kind = "veth";
+			if (!l.link || l.link_other_netns) {
+				r.why = l.link ? "the veth peer is in another network namespace" : "the veth has no peer";
+				return r;
+			}
+			auto peer = rt_.get_link(l.link);
+			if (!peer) {
+				r.why = "veth peer: " + peer.error().message();
+				return r;
+			}
+			r.peer = peer->ifindex;
+			r.peer_up = peer->flags & IFF_UP;
+			// only a native (driver mode) program on the peer turns on its NAPI receive path
+			r.peer_xdp = peer->xdp_drv_prog_id != 0;
+			auto gro = genl_.feature_active(peer->ifindex, "rx-gro");
+			r.peer_gro = gro && *gro;
+			if (!gro && !r.peer_xdp) {
+				r.why = "veth peer GRO: " + gro.error().message();
+				return r;
+			}
+			r.known = true;
+			r.ready = r.peer_up && (r.peer_xdp || r.peer_gro);
+			if (!r.ready)
+				r.why = !r.peer_up ? "veth peer " + peer->name + " is down"
+						   : "veth peer " + peer->name + " has neither a native XDP program nor GRO";
+			return r;
+		}
+		if (dev) {
+			r.kind = "xdp-features";
+			r.known = true;
+			r.ready = dev->xdp_features & NETDEV_XDP_ACT_NDO_XMIT;
+			if (!r.ready)
+				r.why = "the driver does not transmit redirected frames (no ndo-xmit in xdp-features)";
+		}
+		return r;
+	}
+
+	Status lookup_attr(const nl::Link &l, std::span<std::byte> out)
+	{
+		struct bpf_ctrl_xdp_attr a {};
+		a.ifindex = l.ifindex;
+		if (l.xdp_known) {
+			a.avail |= BPF_CTRL_ATTR_PROGS;
+			a.attach_mode = l.xdp_attached;
+			a.prog_id = l.xdp_prog_id;
+			a.drv_prog_id = l.xdp_drv_prog_id;
+			a.skb_prog_id = l.xdp_skb_prog_id;
+			a.hw_prog_id = l.xdp_hw_prog_id;
+		}
+		std::optional<nl::NetdevDev> dev;
+		if (auto d = genl_.netdev_dev_get(l.ifindex)) {
+			dev = *d;
+			a.avail |= BPF_CTRL_ATTR_FEATURES;
+			a.xdp_features = d->xdp_features;
+			if (d->has_xsk_features) {
+				a.avail |= BPF_CTRL_ATTR_XSK_FEATURES;
+				a.xsk_features = d->xsk_features;
+			}
+		}
+		if (auto r = genl_.rings_get(l.ifindex)) {
+			a.avail |= BPF_CTRL_ATTR_RINGS;
+			a.rx_ring_size = r->rx;
+			a.rx_ring_max = r->rx_max;
+			a.tx_ring_size = r->tx;
+			a.tx_ring_max = r->tx_max;
+			a.rings.size = r->tx;
+		}
+		if (auto c = genl_.channels_get(l.ifindex)) {
+			a.avail |= BPF_CTRL_ATTR_CHANNELS;
+			a.combined_channels = c->combined;
+			a.combined_max = c->combined_max;
+			a.rx_channels = c->rx;
+			a.rx_max = c->rx_max;
+			a.tx_channels = c->tx;
+			a.tx_max = c->tx_max;
+			a.rings.num = c->combined_max ? c->combined : c->tx;
+		}
+		auto r = readiness(l, dev);
+		if (r.known) {
+			a.avail |= BPF_CTRL_ATTR_REDIRECT_TARGET;
+			a.redirect_target_ready = r.ready;
+		}
+		store(out, a);
+		return {};
+	}
+
+	// SETUP_REDIRECT: everything is checked before anything changes; a later step that fails
+	// undoes the earlier ones.
+	Status setup_redirect(const nl::Link &l, const struct bpf_ctrl_xdp_attr &want)
+	{
+		const std::string obj = l.name.empty() ? ifobj(l.ifindex) : l.name;
+		const char *op = "SETUP_REDIRECT";
+		std::optional<nl::Rings> rings;
+		if (want.rings.size) {
+			auto r = genl_.rings_get(l.ifindex);
+			if (!r && r.error().err == EOPNOTSUPP)
+				return fail(EOPNOTSUPP, op, obj,
+					    "the driver has no ring parameters (ethtool rings): ring size " +
+						    std::to_string(want.rings.size) + " cannot be set");
+			if (!r)
+				return std::unexpected(r.error());
+			if (want.rings.size > r->tx_max)
+				return fail(EINVAL, op, obj,
+					    "TX ring size " + std::to_string(want.rings.size) + " over the maximum " +
+						    std::to_string(r->tx_max));
+			rings = *r;
+		}
+		std::optional<nl::Channels> chans;
+		if (want.rings.num) {
+			auto c = genl_.channels_get(l.ifindex);
+			if (!c && c.error().err == EOPNOTSUPP)
+				return fail(EOPNOTSUPP, op, obj,
+					    "the driver has no channel parameters (ethtool channels): " +
+						    std::to_string(want.rings.num) + " queues cannot be set");
+			if (!c)
+				return std::unexpected(c.error());
+			uint32_t max = c->combined_max ? c->combined_max : std::min(c->rx_max, c->tx_max);
+			if (!max)
+				return fail(EOPNOTSUPP, op, obj, "the driver reports no channel maximum");
+			if (want.rings.num > max)
+				return fail(EINVAL, op, obj,
+					    std::to_string(want.rings.num) + " channels over the maximum " +
+						    std::to_string(max));
+			chans = *c;
+		}
+		std::optional<nl::NetdevDev> dev;
+		if (auto d = genl_.netdev_dev_get(l.ifindex))
+			dev = *d;
+		auto ready = readiness(l, dev);
+		bool peer_gro = false;
+		if (l.kind == "veth" && !(ready.known && ready.ready)) {
+			if (!ready.known)
+				return fail(EOPNOTSUPP, op, obj, "cannot make the veth peer ready: " + ready.why);
+			if (!ready.peer_up)
+				return fail(ENETDOWN, op, obj, ready.why + ": frames redirected here would be dropped");
+			peer_gro = true;
+		} else if (l.kind != "veth" && ready.known && !ready.ready) {
+			return fail(EOPNOTSUPP, op, obj, ready.why);
+		}
+
+		// apply
+		bool chans_changed = false, rings_changed = false;
+		if (chans) {
+			uint32_t n = want.rings.num;
+			bool same = chans->combined_max ? chans->combined == n : chans->rx == n && chans->tx == n;
+			if (!same) {
+				auto st = chans->combined_max ? genl_.channels_set(l.ifindex, std::nullopt, std::nullopt, n)
+							      : genl_.channels_set(l.ifindex, n, n, std::nullopt);
+				if (!st)
+					return st;
+				chans_changed = true;
+			}
+		}
+		auto undo = [&] {
+			if (rings_changed)
+				(void)genl_.rings_set(l.ifindex, std::nullopt, rings->tx);
+			if (chans_changed)
+				(void)(chans->combined_max
+					       ? genl_.channels_set(l.ifindex, std::nullopt, std::nullopt, chans->combined)
+					       : genl_.channels_set(l.ifindex, chans->rx, chans->tx, std::nullopt));
+		};
+		if (rings && rings->tx != want.rings.size) {
+			if (auto st = genl_.rings_set(l.ifindex, std::nullopt, want.rings.size); !st) {
+				undo();
+				return st;
+			}
+			rings_changed = true;
+		}
+		if (peer_gro) {
+			if (auto st = genl_.feature_set(ready.peer, "rx-gro", true); !st) {
+				undo();
+				return fail(st.error().err, op, obj, "enable GRO on the veth peer: " + st.error().message());
+			}
+		}
+		return {};
+	}
+
+	Status lookup_md(const nl::Link &l, std::span<std::byte> out)
+	{
+		struct bpf_ctrl_xdp_md m {};
+		m.ifindex = l.ifindex;
+		if (auto d = genl_.netdev_dev_get(l.ifindex); d && d->has_xdp_rx_metadata_features) {
+			m.avail |= BPF_CTRL_MD_FEATURES;
+			m.rx_metadata_features = d->xdp_rx_metadata_features;
+		}
+		// metadata is on when the device-bound metadata program is what runs on the device
+		if (l.xdp_known) {
+			m.avail |= BPF_CTRL_MD_STATE;
+			for (uint32_t id : attached_prog_ids(l)) {
+				Fd fd(bpf_prog_get_fd_by_id(id));
+				struct bpf_prog_info info {};
+				uint32_t len = sizeof(info);
+				if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) ||
+				    std::strncmp(info.name, kMetaProgName, sizeof(info.name)) != 0)
+					continue;
+				m.enable_md = 1;
+				m.prog_id = id;
+				m.md_btf_obj_id = info.btf_id;
+				m.md_size = sizeof(struct xdpctl_meta);
+				if (struct btf *b = btf__load_from_kernel_by_id(info.btf_id)) {
+					int t = btf__find_by_name_kind(b, "xdpctl_meta", BTF_KIND_STRUCT);
+					m.md_btf_type_id = t > 0 ? static_cast<uint32_t>(t) : 0;
+					btf__free(b);
+				}
+			}
+		}
+		store(out, m);
+		return {};
+	}
+
+	Status setup_md(const nl::Link &l, const struct bpf_ctrl_xdp_md &want)
+	{
+		const std::string obj = l.name.empty() ? ifobj(l.ifindex) : l.name;
+		if (want.enable_md > 1)
+			return fail(EINVAL, "SETUP_MD", obj, "enable_md is 1 (on) or 0 (off)");
+		return fail(EOPNOTSUPP, "SETUP_MD", obj,
+			    "this build has no device-bound metadata program (bpf/xdp_meta_kfunc.bpf.c) to attach");
+	}
+
+	nl::Rtnl rt_;
+	nl::Genl genl_;
+	std::vector<uint32_t> snapshot_; // ifindexes of the last dump, ascending
+};
+
+} // namespace
+
+Result<std::unique_ptr<Backend>> open_user_backend(uint32_t ctrl_type)
+{
+	if (!value_size(ctrl_type))
+		return fail(EINVAL, "open user backend", "type " + std::to_string(ctrl_type), "unknown control type");
+	auto rt = nl::Rtnl::open();
+	if (!rt)
+		return std::unexpected(rt.error());
+	auto g = nl::Genl::open();
+	if (!g)
+		return std::unexpected(g.error());
+	return std::make_unique<UserBackend>(ctrl_type, std::move(*rt), std::move(*g));
+}
+
+} // namespace xdpctl::ctl

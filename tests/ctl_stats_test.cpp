@@ -1,0 +1,180 @@
+// XDP_STATS under real traffic: the link counters agree with the kernel's own (`ip -s -j link`)
+// packet for packet and byte for byte; the per-action counters are the attached program's
+// (pinned where the loader pins them) and agree with its map; a pin without an attached program
+// counts for nothing; the monitor's maps are summed per device.
+#include <gtest/gtest.h>
+#include <linux/if_link.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "netns.hpp"
+#include "prog_run.hpp"
+#include "traffic.hpp"
+#include "xdp_pass.skel.h"
+#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/ctlmap.hpp"
+#include "xdpctl/monitor.h"
+#include "xdpctl/skeleton.hpp"
+
+using namespace xt;
+using namespace xdpctl;
+namespace fs = std::filesystem;
+
+// Each test pins under a bpffs root of its own (XDPCTL_BPFFS) and removes it in TearDown.
+class CtlStats : public NetnsTest {
+protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		root_ = "/sys/fs/bpf/xdpctl-ctltest-" + std::to_string(getpid());
+		setenv("XDPCTL_BPFFS", root_.c_str(), 1);
+		auto d = ctl::bpffs_ns_dir();
+		ASSERT_TRUE(d) << d.error().message();
+		ns_dir_ = *d;
+	}
+	void TearDown() override
+	{
+		std::error_code ec;
+		fs::remove_all(root_, ec); // unlinking pins: bpffs allows it
+		unsetenv("XDPCTL_BPFFS");
+		NetnsTest::TearDown();
+	}
+	std::string pin_dir(int ifindex)
+	{
+		std::string d = ns_dir_ + "/if" + std::to_string(ifindex);
+		fs::create_directories(d);
+		return d;
+	}
+	std::string root_, ns_dir_;
+};
+
+namespace {
+
+void expect_link_counters(const struct bpf_ctrl_xdp_stats &s, const std::string &ifname)
+{
+	auto ip = ip_link_stats(ifname);
+	ASSERT_TRUE(ip) << "ip -s -j link show dev " << ifname;
+	EXPECT_TRUE(s.avail & BPF_CTRL_STATS_LINK) << ifname << ": link counters available";
+	EXPECT_EQ(s.rx_packets, ip->rx_packets) << ifname << ": rx packets as ip -s says";
+	EXPECT_EQ(s.rx_bytes, ip->rx_bytes) << ifname << ": rx bytes as ip -s says";
+	EXPECT_EQ(s.rx_dropped, ip->rx_dropped) << ifname << ": rx dropped as ip -s says";
+	EXPECT_EQ(s.tx_packets, ip->tx_packets) << ifname << ": tx packets as ip -s says";
+	EXPECT_EQ(s.tx_bytes, ip->tx_bytes) << ifname << ": tx bytes as ip -s says";
+	EXPECT_EQ(s.tx_dropped, ip->tx_dropped) << ifname << ": tx dropped as ip -s says";
+}
+
+} // namespace
+
+TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
+{
+	auto v = add_veth("st0", "st1");
+	auto skel = open_and_load_skel<xdp_pass>("xdp_pass");
+	ASSERT_TRUE(skel) << skel.error().message();
+	ASSERT_EQ(bpf_xdp_attach(v.peer_ifindex, bpf_program__fd((*skel)->progs.xdp_pass_prog), XDP_FLAGS_DRV_MODE,
+				 nullptr),
+		  0)
+		<< "xdp_pass on st1";
+	std::string pin = pin_dir(v.peer_ifindex) + "/" + XDPCTL_STATS_MAP;
+	ASSERT_EQ(bpf_map__pin((*skel)->maps.xdpctl_stats, pin.c_str()), 0) << "pin as the loader does: " << pin;
+
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	ASSERT_TRUE(map) << map.error().message();
+
+	struct Row {
+		const char *what;
+		size_t len;
+		int count;
+	};
+	const Row rows[] = {
+		{"minimum frames", 60, 10},
+		{"mid-size frames", 500, 25},
+		{"full-size frames", 1514, 7},
+	};
+	uint64_t pass_packets = 0, pass_bytes = 0;
+	for (const auto &row : rows) {
+		SCOPED_TRACE(row.what);
+		auto frame = Packet().eth(v.peer_mac, v.mac).pad_to(row.len).build();
+		ASSERT_EQ(send_frames("st0", frame, row.count), row.count) << "frames sent";
+		pass_packets += static_cast<uint64_t>(row.count);
+		pass_bytes += static_cast<uint64_t>(row.count) * row.len;
+
+		auto counted = read_action_stats((*skel)->maps.xdpctl_stats);
+		// veth receives in NAPI: wait until the program has seen every frame
+		for (int i = 0; i < 100 && counted[XDP_PASS].packets < pass_packets; i++) {
+			usleep(10000);
+			counted = read_action_stats((*skel)->maps.xdpctl_stats);
+		}
+		for (auto [idx, name] : {std::pair{v.ifindex, "st0"}, std::pair{v.peer_ifindex, "st1"}}) {
+			auto s = map->lookup_as<struct bpf_ctrl_xdp_stats>(idx);
+			ASSERT_TRUE(s) << s.error().message();
+			EXPECT_EQ(s->ifindex, static_cast<uint32_t>(idx)) << "value names its ifindex";
+			expect_link_counters(*s, name);
+		}
+		auto s1 = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.peer_ifindex);
+		ASSERT_TRUE(s1) << s1.error().message();
+		ASSERT_TRUE(s1->avail & BPF_CTRL_STATS_XDP_ACTIONS) << "st1 runs a program of the collection";
+		EXPECT_EQ(s1->xdp[XDP_PASS].packets, pass_packets) << "XDP_PASS packets: every frame sent";
+		EXPECT_EQ(s1->xdp[XDP_PASS].bytes, pass_bytes) << "XDP_PASS bytes";
+		for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++) {
+			EXPECT_EQ(s1->xdp[a].packets, counted[a].packets) << "as the program's map says, action " << a;
+			EXPECT_EQ(s1->xdp[a].bytes, counted[a].bytes) << "as the program's map says, action " << a;
+		}
+		EXPECT_EQ(s1->rx_packets, pass_packets) << "the device received exactly the frames sent";
+		auto s0 = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
+		ASSERT_TRUE(s0) << s0.error().message();
+		EXPECT_FALSE(s0->avail & BPF_CTRL_STATS_XDP_ACTIONS) << "st0 runs no program: unavailable";
+		EXPECT_EQ(s0->tx_packets, pass_packets) << "st0 transmitted exactly the frames sent";
+	}
+
+	// detached, the pin stays but no longer describes the device: not shown as its counters
+	ASSERT_EQ(bpf_xdp_detach(v.peer_ifindex, XDP_FLAGS_DRV_MODE, nullptr), 0) << "detach";
+	auto s1 = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.peer_ifindex);
+	ASSERT_TRUE(s1) << s1.error().message();
+	EXPECT_FALSE(s1->avail & BPF_CTRL_STATS_XDP_ACTIONS) << "stale pin: per-action counters unavailable";
+	EXPECT_EQ(s1->xdp[XDP_PASS].packets, 0u) << "and not invented";
+}
+
+TEST_F(CtlStats, MonitorMapsAreSummedForTheirDevice)
+{
+	auto v = add_veth("mo0", "mo1");
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	ASSERT_TRUE(map) << map.error().message();
+	auto s = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
+	ASSERT_TRUE(s) << s.error().message();
+	EXPECT_FALSE(s->avail & BPF_CTRL_STATS_XDP_ERRORS) << "no monitor running: error counts unavailable";
+
+	// the monitor's maps in the layout of include/xdpctl/monitor.h, filled by hand
+	std::string dir = ns_dir_ + "/monitor";
+	fs::create_directories(dir);
+	int exc = bpf_map_create(BPF_MAP_TYPE_HASH, "xdpctl_mon_exc", sizeof(struct xdpctl_mon_key), 8, 16, nullptr);
+	int rerr = bpf_map_create(BPF_MAP_TYPE_HASH, "xdpctl_mon_rerr", sizeof(struct xdpctl_mon_key), 8, 16, nullptr);
+	int xmit = bpf_map_create(BPF_MAP_TYPE_HASH, "xdpctl_mon_xmit", sizeof(struct xdpctl_mon_xmit_key),
+				  sizeof(struct xdpctl_mon_xmit), 16, nullptr);
+	ASSERT_GE(exc, 0) << "exc map";
+	ASSERT_GE(rerr, 0) << "rerr map";
+	ASSERT_GE(xmit, 0) << "xmit map";
+	uint32_t me = static_cast<uint32_t>(v.ifindex), other = static_cast<uint32_t>(v.peer_ifindex);
+	auto put = [](int fd, const auto &k, const auto &val) { ASSERT_EQ(bpf_map_update_elem(fd, &k, &val, 0), 0); };
+	put(exc, xdpctl_mon_key{me, XDP_ABORTED}, uint64_t{3});
+	put(exc, xdpctl_mon_key{me, XDP_TX}, uint64_t{4});
+	put(exc, xdpctl_mon_key{other, XDP_ABORTED}, uint64_t{100});
+	put(rerr, xdpctl_mon_key{me, ENETDOWN}, uint64_t{5});
+	put(rerr, xdpctl_mon_key{me, EINVAL}, uint64_t{6});
+	put(xmit, xdpctl_mon_xmit_key{other, me}, xdpctl_mon_xmit{20, 2, 1});
+	put(xmit, xdpctl_mon_xmit_key{me, other}, xdpctl_mon_xmit{1000, 1000, 1000});
+	ASSERT_EQ(bpf_obj_pin(exc, (dir + "/xdpctl_mon_exc").c_str()), 0);
+	ASSERT_EQ(bpf_obj_pin(rerr, (dir + "/xdpctl_mon_rerr").c_str()), 0);
+	ASSERT_EQ(bpf_obj_pin(xmit, (dir + "/xdpctl_mon_xmit").c_str()), 0);
+	close(exc);
+	close(rerr);
+	close(xmit);
+
+	s = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
+	ASSERT_TRUE(s) << s.error().message();
+	EXPECT_TRUE(s->avail & BPF_CTRL_STATS_XDP_ERRORS) << "monitor maps pinned: error counts available";
+	EXPECT_EQ(s->xdp_exceptions, 7u) << "exceptions of this device, every action";
+	EXPECT_EQ(s->xdp_redirect_errors, 11u) << "redirect errors of this device, every errno";
+	EXPECT_EQ(s->xdp_devmap_xmit_sent, 20u) << "devmap transmits out of this device";
+	EXPECT_EQ(s->xdp_devmap_xmit_drops, 2u) << "devmap drops out of this device";
+}
