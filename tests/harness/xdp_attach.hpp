@@ -41,8 +41,8 @@ private:
 // of the veth end you redirect into.
 xdpctl::Result<XdpLink> attach_xdp_pass(int ifindex);
 
-// The other way to make a veth a ready target: GRO on its peer (ethtool -K IFNAME gro on|off).
-// Fails the current test when ethtool fails.
+// The other way to make a veth a ready target: GRO on its peer (as `ethtool -K IFNAME gro on|off`,
+// through the ethtool ioctl). Fails the current test when the kernel refuses.
 bool set_gro(const std::string &ifname, bool on);
 
 } // namespace xt
