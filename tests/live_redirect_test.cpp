@@ -11,6 +11,7 @@
 #include "prog_run.hpp"
 #include "redirect_probe.hpp"
 #include "xdp_attach.hpp"
+#include "xdp_devmap_stamp.skel.h"
 #include "xdp_redirect.skel.h"
 #include "xdpctl/skeleton.hpp"
 
@@ -211,5 +212,37 @@ TEST_F(LiveRedirect, MissActionDecidesWhereTheFrameGoes)
 			}
 			EXPECT_EQ(read_action_stats(s->maps.xdpctl_stats)[row.miss].packets, 1u) << "miss counted";
 		}
+	}
+}
+
+// The value is struct bpf_devmap_val: an egress program in the entry (tests/progs/
+// xdp_devmap_stamp.bpf.c stamps the egress ifindex into the source MAC) runs before out0 sends.
+TEST_F(LiveRedirect, EntrysEgressProgramRunsBeforeTransmit)
+{
+	make_all_ready();
+	auto stamp = xdpctl::open_and_load_skel<xdp_devmap_stamp>("xdp_devmap_stamp");
+	ASSERT_TRUE(stamp) << stamp.error().message();
+	const Bytes sent = frame(7);
+	Bytes stamped = sent;
+	stamped[11] = static_cast<uint8_t>(out_.ifindex & 0xff);
+	ASSERT_NE(stamped, sent) << "the stamp is visible";
+
+	for (const auto &f : kFlavours) {
+		SCOPED_TRACE(f.name);
+		auto skel = load(XDP_DROP);
+		ASSERT_TRUE(skel) << skel.error().message();
+		xdp_redirect *s = skel->get();
+		struct bpf_devmap_val v {};
+		v.ifindex = out_.ifindex;
+		v.bpf_prog.fd = bpf_program__fd((*stamp)->progs.xdp_devmap_stamp);
+		uint32_t key = in_.ifindex;
+		ASSERT_EQ(bpf_map__update_elem(f.map(s), &key, sizeof(key), &v, sizeof(v), BPF_ANY), 0)
+			<< "entry in0 -> out0 with an egress program";
+
+		Capture cap("out0p", kEthTest);
+		ASSERT_EQ(send_live(f.prog(s), sent).err, 0) << "live test run";
+		auto got = cap.drain();
+		ASSERT_EQ(got.size(), 1u) << "one frame at out0's peer";
+		EXPECT_EQ(got[0], stamped) << "source MAC stamped by the egress program: " << hex(got[0]);
 	}
 }
