@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
+/* What user space needs to fill the devmaps of bpf/xdp_redirect.bpf.c and bpf/xdp_broadcast.bpf.c.
+ *
+ * Every devmap of both programs: key __u32, value struct bpf_devmap_val (linux/bpf.h), at most
+ * XDPCTL_DEVMAP_MAX_ENTRIES entries. In a BPF_MAP_TYPE_DEVMAP (an array) the key must also be
+ * below that bound; a BPF_MAP_TYPE_DEVMAP_HASH takes any ifindex.
+ *
+ * Multicast (prog xdp_multicast):
+ *   map "mcast_macs"    BPF_MAP_TYPE_HASH, key struct xdpctl_mac (the frame's destination MAC,
+ *                       6 bytes, no padding), value __u32 group (0..XDPCTL_MCAST_GROUPS-1)
+ *   map "mcast_groups"  BPF_MAP_TYPE_ARRAY_OF_MAPS, key __u32 group, value: that group's devmap
+ *   maps "mcast_group0".."mcast_group3"  the groups' devmaps (DEVMAP_HASH, key = egress ifindex,
+ *                       value struct bpf_devmap_val), preset in mcast_groups at load
+ * A frame is copied to every port of its group; an unknown MAC gets rodata miss_action.
+ */
+#ifndef XDPCTL_BROADCAST_H
+#define XDPCTL_BROADCAST_H
+
+#include "types.h"
+
+#define XDPCTL_DEVMAP_MAX_ENTRIES 1024
+#define XDPCTL_MCAST_GROUPS 4
+#define XDPCTL_MAC_MAX_ENTRIES 1024
+
+struct xdpctl_mac {
+	__u8 addr[6]; /* as on the wire */
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct xdpctl_mac) == 6, "key is the 6 bytes of the MAC, no padding");
+#else
+_Static_assert(sizeof(struct xdpctl_mac) == 6, "key is the 6 bytes of the MAC, no padding");
+#endif
+
+#endif
