@@ -56,12 +56,30 @@ if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
 	apt-get update -qq || die "apt-get update failed"
 fi
 
+# The headers package's Makefile includes the common one by its absolute /usr/src path: point it
+# at the unpacked tree. Kernels whose headers lack vmlinux (6.1) get it extracted from vmlinuz
+# (xz) for module BTF; its .BTF section survives compression.
+fixup() {
+	local kver="$1" dir="$2" hdr off
+	dir=$(cd "$dir" && pwd)
+	hdr="$dir/root/usr/src/linux-headers-$kver"
+	sed -i "s|^include /usr/src/|include $dir/root/usr/src/|" "$hdr/Makefile"
+	if [ ! -s "$hdr/vmlinux" ]; then
+		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$dir/root/boot/vmlinuz-$kver" | head -n1 | cut -d: -f1)
+		[ -n "$off" ] || die "$kver: no xz stream in vmlinuz (only xz-compressed images are handled)"
+		tail -c +$((off + 1)) "$dir/root/boot/vmlinuz-$kver" | xz -dc 2>/dev/null >"$hdr/vmlinux.tmp" || true
+		head -c 4 "$hdr/vmlinux.tmp" | grep -q 'ELF' || die "$kver: vmlinux extraction failed"
+		mv "$hdr/vmlinux.tmp" "$hdr/vmlinux"
+	fi
+}
+
 mkdir -p "$BUILD/kernels"
 for s in "${series[@]}"; do
 	read -r kver img pkgs <<<"$(resolve "$s" || true)"
 	[ -n "${kver:-}" ] || die "no Debian kernel package found for series $s (apt-cache search linux-image-$s)"
 	dir="$BUILD/kernels/$kver"
 	if [ -f "$dir/.done" ]; then
+		fixup "$kver" "$dir"
 		ln -sfn "$kver" "$BUILD/kernels/$s"
 		echo "$s $kver"
 		continue
@@ -79,6 +97,7 @@ for s in "${series[@]}"; do
 	rm -rf "$dir/debs"
 	[ -f "$dir/root/boot/vmlinuz-$kver" ] || die "$img has no /boot/vmlinuz-$kver"
 	[ -d "$dir/root/usr/src/linux-headers-$kver" ] || die "no headers for $kver"
+	fixup "$kver" "$dir"
 	touch "$dir/.done"
 	ln -sfn "$kver" "$BUILD/kernels/$s"
 	echo "$s $kver"

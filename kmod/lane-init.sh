@@ -26,6 +26,9 @@ for m in $(cat /lib/modules/order); do
 	fi
 done
 
+[ -f /etc/lane-extra.sh ] && sh /etc/lane-extra.sh
+[ -f /etc/lane-checks.sh ] && sh /etc/lane-checks.sh
+
 for b in $(cat /etc/lane-tests); do
 	echo "LANE-BIN $b"
 	t0=$(date +%s)

@@ -127,6 +127,10 @@ build_initramfs() {
 		done
 	done
 	echo "$kver" >"$dst/etc/lane-kernel"
+	# guest-side checks that are shell, not gtest (kmod/lane-checks.sh), and LANE_EXTRA=FILE for
+	# debugging: both run after the modules are loaded, before the test binaries
+	[ -f "$here/lane-checks.sh" ] && cp "$here/lane-checks.sh" "$dst/etc/lane-checks.sh"
+	[ -n "${LANE_EXTRA:-}" ] && cp "$LANE_EXTRA" "$dst/etc/lane-extra.sh"
 	(cd "$dst" && find . | cpio -o -H newc --quiet) >"$img"
 }
 
