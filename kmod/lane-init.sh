@@ -37,6 +37,19 @@ for b in $(cat /etc/lane-tests); do
 	echo "LANE-RC $(basename "$b") $rc $(($(date +%s) - t0))s"
 done
 
+# the module's exit path (per-namespace netdevs, offload device) runs too. Programs that called
+# its kfuncs hold a module reference until their deferred free (RCU tasks trace for sleepable
+# SEC("syscall") programs), so rmmod may answer EAGAIN for a moment: retry for up to 30 s.
+if grep -qx bpf_ctlmap /lib/modules/order; then
+	i=0
+	until rmmod bpf_ctlmap 2>/tmp/rmmod.err; do
+		i=$((i + 1))
+		[ $i -ge 60 ] && break
+		sleep 0.5
+	done
+	if [ $i -lt 60 ]; then echo "LANE-MOD bpf_ctlmap unloaded"; else echo "LANE-MOD-FAIL rmmod bpf_ctlmap: $(cat /tmp/rmmod.err)"; fi
+fi
+
 # anything the kernel complained about during the run fails the lane
 if dmesg | grep -E 'WARNING:|BUG:|Oops|kernel BUG|general protection|Call Trace|UBSAN|KASAN' >/tmp/bad; then
 	sed 's/^/LANE-DMESG-BAD /' /tmp/bad
