@@ -34,7 +34,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench demo kmod clean
+.PHONY: all deps bpf skel cxx test bench demo kmod lane clean
 
 all: cxx
 
@@ -84,9 +84,36 @@ $(CMAKE_DIR)/build.ninja: CMakeLists.txt $(DEPS_STAMP)
 cxx: $(SKELS) $(CMAKE_DIR)/build.ninja
 	$(Q)$(CMAKE) --build $(CMAKE_DIR) $(if $(filter 1,$(V)),-- -v,)
 
-# ctest's summary line ("N% tests passed, N tests failed out of N") ends the output.
+# ctest's summary line ("N% tests passed, N tests failed out of N") ends the output; with the
+# kernel lane (LANE=1, the default) kmod/test-all.sh runs ctest, then the lane, and ends with a
+# combined "all: N passed, N failed, N skipped". `make test LANE=0` is ctest alone.
+LANE ?= 1
+ifeq ($(LANE),1)
+test: cxx kmod
+	$(Q)bash kmod/test-all.sh --build $(BUILD) $(CTEST_ARGS)
+else
 test: cxx
 	$(Q)cd $(CMAKE_DIR) && $(CTEST) --output-on-failure --timeout 300 $(CTEST_ARGS)
+endif
+
+# --- kernel lane (kmod/) -------------------------------------------------------------------
+# Debian's 6.1 and 6.12 kernels unpacked into $(BUILD)/kernels (never installed), bpf_ctlmap.ko
+# built for each into $(BUILD)/kmod/<kver>/, and the test binaries run under qemu (TCG).
+LANE_KERNELS ?= 6.1 6.12
+KMOD_SRCS := kmod/bpf_ctlmap.c kmod/Kbuild kmod/build-kmod.sh include/xdpctl/ctlmap.h include/xdpctl/types.h
+
+$(BUILD)/kernels/%/.done: kmod/fetch-kernels.sh | $(DEPS_STAMP)
+	$(Q)bash kmod/fetch-kernels.sh --build $(BUILD) $*
+
+$(BUILD)/kmod/.built-%: $(KMOD_SRCS) $(BUILD)/kernels/%/.done $(BUILD)/kernels/6.12/.done
+	$(Q)bash kmod/build-kmod.sh --build $(BUILD) $*
+	$(Q)touch $@
+
+kmod: $(foreach k,$(LANE_KERNELS),$(BUILD)/kmod/.built-$(k))
+
+# the lane alone: `make lane [LANE_KERNELS=6.1] [LANE_TESTS='prog_*_test']`
+lane: cxx kmod
+	$(Q)bash kmod/run-lane.sh --build $(BUILD) --kernels "$(LANE_KERNELS)"
 
 clean:
 	rm -rf $(BUILD) skel/*.skel.h

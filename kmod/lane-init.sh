@@ -1,0 +1,61 @@
+#!/bin/sh
+# /init of the kernel lane's initramfs (kmod/run-lane.sh builds it). Runs as PID 1 under busybox:
+# mounts what the tests need, loads the modules listed in /lib/modules/order, runs every binary in
+# /etc/lane-tests, scans the kernel log and powers off. Lines starting with LANE- are read by
+# run-lane.sh on the host; everything else is the tests' own output.
+/bin/busybox --install -s /bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mount -t bpf bpf /sys/fs/bpf
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /run/netns /var && ln -s /run /var/run
+ip link set lo up
+ulimit -l unlimited
+
+kver=$(cat /etc/lane-kernel)
+echo "LANE-BEGIN $kver $(uname -r) cpus=$(nproc)"
+for m in $(cat /lib/modules/order); do
+	if insmod "/lib/modules/$m.ko"; then
+		echo "LANE-MOD $m loaded"
+	else
+		echo "LANE-MOD-FAIL $m"
+	fi
+done
+
+[ -f /etc/lane-extra.sh ] && sh /etc/lane-extra.sh
+[ -f /etc/lane-checks.sh ] && sh /etc/lane-checks.sh
+
+for b in $(cat /etc/lane-tests); do
+	echo "LANE-BIN $b"
+	t0=$(date +%s)
+	(cd /tmp && timeout 900 "$b" --gtest_brief=1 --gtest_color=no)
+	rc=$?
+	echo "LANE-RC $(basename "$b") $rc $(($(date +%s) - t0))s"
+done
+
+# the module's exit path (per-namespace netdevs, offload device) runs too. Programs that called
+# its kfuncs hold a module reference until their deferred free (RCU tasks trace for sleepable
+# SEC("syscall") programs), so rmmod may answer EAGAIN for a moment: retry for up to 30 s.
+if grep -qx bpf_ctlmap /lib/modules/order; then
+	i=0
+	until rmmod bpf_ctlmap 2>/tmp/rmmod.err; do
+		i=$((i + 1))
+		[ $i -ge 60 ] && break
+		sleep 0.5
+	done
+	if [ $i -lt 60 ]; then echo "LANE-MOD bpf_ctlmap unloaded"; else echo "LANE-MOD-FAIL rmmod bpf_ctlmap: $(cat /tmp/rmmod.err)"; fi
+fi
+
+# anything the kernel complained about during the run fails the lane
+if dmesg | grep -E 'WARNING:|BUG:|Oops|kernel BUG|general protection|Call Trace|UBSAN|KASAN' >/tmp/bad; then
+	sed 's/^/LANE-DMESG-BAD /' /tmp/bad
+else
+	echo "LANE-DMESG-OK no WARN/BUG/Oops in the kernel log"
+fi
+echo "LANE-END"
+sync
+poweroff -f

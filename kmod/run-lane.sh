@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The kernel lane: boots Debian's 6.1 and 6.12 kernels under qemu (TCG, no KVM needed) with a
+# busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
+#
+#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "prog_*_test kmod_*_test"]
+#
+# The initramfs holds busybox, the guest kernel's veth/sch_ingress/cls_bpf modules, bpf_ctlmap.ko
+# when `make kmod` built it for that kernel, the gtest binaries (stripped) with every shared
+# library ldd names, bpftool, ip, and build/bpf/*.bpf.o. Binaries, objects and the build tree keep
+# their absolute host paths inside the guest, so the paths compiled into the tests still hold.
+# The guest's /init (kmod/lane-init.sh) mounts proc/sys/bpffs/tracefs, loads the modules, runs
+# each binary with --gtest_brief=1, scans the kernel log for WARN/BUG/Oops and powers off.
+#
+# Output: the guest's console (prefixed), then one line per kernel
+#   lane 6.1.0-56-amd64: N passed, N failed, N skipped
+# and a last combined line "lane: N passed, N failed, N skipped". Exit status 1 when any test
+# failed, a binary crashed, the kernel log shows a WARN/BUG/Oops, or the guest did not finish.
+# A missing kernel package, qemu or busybox is a failure when CI=true and a skip otherwise.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=build
+KERNELS="${LANE_KERNELS:-6.1 6.12}"
+TESTS="${LANE_TESTS:-prog_*_test kmod_*_test}"
+TIMEOUT="${LANE_TIMEOUT:-1500}"   # seconds per guest, boot to power-off
+MEM="${LANE_MEM:-1G}"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) BUILD="$2"; shift 2 ;;
+	--kernels) KERNELS="$2"; shift 2 ;;
+	--tests) TESTS="$2"; shift 2 ;;
+	*) echo "usage: $0 [--build DIR] [--kernels LIST] [--tests GLOBS]" >&2; exit 2 ;;
+	esac
+done
+cd "$root" || exit 1
+BUILD=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)
+CMAKE_DIR="$BUILD/cmake"
+total_pass=0 total_fail=0 total_skip=0 broken=0
+
+# missing prerequisite: a failure in CI, a skip (with the reason) elsewhere
+missing() {
+	if [ "${CI:-}" = "true" ]; then
+		echo "lane: FAILED: $*" >&2
+		broken=1
+		total_fail=$((total_fail + 1))
+	else
+		echo "lane: skipped: $* (fails when CI=true)" >&2
+	fi
+}
+
+# copies a file to the same absolute path under $1 (the initramfs root)
+put() {
+	local dst="$1" f="$2"
+	mkdir -p "$dst$(dirname "$f")"
+	cp -L "$f" "$dst$f"
+}
+
+# copies an ELF and every library ldd resolves for it (and the dynamic loader)
+put_elf() {
+	local dst="$1" f="$2" lib
+	put "$dst" "$f"
+	strip --strip-debug "$dst$f" 2>/dev/null || true
+	for lib in $(ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^\t\/.*ld-linux/{print $1}'); do
+		[ -e "$dst$lib" ] && continue
+		put "$dst" "$lib"
+		strip --strip-debug "$dst$lib" 2>/dev/null || true
+	done
+}
+
+# module name -> path in the extracted tree (handles .ko.xz/.ko.zst by unpacking to $2)
+modpath() {
+	local kroot="$1" name="$2" out="$3" p
+	p=$(find "$kroot/lib/modules" -name "$name.ko*" | head -n1)
+	[ -n "$p" ] || return 1
+	case "$p" in
+	*.xz) xz -dc "$p" >"$out/$name.ko" ;;
+	*.zst) zstd -qdc "$p" >"$out/$name.ko" ;;
+	*.gz) gzip -dc "$p" >"$out/$name.ko" ;;
+	*) cp "$p" "$out/$name.ko" ;;
+	esac
+}
+
+# adds module $3 and its dependencies (from .modinfo) to $2/lib/modules, in load order to $2/modules.order
+add_module() {
+	local kroot="$1" dst="$2" name="$3" dep
+	[ -f "$dst/lib/modules/$name.ko" ] && return 0
+	modpath "$kroot" "$name" "$dst/lib/modules" || { echo "lane: module $name not in $kroot" >&2; return 1; }
+	for dep in $(objcopy -O binary --only-section=.modinfo "$dst/lib/modules/$name.ko" /dev/stdout 2>/dev/null |
+		tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+		add_module "$kroot" "$dst" "$dep" || return 1
+	done
+	echo "$name" >>"$dst/lib/modules/order"
+}
+
+build_initramfs() {
+	local kver="$1" kroot="$2" dst="$3" img="$4" t b
+	rm -rf "$dst"
+	mkdir -p "$dst"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules,usr/bin,usr/sbin}
+	# busybox for the tools; dash as /bin/sh: busybox's sh prefers its own applets over PATH, and
+	# its `ip` applet knows no `netns` (the tests' popen() must find iproute2's ip)
+	cp /bin/busybox "$dst/bin/busybox"
+	put_elf "$dst" "$(readlink -f /bin/sh)"
+	ln -sf "$(readlink -f /bin/sh)" "$dst/bin/sh"
+	cp "$here/lane-init.sh" "$dst/init"
+	chmod +x "$dst/init"
+	: >"$dst/lib/modules/order"
+	for t in veth sch_ingress cls_bpf; do
+		add_module "$kroot" "$dst" "$t" || return 1
+	done
+	if [ -f "$BUILD/kmod/$kver/bpf_ctlmap.ko" ]; then
+		cp "$BUILD/kmod/$kver/bpf_ctlmap.ko" "$dst/lib/modules/bpf_ctlmap.ko"
+		echo bpf_ctlmap >>"$dst/lib/modules/order"
+	fi
+	put_elf "$dst" "$(command -v bpftool || echo /usr/sbin/bpftool)"
+	put_elf "$dst" "$(command -v ip || echo /usr/sbin/ip)"
+	ln -sf "$(command -v bpftool)" "$dst/usr/bin/bpftool" 2>/dev/null
+	ln -sf "$(command -v ip)" "$dst/usr/bin/ip" 2>/dev/null
+	[ -d "$BUILD/bpf" ] && for t in "$BUILD"/bpf/*.bpf.o; do put "$dst" "$t"; done
+	[ -x "$CMAKE_DIR/bin/xdpctl" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl"
+	: >"$dst/etc/lane-tests"
+	for t in $TESTS; do
+		for b in "$CMAKE_DIR"/$t; do
+			[ -x "$b" ] || continue
+			put_elf "$dst" "$b"
+			echo "$b" >>"$dst/etc/lane-tests"
+		done
+	done
+	echo "$kver" >"$dst/etc/lane-kernel"
+	# guest-side checks that are shell, not gtest (kmod/lane-checks.sh), and LANE_EXTRA=FILE for
+	# debugging: both run after the modules are loaded, before the test binaries
+	[ -f "$here/lane-checks.sh" ] && cp "$here/lane-checks.sh" "$dst/etc/lane-checks.sh"
+	[ -n "${LANE_EXTRA:-}" ] && cp "$LANE_EXTRA" "$dst/etc/lane-extra.sh"
+	(cd "$dst" && find . | cpio -o -H newc --quiet) >"$img"
+}
+
+# parses one guest log: prints "P F S" (passed, failed, skipped)
+parse_log() {
+	# --gtest_brief=1 prints one "[  FAILED  ] T (N ms)" line per failed test, then
+	# "[==========] N tests from M test suites ran." and "[  PASSED  ] N tests." (skipped = the rest)
+	awk '
+	/^LANE-BIN /     { fbin = 0; ran = -1; pbin = 0 }
+	/^\[  FAILED  \] .*\([0-9]+ ms\)$/ { f++; fbin++ }
+	/^\[==========\] [0-9]+ tests? from .* ran/ { ran = $2 }
+	/^\[  PASSED  \] [0-9]+ test/ { p += $4; pbin = $4 }
+	/^LANE-RC / {
+		if (ran >= 0) s += ran - pbin - fbin
+		if ($3 != 0 && fbin == 0) f++   # crashed, timed out or failed without a test failing
+	}
+	/^LANE-MOD-FAIL / { f++ }
+	/^LANE-DMESG-OK/ { p++ }
+	/^LANE-DMESG-BAD/ { dbad = 1 }
+	/^LANE-END/      { end = 1 }
+	END {
+		if (dbad) f++
+		if (!end) f++
+		printf "%d %d %d\n", p, f, s
+	}' "$1"
+}
+
+command -v qemu-system-x86_64 >/dev/null || { missing "qemu-system-x86_64 not installed (make deps)"; }
+[ -x /bin/busybox ] || missing "/bin/busybox not installed (busybox-static, make deps)"
+command -v cpio >/dev/null || missing "cpio not installed (make deps)"
+if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && command -v cpio >/dev/null; then
+	for s in $KERNELS; do
+		if [ ! -f "$BUILD/kernels/$s/.done" ]; then
+			"$here/fetch-kernels.sh" --build "$BUILD" "$s" >/dev/null || { missing "kernel $s: Debian package not fetched"; continue; }
+		fi
+		kver=$(readlink "$BUILD/kernels/$s")
+		kroot="$BUILD/kernels/$kver/root"
+		work="$BUILD/lane/$kver"
+		mkdir -p "$work"
+		if ! build_initramfs "$kver" "$kroot" "$work/initramfs" "$work/initramfs.cpio"; then
+			echo "lane: kernel $kver: initramfs build failed" >&2
+			total_fail=$((total_fail + 1)); broken=1
+			continue
+		fi
+		echo "lane: booting $kver ($(du -h "$work/initramfs.cpio" | cut -f1) initramfs, TCG, timeout ${TIMEOUT}s)"
+		start=$(date +%s)
+		timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "$MEM" \
+			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
+			-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
+			-display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
+			tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
+		secs=$(( $(date +%s) - start ))
+		read -r p f sk <<<"$(parse_log "$work/console.log")"
+		grep -q '^LANE-END' "$work/console.log" || echo "lane: kernel $kver: guest did not finish (timeout, panic or crash); see $work/console.log" >&2
+		echo "lane $kver (${secs}s): $p passed, $f failed, $sk skipped"
+		total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + sk))
+	done
+fi
+echo "lane: $total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ] && [ $broken -eq 0 ]

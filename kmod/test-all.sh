@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test` with the kernel lane: ctest on the host, then kmod/run-lane.sh (the same gtest
+# binaries plus the kernel-module tests under qemu on Debian's 6.1 and 6.12), then one combined
+# closing line that counts both:
+#
+#   all: N passed, N failed, N skipped
+#
+#   kmod/test-all.sh [--build DIR] [CTEST_ARGS...]
+# Exit status: non-zero when ctest or the lane failed (the lane still runs after a ctest failure).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=build
+if [ "${1:-}" = "--build" ]; then
+	BUILD="$2"
+	shift 2
+fi
+BUILD=$(cd "$BUILD" && pwd)
+CTEST=${CTEST:-ctest}
+
+(cd "$BUILD/cmake" && "$CTEST" --output-on-failure --timeout 300 "$@") 2>&1 | tee "$BUILD/ctest.log"
+ctest_rc=${PIPESTATUS[0]}
+
+"$here/run-lane.sh" --build "$BUILD" 2>&1 | tee "$BUILD/lane.log"
+lane_rc=${PIPESTATUS[0]}
+
+# ctest: "NN% tests passed, F tests failed out of T", skipped tests listed as "(Skipped)"
+read -r ct cf <<<"$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\2 \1/p' "$BUILD/ctest.log" | tail -n1)"
+cs=$(grep -c '(Skipped)' "$BUILD/ctest.log" || true)
+ct=${ct:-0} cf=${cf:-0} cs=${cs:-0}
+[ "$ctest_rc" -ne 0 ] && [ "$cf" -eq 0 ] && cf=1 # ctest itself failed (no tests found, build error)
+# lane: its last line "lane: P passed, F failed, S skipped"
+read -r lp lf ls <<<"$(sed -n 's/^lane: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$BUILD/lane.log" | tail -n1)"
+lp=${lp:-0} lf=${lf:-0} ls=${ls:-0}
+[ "$lane_rc" -ne 0 ] && [ "$lf" -eq 0 ] && lf=1
+
+echo "host ctest: $((ct - cf - cs)) passed, $cf failed, $cs skipped; kernel lane: $lp passed, $lf failed, $ls skipped"
+echo "all: $((ct - cf - cs + lp)) passed, $((cf + lf)) failed, $((cs + ls)) skipped"
+[ "$ctest_rc" -eq 0 ] && [ "$lane_rc" -eq 0 ]
