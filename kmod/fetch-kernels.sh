@@ -63,7 +63,8 @@ fixup() {
 	local kver="$1" dir="$2" hdr off
 	dir=$(cd "$dir" && pwd)
 	hdr="$dir/root/usr/src/linux-headers-$kver"
-	sed -i "s|^include /usr/src/|include $dir/root/usr/src/|" "$hdr/Makefile"
+	# the path may be Debian's /usr/src or a previous unpack location (a cached tree)
+	sed -i "s|^include .*/usr/src/\(linux-headers-[^/]*-common/Makefile\)|include $dir/root/usr/src/\1|" "$hdr/Makefile"
 	if [ ! -s "$hdr/vmlinux" ]; then
 		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$dir/root/boot/vmlinuz-$kver" | head -n1 | cut -d: -f1)
 		[ -n "$off" ] || die "$kver: no xz stream in vmlinuz (only xz-compressed images are handled)"
@@ -72,6 +73,10 @@ fixup() {
 		mv "$hdr/vmlinux.tmp" "$hdr/vmlinux"
 	fi
 }
+
+# Unpacked kernels are also kept in a machine-wide cache, so a fresh clone on a machine that
+# already fetched them neither downloads ~700 MB again nor depends on the archive being reachable.
+CACHE="${XDPCTL_KERNEL_CACHE:-/var/cache/xdpctl/kernels}"
 
 mkdir -p "$BUILD/kernels"
 for s in "${series[@]}"; do
@@ -85,6 +90,15 @@ for s in "${series[@]}"; do
 		continue
 	fi
 	rm -rf "$dir"
+	if [ -f "$CACHE/$kver/.done" ]; then
+		mkdir -p "$dir"
+		cp -al "$CACHE/$kver/root" "$dir/root" 2>/dev/null || cp -a "$CACHE/$kver/root" "$dir/root"
+		fixup "$kver" "$dir"
+		touch "$dir/.done"
+		ln -sfn "$kver" "$BUILD/kernels/$s"
+		echo "$s $kver (cached)"
+		continue
+	fi
 	mkdir -p "$dir/debs" "$dir/root"
 	# shellcheck disable=SC2086
 	(cd "$dir/debs" && apt-get download -qq "$img" $pkgs 2>&1 | grep -v 'W: Download is performed unsandboxed' >&2 || true)
@@ -99,6 +113,11 @@ for s in "${series[@]}"; do
 	[ -d "$dir/root/usr/src/linux-headers-$kver" ] || die "no headers for $kver"
 	fixup "$kver" "$dir"
 	touch "$dir/.done"
+	if mkdir -p "$CACHE/$kver.tmp" 2>/dev/null; then
+		rm -rf "$CACHE/$kver.tmp/root"
+		cp -a "$dir/root" "$CACHE/$kver.tmp/root" && touch "$CACHE/$kver.tmp/.done" &&
+			rm -rf "$CACHE/$kver" && mv "$CACHE/$kver.tmp" "$CACHE/$kver"
+	fi
 	ln -sfn "$kver" "$BUILD/kernels/$s"
 	echo "$s $kver"
 done
