@@ -110,6 +110,7 @@ $(BUILD)/kmod/.built-%: $(KMOD_SRCS) $(BUILD)/kernels/%/.done $(BUILD)/kernels/6
 	$(Q)touch $@
 
 kmod: $(foreach k,$(LANE_KERNELS),$(BUILD)/kmod/.built-$(k))
+.SECONDARY: $(foreach k,$(LANE_KERNELS) 6.12,$(BUILD)/kernels/$(k)/.done)
 
 # the lane alone: `make lane [LANE_KERNELS=6.1] [LANE_TESTS='prog_*_test']`
 lane: cxx kmod
