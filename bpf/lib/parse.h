@@ -16,10 +16,7 @@ struct cursor {
 /* At most this many 802.1Q/802.1ad tags are skipped (QinQ); a third is left to the caller. */
 #define XDPCTL_MAX_VLAN 2
 
-struct vlan_hdr {
-	__be16 tci;
-	__be16 encap_proto;
-};
+/* struct vlan_hdr {h_vlan_TCI, h_vlan_encapsulated_proto} comes from vmlinux.h */
 
 struct eth_info {
 	struct ethhdr *eth;
@@ -55,9 +52,9 @@ static __always_inline int parse_eth(struct cursor *c, struct eth_info *info)
 			break;
 		if ((void *)(vh + 1) > c->end)
 			return -1;
-		info->vlan_tci[i] = bpf_ntohs(vh->tci);
+		info->vlan_tci[i] = bpf_ntohs(vh->h_vlan_TCI);
 		info->vlans++;
-		proto = vh->encap_proto;
+		proto = vh->h_vlan_encapsulated_proto;
 		c->pos = vh + 1;
 	}
 	info->proto = bpf_ntohs(proto);
