@@ -1,7 +1,7 @@
 // The metadata producer through BPF_PROG_TEST_RUN: every frame passes unchanged and carries in
 // data_meta exactly the struct xdpctl_meta recomputed here from the row's described flow (C++
-// reference in tests/harness/meta_ref.cpp). The kfunc program cannot be test-run (it needs a
-// device); tests/live_meta_test.cpp covers it and the TC consumer with real traffic.
+// reference in tests/harness/meta_ref.cpp). The kfunc program needs a device;
+// tests/live_meta_test.cpp covers it and the TC consumer with real traffic.
 #include <gtest/gtest.h>
 
 #include "meta_ref.hpp"
@@ -173,3 +173,4 @@ TEST(XdpMetaProducer, ReferenceHashMatchesFnv1aDefinition)
 	EXPECT_NE(flow_hash({"10.0.0.1", "10.0.0.2", 17, 1000, 2000}), flow_hash({"10.0.0.2", "10.0.0.1", 17, 2000, 1000}))
 		<< "directional: the reply is another flow";
 }
+
