@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* xdp_meta_kfunc: the producer's struct xdpctl_meta, with the NIC's own RX metadata added
+ * through the kfuncs bpf_xdp_metadata_rx_hash, _rx_timestamp and _rx_vlan_tag. A kfunc that
+ * does not answer is recorded, not fatal:
+ *	0            value stored, valid bit set                  kfunc_counters[k].ok
+ *	-EOPNOTSUPP  the device has no such metadata: refused bit  kfunc_counters[k].refused
+ *	-ENODATA     supported, nothing for this packet (e.g. no
+ *	             VLAN tag): neither bit                        kfunc_counters[k].nodata
+ * Flow hash and mark are computed in BPF exactly as in xdp_meta_producer (lib/flow_hash.h).
+ *
+ * The program must be device-bound: before load, bpf_program__set_ifindex(prog, ifindex) and
+ * bpf_program__set_flags(prog, BPF_F_XDP_DEV_BOUND_ONLY); the verifier then replaces each kfunc
+ * call with the device's implementation (veth implements all three in native mode; a device
+ * without them gets the generic stubs that return -EOPNOTSUPP). It can only be attached to
+ * that device, in native mode, never put in a devmap.
+ *
+ * Kernels without a kfunc (6.3-6.7 lack rx_vlan_tag): the kfuncs are weak externs and each call
+ * is behind a rodata switch (has_rx_hash, has_rx_timestamp, has_rx_vlan_tag, default 1). The
+ * loader clears the switch of every kfunc absent from the kernel's BTF
+ * (xdpctl::probe_meta_kfuncs); the verifier then drops the dead call and the field is recorded
+ * as refused. Left at 1 on such a kernel, the verifier is expected to refuse the unresolved
+ * call. Before 6.3 (no BPF_F_XDP_DEV_BOUND_ONLY) and on 6.3/6.4 (rx_hash had two arguments)
+ * the load is expected to fail with EINVAL: load xdp_meta_producer instead. (Only the 6.18
+ * path, every kfunc present, has been run.)
+ *
+ * Maps: meta_marks, meta_counters (as the producer), kfunc_counters (per-CPU, key enum
+ *       xdpctl_meta_kfunc, value struct xdpctl_kfunc_counters), xdpctl_stats.
+ * Load: xdpctl load xdp_meta_kfunc IFNAME   (the loader binds it to IFNAME)
+ * Test: tests/live_meta_test.cpp attaches it natively on a veth, pings through it and reads the
+ *       metadata back in tc_meta_consumer (XDPCTL_DEVBOUND_LIVE=1, see there).
+ */
+#include "lib/flow_hash.h"
+#include "lib/stats.h"
+
+#define EOPNOTSUPP 95
+#define ENODATA 61
+
+extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
+				    enum xdp_rss_hash_type *rss_type) __ksym __weak;
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym __weak;
+extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto,
+					__u16 *vlan_tci) __ksym __weak;
+
+/* Cleared by the loader for each kfunc the running kernel does not have. */
+const volatile __u8 has_rx_hash = 1;
+const volatile __u8 has_rx_timestamp = 1;
+const volatile __u8 has_rx_vlan_tag = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPCTL_KFUNC_MAX);
+	__type(key, __u32);
+	__type(value, struct xdpctl_kfunc_counters);
+} kfunc_counters SEC(".maps");
+
+/* Records one kfunc's answer in m->valid/m->refused and kfunc_counters. */
+static __always_inline void kfunc_result(struct xdpctl_meta *m, __u32 kfunc, __u8 field, int err)
+{
+	struct xdpctl_kfunc_counters *c = bpf_map_lookup_elem(&kfunc_counters, &kfunc);
+
+	if (!err)
+		m->valid |= field;
+	else if (err == -EOPNOTSUPP)
+		m->refused |= field;
+	if (!c)
+		return;
+	if (!err)
+		c->ok++;
+	else if (err == -EOPNOTSUPP)
+		c->refused++;
+	else if (err == -ENODATA)
+		c->nodata++;
+	else
+		c->other++;
+}
+
+SEC("xdp")
+int xdp_meta_kfunc(struct xdp_md *ctx)
+{
+	struct xdpctl_meta m = {};
+	enum xdp_rss_hash_type rss_type = 0;
+	int err;
+
+	meta_fill_flow(ctx, &m);
+
+	err = -EOPNOTSUPP;
+	if (has_rx_hash)
+		err = bpf_xdp_metadata_rx_hash(ctx, &m.rx_hash, &rss_type);
+	m.rx_hash_type = rss_type;
+	kfunc_result(&m, XDPCTL_KFUNC_RX_HASH, XDPCTL_META_RX_HASH, err);
+
+	err = -EOPNOTSUPP;
+	if (has_rx_timestamp)
+		err = bpf_xdp_metadata_rx_timestamp(ctx, &m.rx_timestamp);
+	kfunc_result(&m, XDPCTL_KFUNC_RX_TIMESTAMP, XDPCTL_META_RX_TIMESTAMP, err);
+
+	err = -EOPNOTSUPP;
+	if (has_rx_vlan_tag)
+		err = bpf_xdp_metadata_rx_vlan_tag(ctx, &m.rx_vlan_proto, &m.rx_vlan_tci);
+	kfunc_result(&m, XDPCTL_KFUNC_RX_VLAN_TAG, XDPCTL_META_RX_VLAN, err);
+
+	meta_store(ctx, &m);
+	return xdpctl_count(ctx, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
