@@ -205,7 +205,13 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	if (!lock)
 		return std::unexpected(lock.error());
 
-	// Everything is checked before anything is made.
+	// Everything is checked before anything is made: the program first (it can be opened
+	// without touching the system), then the interfaces.
+	{
+		auto rp = resolve_program(req.program, ProgKind::Xdp);
+		if (!rp)
+			return std::unexpected(rp.error());
+	}
 	std::vector<Target> targets;
 	for (const auto &ifname : req.interfaces) {
 		if (std::any_of(targets.begin(), targets.end(), [&](const auto &t) { return t.ifname == ifname; }))
