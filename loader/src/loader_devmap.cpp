@@ -24,7 +24,9 @@ Status validate_egress_prog(const bpf_program *p, const std::string &name, std::
 			    "is not a devmap program (SEC(\"xdp/devmap\")); an interface program cannot run in a devmap");
 	if (bpf_program__flags(p) & BPF_F_XDP_DEV_BOUND_ONLY)
 		return fail(EINVAL, "egress program", name, "is device-bound; device-bound programs cannot go into a devmap");
-	bool frags = bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS;
+	// libbpf adds BPF_F_XDP_HAS_FRAGS for SEC("xdp.frags...") only at load time
+	bool frags = (bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) ||
+		     std::string(bpf_program__section_name(p)).starts_with("xdp.frags");
 	if (devmap_frags && frags != *devmap_frags)
 		return fail(EINVAL, "egress program", name,
 			    std::string(frags ? "supports" : "does not support") + " frags but the devmap's program " +
@@ -34,6 +36,8 @@ Status validate_egress_prog(const bpf_program *p, const std::string &name, std::
 }
 
 namespace {
+
+constexpr int kENOTSUPP = 524; // the kernel's internal ENOTSUPP, what a missing batch op returns
 
 struct Old {
 	uint32_t key;
@@ -113,7 +117,7 @@ Status devmap_write(int map_fd, const std::string &name, const std::vector<Devma
 		int err = bpf_map_update_batch(map_fd, keys.data(), packed.data(), &count, &bo);
 		if (!err) {
 			done = true;
-		} else if (count == 0 && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)) {
+		} else if (errno == ENOTSUP || errno == EOPNOTSUPP || errno == kENOTSUPP || (errno == EINVAL && count == 0)) {
 			// DEVMAPs have no batch op on every kernel: element by element below
 		} else {
 			int e = errno;
