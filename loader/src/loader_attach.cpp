@@ -89,6 +89,8 @@ Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_if
 		e.object = rp.name;
 		if (bind_ifindex && e.err == EOPNOTSUPP && e.detail.empty())
 			e.detail = "the device cannot run device-bound programs";
+		if (e.err == EPERM || e.err == EACCES)
+			e.detail.clear(); // the verifier log says nothing useful here; the hint does
 		return std::unexpected(with_privilege_hint(std::move(e)));
 	}
 	if (!to_pin.empty()) {
