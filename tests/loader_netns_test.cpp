@@ -22,6 +22,7 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/readiness.hpp"
 #include "xdpctl/status.hpp"
 
 using namespace xt;
@@ -49,10 +50,14 @@ bool rtnl_answers()
 	for (int i = 0; i < 50; i++) {
 		int st = 0;
 		if (waitpid(pid, &st, WNOHANG) == pid)
-			return answer = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+			{
+			answer = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+			return answer;
+		}
 		std::this_thread::sleep_for(std::chrono::milliseconds(100));
 	}
-	return answer = 0;
+	answer = 0;
+	return false;
 }
 
 size_t lines(const std::string &s)
@@ -180,9 +185,11 @@ TEST_F(LoaderNetns, AtomicReplaceUnderSteadyTrafficLosesNothing)
 	EXPECT_EQ(got, static_cast<size_t>(kFrames)) << "every frame arrived";
 	auto st = xdpctl::status();
 	ASSERT_TRUE(st);
-	for (const auto &i : st->interfaces)
-		if (i.name == "a1")
+	for (const auto &i : st->interfaces) {
+		if (i.name == "a1") {
 			EXPECT_TRUE(i.owned) << "still xdpctl's link after the swaps";
+		}
+	}
 }
 
 TEST_F(LoaderNetns, CliLoadStatusUnloadAsAUserRunsIt)
@@ -238,10 +245,11 @@ TEST_F(LoaderNetns, BadInputsThatNeedInterfaces)
 	};
 	for (const auto &r : rows) {
 		SCOPED_TRACE(r.what);
-		if (r.setup == "LOAD")
+		if (r.setup == "LOAD") {
 			ASSERT_EQ(xdpctl("load xdp_pass a0").rc, 0) << "first load";
-		else if (!r.setup.empty())
+		} else if (!r.setup.empty()) {
 			ASSERT_TRUE(must(ns().exec() + r.setup));
+		}
 		uint32_t before = attached("a0");
 		auto pins_before = tree(fs_->root());
 		CmdResult res;
@@ -334,4 +342,36 @@ TEST_F(LoaderNetns, RedirectRuleCarriesRealFrames)
 	EXPECT_EQ(xdpctl("redirect del a0").rc, 0) << "rule removed";
 	EXPECT_EQ(xdpctl("unload --all").rc, 0);
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "devmap unpinned with the last interface";
+}
+
+// A veth is a working redirect target only when its peer has XDP or GRO: detected, refused with
+// the reason, and made ready either way.
+TEST_F(LoaderNetns, VethRedirectTargetReadiness)
+{
+	auto b = add_veth("b0", "b1");
+	sh(ns().exec() + "ethtool -K b1 gro off");
+	auto r = xdpctl::redirect_target_readiness(b.ifindex);
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_TRUE(r->is_veth) << "b0 is a veth";
+	EXPECT_EQ(r->peer_ifindex, b.peer_ifindex) << "peer found through IFLA_LINK";
+	EXPECT_FALSE(r->ready) << "peer has neither XDP nor GRO: " << r->reason;
+
+	auto refused = xdpctl::make_redirect_target_ready(b.ifindex, xdpctl::ReadyPolicy::Refuse);
+	ASSERT_FALSE(refused) << "refused";
+	EXPECT_NE(refused.error().message().find("neither an XDP program nor GRO"), std::string::npos)
+		<< refused.error().message();
+
+	auto gro = xdpctl::make_redirect_target_ready(b.ifindex, xdpctl::ReadyPolicy::Gro);
+	ASSERT_TRUE(gro) << gro.error().message();
+	EXPECT_TRUE(gro->ready && gro->peer_gro) << "GRO turned on at the peer";
+	ASSERT_TRUE(xdpctl::set_gro("b1", false));
+
+	auto xdp = xdpctl::make_redirect_target_ready(b.ifindex, xdpctl::ReadyPolicy::XdpPass);
+	ASSERT_TRUE(xdp) << xdp.error().message();
+	EXPECT_TRUE(xdp->ready && xdp->peer_has_xdp) << "xdp_pass on the peer";
+	EXPECT_NE(attached("b1"), 0u) << "b1 runs xdp_pass";
+
+	auto lo = xdpctl::redirect_target_readiness(1);
+	ASSERT_TRUE(lo);
+	EXPECT_TRUE(lo->ready && !lo->is_veth) << "non-veth devices are left to their driver";
 }

@@ -16,6 +16,7 @@ void register_broadcast(CLI::App &app, Globals &g)
 	add->add_option("ports", *ports, "interfaces")->required();
 	add->add_option("--egress", a->egress, "devmap egress program run on each port");
 	add->add_option("--egress-prog", a->egress_prog, "object files: which program in it");
+	add_ready_option(*add, *a);
 	add->add_flag("--replace", a->replace, "replace the entries ports already have");
 	add_common_flags(*add, g);
 	add->footer("Example: xdpctl load xdp_broadcast veth0 veth2 veth4 && xdpctl broadcast add veth0 veth2 veth4");
@@ -24,7 +25,7 @@ void register_broadcast(CLI::App &app, Globals &g)
 			g.exit_code = usage_error(g, "broadcast add", m);
 			return;
 		}
-		auto r = xdpctl::broadcast_add(*ports, egress_of(a->egress, a->egress_prog), {.replace = a->replace});
+		auto r = xdpctl::broadcast_add(*ports, egress_of(a->egress, a->egress_prog), devmap_options(*a));
 		g.exit_code = r ? print_writes(g, *r, "added") : runtime_error(g, "broadcast add", r.error());
 	});
 	auto *del = sub->add_subcommand("del", "remove ports from the broadcast group");

@@ -15,7 +15,20 @@ struct RedirectArgs {
 	std::string in, out, egress, egress_prog;
 	std::vector<std::string> del;
 	bool replace = false;
+	std::string ready = "gro";
 };
+
+inline xdpctl::DevmapOptions devmap_options(const RedirectArgs &a)
+{
+	return {.replace = a.replace, .ready = a.ready == "refuse" ? xdpctl::ReadyPolicy::Refuse : xdpctl::ReadyPolicy::Gro};
+}
+
+inline void add_ready_option(CLI::App &sub, RedirectArgs &a)
+{
+	sub.add_option("--ready", a.ready,
+		       "an egress veth whose peer has neither XDP nor GRO: gro (turn GRO on at the peer, default) or refuse")
+		->check(CLI::IsMember({"gro", "refuse"}));
+}
 
 inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite> &ws, const char *verb)
 {

@@ -21,6 +21,7 @@ void register_redirect(CLI::App &app, Globals &g)
 	add->add_option("out", a->out, "egress interface")->required();
 	add->add_option("--egress", a->egress, "devmap egress program run on OUT (collection name or object file)");
 	add->add_option("--egress-prog", a->egress_prog, "object files: which program in it");
+	add_ready_option(*add, *a);
 	add->add_flag("--replace", a->replace, "replace the rule IN already has");
 	add_common_flags(*add, g);
 	add->footer("Example: xdpctl load xdp_redirect veth0 && xdpctl redirect add veth0 veth1 --egress xdp_egress");
@@ -29,7 +30,7 @@ void register_redirect(CLI::App &app, Globals &g)
 			g.exit_code = usage_error(g, "redirect add", m);
 			return;
 		}
-		auto r = xdpctl::redirect_add({{a->in, a->out, egress_of(a->egress, a->egress_prog)}}, {.replace = a->replace});
+		auto r = xdpctl::redirect_add({{a->in, a->out, egress_of(a->egress, a->egress_prog)}}, devmap_options(*a));
 		g.exit_code = r ? print_writes(g, *r, "added") : runtime_error(g, "redirect add", r.error());
 	});
 	auto *del = sub->add_subcommand("del", "remove the rules of ingress interfaces");

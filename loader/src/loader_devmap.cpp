@@ -205,10 +205,36 @@ struct Planned {
 	std::optional<ProgramSource> egress;
 };
 
+// Egress ports that are not working redirect targets: refused now (before any write) or, with
+// ReadyPolicy::Gro, the veth peers whose GRO write_all turns on.
+Result<std::vector<std::string>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
+{
+	std::vector<std::string> peers;
+	for (const auto &p : plan) {
+		auto r = redirect_target_readiness(p.out.ifindex);
+		if (!r)
+			return std::unexpected(r.error());
+		if (r->ready)
+			continue;
+		if (o.ready != ReadyPolicy::Gro || r->peer_in_other_ns || !r->peer_ifindex)
+			return fail(EHOSTUNREACH, "redirect target", p.out.name,
+				    r->reason + (o.ready == ReadyPolicy::Refuse ? "; allow GRO on it (--ready gro) or load xdp_pass on the peer" : ""));
+		auto peer = ifname_of(r->peer_ifindex);
+		if (!peer)
+			return std::unexpected(peer.error());
+		if (std::find(peers.begin(), peers.end(), *peer) == peers.end())
+			peers.push_back(*peer);
+	}
+	return peers;
+}
+
 Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char *const> maps, const char *hint,
 					   const std::vector<Planned> &plan, bool replace, const DevmapOptions &o,
 					   const std::string &what)
 {
+	auto gro_peers = check_targets(plan, o);
+	if (!gro_peers)
+		return std::unexpected(gro_peers.error());
 	auto pinned = open_pinned(l, maps, hint);
 	if (!pinned)
 		return std::unexpected(pinned.error());
@@ -232,6 +258,11 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	auto egress = load_egress(l, srcs, txn, keep);
 	if (!egress)
 		return std::unexpected(egress.error());
+	for (const auto &peer : *gro_peers) {
+		if (auto st = set_gro(peer, true); !st)
+			return std::unexpected(st.error());
+		txn.on_undo([peer] { (void)set_gro(peer, false); });
+	}
 	std::vector<DevmapWrite> out;
 	for (const auto &m : *pinned) {
 		std::vector<DevmapEntryWrite> es;

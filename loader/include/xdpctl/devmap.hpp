@@ -1,8 +1,9 @@
 // The devmaps of the namespace as a domain: redirect rules (ingress port -> egress port, with an
 // optional devmap egress program) and the broadcast group. Every change is validated before the
 // first map write (devices exist in this namespace, the egress program is a BPF_XDP_DEVMAP
-// program whose frags flag fits and that is not device-bound) and is all-or-nothing: entries
-// written by a failed call are restored to what they were.
+// program whose frags flag fits and that is not device-bound, egress veths are ready redirect
+// targets or can be made so) and is all-or-nothing: entries written by a failed call are
+// restored to what they were.
 //
 // Maps (BRIEF.md contract, pinned at ROOT/ns<NS>/maps/ by `xdpctl load`):
 //   tx_port / tx_port_hash          key = ingress ifindex, value = struct bpf_devmap_val
@@ -16,6 +17,7 @@
 
 #include "xdpctl/error.hpp"
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/readiness.hpp"
 #include "xdpctl/registry.hpp"
 
 namespace xdpctl {
@@ -31,6 +33,9 @@ struct RedirectRule {
 
 struct DevmapOptions {
 	bool replace = false; // an ingress port that already has a rule gets the new one
+	// An egress veth that is not a working redirect target: enable GRO on its peer (undone if the
+	// change fails) or refuse. ReadyPolicy::XdpPass is for make_redirect_target_ready() only.
+	ReadyPolicy ready = ReadyPolicy::Gro;
 	// At or above this many entries the write goes through bpf_map_update_batch.
 	size_t batch_threshold = 8;
 };
