@@ -2,7 +2,7 @@
 # The kernel lane: boots Debian's 6.1 and 6.12 kernels under qemu (TCG, no KVM needed) with a
 # busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
 #
-#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "prog_*_test kmod_*_test"]
+#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test"]
 #
 # The initramfs holds busybox, the guest kernel's veth/sch_ingress/cls_bpf modules, bpf_ctlmap.ko
 # when `make kmod` built it for that kernel, the gtest binaries (stripped) with every shared
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=build
 KERNELS="${LANE_KERNELS:-6.1 6.12}"
-TESTS="${LANE_TESTS:-prog_*_test kmod_*_test}"
+TESTS="${LANE_TESTS:-*_test}"
 TIMEOUT="${LANE_TIMEOUT:-1500}"   # seconds per guest, boot to power-off
 MEM="${LANE_MEM:-1G}"
 while [ $# -gt 0 ]; do
@@ -116,6 +116,12 @@ build_initramfs() {
 	put_elf "$dst" "$(command -v ip || echo /usr/sbin/ip)"
 	ln -sf "$(command -v bpftool)" "$dst/usr/bin/bpftool" 2>/dev/null
 	ln -sf "$(command -v ip)" "$dst/usr/bin/ip" 2>/dev/null
+	# what the suites run besides ip: ethtool, ping, tc, capsh (busybox's applets differ)
+	for tool in ethtool ping tc capsh; do
+		p=$(command -v "$tool") || continue
+		put_elf "$dst" "$(readlink -f "$p")"
+		[ "$(readlink -f "$p")" = "$p" ] || ln -sf "$(readlink -f "$p")" "$dst$p" 2>/dev/null
+	done
 	[ -d "$BUILD/bpf" ] && for t in "$BUILD"/bpf/*.bpf.o; do put "$dst" "$t"; done
 	[ -x "$CMAKE_DIR/bin/xdpctl" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl"
 	: >"$dst/etc/lane-tests"

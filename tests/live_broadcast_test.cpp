@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "xdp_attach.hpp"
@@ -75,6 +76,7 @@ class LiveBroadcast : public NetnsTest {
 protected:
 	void SetUp() override
 	{
+		XT_REQUIRE_KERNEL(6, 12, "live-frame broadcast delivering a copy to every destination (the 6.1 guest loses the lowest-ifindex destination's copy; verified on 6.12)");
 		NetnsTest::SetUp();
 		ports_["in0"] = add_veth("in0", "in0p");
 		for (const char *p : {"bp1", "bp2", "bp3"})

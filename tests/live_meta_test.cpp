@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "meta_ref.hpp"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "tc_meta_consumer.skel.h"
@@ -253,9 +254,8 @@ class MetaKfuncLive : public MetaLive {
 protected:
 	void SetUp() override
 	{
-		const char *on = getenv("XDPCTL_DEVBOUND_LIVE");
-		if (!on || std::string(on) != "1")
-			GTEST_SKIP() << "device-bound live tests need XDPCTL_DEVBOUND_LIVE=1 (see the comment above)";
+		XT_REQUIRE_KERNEL(6, 3, "RX metadata kfuncs");
+		XT_REQUIRE_DEVBOUND_LIVE();
 		MetaLive::SetUp();
 		if (HasFatalFailure())
 			return;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "egress_ingress.skel.h"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "wire_capture.hpp"
@@ -383,11 +384,13 @@ TEST_F(XdpEgressLive, RedirectedFramesAreRewrittenPerPortFrags)
 
 TEST_F(XdpEgressLive, BroadcastCopiesAreRewrittenPerPort)
 {
+	XT_REQUIRE_KERNEL(6, 12, "live-frame broadcast delivering a copy to every destination (the 6.1 guest loses the lowest-ifindex destination's copy; verified on 6.12)");
 	run_broadcast(false);
 }
 
 TEST_F(XdpEgressLive, BroadcastCopiesAreRewrittenPerPortFrags)
 {
+	XT_REQUIRE_KERNEL(6, 12, "live-frame broadcast delivering a copy to every destination (the 6.1 guest loses the lowest-ifindex destination's copy; verified on 6.12)");
 	run_broadcast(true);
 }
 
@@ -396,15 +399,6 @@ TEST_F(XdpEgressLive, BroadcastCopiesAreRewrittenPerPortFrags)
 namespace {
 
 const Bytes kFrame = Packet().eth(kMacB, kMacA).payload(46).build();
-
-bool kernel_at_least(int major, int minor)
-{
-	struct utsname u {};
-	int ma = 0, mi = 0;
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
 
 // Deletes a link of the test namespace when it goes out of scope.
 struct LinkDeletedFirst {
@@ -467,8 +461,8 @@ TEST_F(XdpEgressRefused, EgressProgramAttachedToADevice)
 // still open, and the program is closed only afterwards: the two never overlap.
 TEST_F(XdpEgressRefused, DeviceBoundProgramAsDevmapEntry)
 {
-	if (!kernel_at_least(6, 3))
-		GTEST_SKIP() << "device-bound programs (BPF_F_XDP_DEV_BOUND_ONLY) arrived in 6.3";
+	XT_REQUIRE_KERNEL(6, 3, "device-bound programs (BPF_F_XDP_DEV_BOUND_ONLY)");
+	XT_REQUIRE_DEVBOUND_LIVE();
 	auto eg = xdpctl::open_skel<xdp_egress>("xdp_egress");
 	ASSERT_TRUE(eg) << eg.error().message();
 	// destroyed before eg: the device goes first, whatever assertion ends the test

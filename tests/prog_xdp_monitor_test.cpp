@@ -19,6 +19,7 @@
 
 #include "monitor_trigger.skel.h"
 #include "netns.hpp"
+#include "xdp_attach.hpp"
 #include "prog_run.hpp"
 #include "xdp_pass.skel.h"
 #include "xdpctl/monitor.hpp"
@@ -316,7 +317,7 @@ TEST_F(XdpMonitor, DevmapXmitCountsSentAndDroppedPerDevicePair)
 			    << "xdp_pass on " << peer;
 		}
 		if (row.peer == Peer::Gro) {
-			ASSERT_TRUE(must("ethtool -K " + peer + " gro on")) << "gro on " << peer;
+			ASSERT_TRUE(set_gro(peer, true)) << "gro on " << peer;
 		}
 		if (row.peer == Peer::XdpSmallMtu) { // veth checks the frame against the peer's MTU
 			ASSERT_TRUE(must("ip link set " + peer + " mtu 100")) << "mtu of " << peer;

@@ -1,11 +1,45 @@
-// Minimal stand-in for the CLI's shared header (owned by the loader engineer; replace freely):
-// what every verb's register function receives.
+// The xdpctl command line: main.cpp builds the CLI11 app and calls one register_<verb>() per verb
+// file; a new verb is a new file plus one line in main.cpp.
+//
+// Exit codes: 0 success, 1 the system refused or the state does not allow it (runtime error),
+// 2 the command line itself is wrong (usage error). Errors are one line on stderr that says what
+// to do; with -j/--json the same line is also printed as {"error": ...} on stdout.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "xdpctl/error.hpp"
+
+namespace cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
 
 struct Globals {
-	bool json = false; // -j: one JSON document instead of text
+	bool json = false;
+	bool verbose = false;
+	int exit_code = kExitOk;
 };
 
+void register_load(CLI::App &app, Globals &g);
+void register_unload(CLI::App &app, Globals &g);
+void register_status(CLI::App &app, Globals &g);
+void register_redirect(CLI::App &app, Globals &g);
+void register_broadcast(CLI::App &app, Globals &g);
 void register_ctl(CLI::App &app, Globals &g);
+
+// -j/--json and -v/--verbose on a subcommand, bound to the globals.
+void add_common_flags(CLI::App &sub, Globals &g);
+
+// Prints a library error as the verb's one line; returns kExitRuntime.
+int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error &e);
+// Prints a usage error as the verb's one line; returns kExitUsage.
+int usage_error(const Globals &g, const std::string &verb, const std::string &msg);
+// Prints JSON (pretty unless one line is asked for) to stdout.
+void print_json(const nlohmann::json &j);
+
+} // namespace cli

@@ -23,6 +23,7 @@
 #include "xdpctl/netdev_genl.h"
 
 using namespace xdpctl;
+using cli::Globals;
 using nlohmann::json;
 
 namespace {
@@ -336,7 +337,7 @@ void setup_md(const CtlOpts &o, const Globals &g)
 
 } // namespace
 
-void register_ctl(CLI::App &app, Globals &g)
+void cli::register_ctl(CLI::App &app, Globals &g)
 {
 	auto o = std::make_shared<CtlOpts>();
 	auto *ctl = app.add_subcommand("ctl", "the BPF control map: XDP statistics, attributes and metadata per netdev");

@@ -1,0 +1,71 @@
+// Shared by the devmap verbs (redirect, broadcast): printing writes and checking --egress.
+#pragma once
+
+#include <fmt/core.h>
+
+#include <optional>
+
+#include "cli.hpp"
+#include "xdpctl/devmap.hpp"
+#include "xdpctl/netdev.hpp"
+
+namespace cli {
+
+struct RedirectArgs {
+	std::string in, out, egress, egress_prog;
+	std::vector<std::string> del;
+	bool replace = false;
+	std::string ready = "gro";
+};
+
+inline xdpctl::DevmapOptions devmap_options(const RedirectArgs &a)
+{
+	return {.replace = a.replace, .ready = a.ready == "refuse" ? xdpctl::ReadyPolicy::Refuse : xdpctl::ReadyPolicy::Gro};
+}
+
+inline void add_ready_option(CLI::App &sub, RedirectArgs &a)
+{
+	sub.add_option("--ready", a.ready,
+		       "an egress veth whose peer has neither XDP nor GRO: gro (turn GRO on at the peer, default) or refuse")
+		->check(CLI::IsMember({"gro", "refuse"}));
+}
+
+inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite> &ws, const char *verb)
+{
+	nlohmann::json arr = nlohmann::json::array();
+	for (const auto &w : ws) {
+		auto key = xdpctl::ifname_of(static_cast<int>(w.key));
+		auto out = xdpctl::ifname_of(static_cast<int>(w.ifindex));
+		std::string k = key ? *key : std::to_string(w.key), o = out ? *out : std::to_string(w.ifindex);
+		if (g.json)
+			arr.push_back({{"map", w.map}, {"key", w.key}, {"port", k}, {"ifindex", w.ifindex}, {"ifname", o},
+				       {"egress_prog_id", w.egress_prog_id}});
+		else
+			fmt::print("{} {}: {} -> {}{}\n", verb, w.map, k, o,
+				   w.egress_prog_id ? fmt::format(" (egress prog id {})", w.egress_prog_id) : "");
+	}
+	if (g.json)
+		print_json(arr);
+	return kExitOk;
+}
+
+inline std::optional<xdpctl::ProgramSource> egress_of(const std::string &e, const std::string &prog)
+{
+	if (e.empty())
+		return std::nullopt;
+	return xdpctl::ProgramSource{e, prog};
+}
+
+// A registry name given to --egress must be a devmap egress program: a usage error otherwise.
+inline std::string check_egress(const std::string &e)
+{
+	if (e.empty() || xdpctl::ProgramSource{e, {}}.is_file())
+		return {};
+	const auto *spec = xdpctl::find_program(e);
+	if (!spec)
+		return "unknown egress program '" + e + "' (xdpctl load --list shows the devmap-egress ones), or give an object file path";
+	if (spec->kind != xdpctl::ProgKind::DevmapEgress)
+		return "'" + e + "' is not a devmap egress program (SEC(\"xdp/devmap\")); see xdpctl load --list";
+	return {};
+}
+} // namespace cli

@@ -1,0 +1,67 @@
+// xdpctl status: every interface of the namespace with its XDP program, like xdp-loader status,
+// plus what is in the shared devmaps.
+#include <fmt/core.h>
+
+#include "cli.hpp"
+#include "xdpctl/status.hpp"
+
+namespace cli {
+
+namespace {
+int run(const Globals &g)
+{
+	auto r = xdpctl::status();
+	if (!r)
+		return runtime_error(g, "status", r.error());
+	if (g.json) {
+		nlohmann::json j;
+		j["interfaces"] = nlohmann::json::array();
+		for (const auto &i : r->interfaces)
+			j["interfaces"].push_back({{"ifname", i.name}, {"ifindex", i.ifindex}, {"mode", xdpctl::to_string(i.mode)},
+						   {"prog", i.prog}, {"prog_id", i.prog_id}, {"link_id", i.link_id},
+						   {"owned", i.owned}});
+		j["devmaps"] = nlohmann::json::array();
+		for (const auto &d : r->devmaps) {
+			nlohmann::json e = nlohmann::json::array();
+			for (const auto &x : d.entries)
+				e.push_back({{"key", x.key}, {"ifindex", x.ifindex}, {"ifname", x.ifname},
+					     {"egress_prog_id", x.egress_prog_id}, {"egress_prog", x.egress_prog}});
+			j["devmaps"].push_back({{"name", d.name}, {"id", d.map_id}, {"type", d.hash ? "devmap_hash" : "devmap"},
+						{"max_entries", d.max_entries}, {"entries", e}});
+		}
+		j["stale_ifindexes"] = r->stale_ifindexes;
+		print_json(j);
+		return kExitOk;
+	}
+	fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {}\n", "Interface", "Prog name", "Mode", "Prog ID", "Link ID", "xdpctl");
+	for (const auto &i : r->interfaces) {
+		if (!i.prog_id)
+			fmt::print("{:<16} {:<20}\n", i.name, "<no XDP program>");
+		else
+			fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {}\n", i.name, i.prog, xdpctl::to_string(i.mode), i.prog_id,
+				   i.link_id ? std::to_string(i.link_id) : "-", i.owned ? "yes" : "no");
+	}
+	for (int idx : r->stale_ifindexes)
+		fmt::print("ifindex {}: pins left by a removed interface; `xdpctl unload --all` cleans them\n", idx);
+	for (const auto &d : r->devmaps) {
+		fmt::print("\ndevmap {} ({}, id {}, {} of {} entries)\n", d.name, d.hash ? "DEVMAP_HASH" : "DEVMAP", d.map_id,
+			   d.entries.size(), d.max_entries);
+		for (const auto &x : d.entries) {
+			auto key = xdpctl::ifname_of(static_cast<int>(x.key));
+			fmt::print("  {:<16} -> {:<16}{}\n", key ? *key : std::to_string(x.key),
+				   x.ifname.empty() ? "ifindex " + std::to_string(x.ifindex) : x.ifname,
+				   x.egress_prog_id ? fmt::format(" egress {} (id {})", x.egress_prog, x.egress_prog_id) : "");
+		}
+	}
+	return kExitOk;
+}
+} // namespace
+
+void register_status(CLI::App &app, Globals &g)
+{
+	auto *sub = app.add_subcommand("status", "show the XDP program of every interface and the shared devmaps");
+	add_common_flags(*sub, g);
+	sub->callback([&g] { g.exit_code = run(g); });
+}
+
+} // namespace cli

@@ -1,0 +1,88 @@
+// Where the loader pins what it makes, and the lock that serializes loaders. The layout is the
+// contract of BRIEF.md (ROOT = /sys/fs/bpf/xdpctl or $XDPCTL_BPFFS, NS = the inode of the calling
+// thread's network namespace):
+//
+//   ROOT/ns<NS>/if<IFINDEX>/link          the XDP bpf_link of that interface
+//   ROOT/ns<NS>/if<IFINDEX>/<MAP>         that interface's own maps (xdpctl_stats, ...)
+//   ROOT/ns<NS>/maps/<MAP>                maps shared by every interface of the namespace
+//   ROOT/ns<NS>/monitor/<MAP>             the tracepoint monitor's maps
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xdpctl/error.hpp"
+#include "xdpctl/fd.hpp"
+
+namespace xdpctl {
+
+inline constexpr const char *kDefaultBpffsRoot = "/sys/fs/bpf/xdpctl";
+inline constexpr const char *kBpffsMount = "/sys/fs/bpf";
+
+struct Layout {
+	std::string root;   // ROOT
+	uint64_t netns = 0; // NS
+
+	[[nodiscard]] std::string ns_dir() const { return root + "/ns" + std::to_string(netns); }
+	[[nodiscard]] std::string if_dir(int ifindex) const
+	{
+		return ns_dir() + "/if" + std::to_string(ifindex);
+	}
+	[[nodiscard]] std::string link_pin(int ifindex) const { return if_dir(ifindex) + "/link"; }
+	[[nodiscard]] std::string if_map_pin(int ifindex, const std::string &map) const
+	{
+		return if_dir(ifindex) + "/" + map;
+	}
+	[[nodiscard]] std::string maps_dir() const { return ns_dir() + "/maps"; }
+	[[nodiscard]] std::string map_pin(const std::string &map) const { return maps_dir() + "/" + map; }
+	[[nodiscard]] std::string monitor_dir() const { return ns_dir() + "/monitor"; }
+};
+
+// The layout for the calling thread: ROOT from $XDPCTL_BPFFS (default kDefaultBpffsRoot), NS from
+// /proc/thread-self/ns/net. Touches nothing.
+[[nodiscard]] Result<Layout> current_layout();
+
+// Makes ROOT usable: mounts bpffs at /sys/fs/bpf when ROOT lies under it and nothing is mounted
+// there (error op "mount bpffs"), refuses a ROOT that is not on a bpffs (error op "bpffs", nothing
+// created), then creates ROOT.
+[[nodiscard]] Status ensure_bpffs(const Layout &l);
+
+// An exclusive flock on ROOT: every loader that changes pins, links or shared maps holds it, so
+// two loaders racing for one interface are serialized (the second sees the first's program).
+class RootLock {
+public:
+	[[nodiscard]] static Result<RootLock> acquire(const Layout &l);
+
+private:
+	explicit RootLock(Fd fd) : fd_(std::move(fd)) {}
+	Fd fd_;
+};
+
+// True when path exists (any kind of entry).
+[[nodiscard]] bool path_exists(const std::string &path);
+// Names of the entries of a directory (no "." / ".."); empty when it does not exist.
+[[nodiscard]] std::vector<std::string> list_dir(const std::string &dir);
+
+// Undo log for all-or-nothing operations: every step that creates something registers how to
+// take it back; unless commit() is called, the destructor runs the undo steps in reverse.
+class Txn {
+public:
+	Txn() = default;
+	Txn(const Txn &) = delete;
+	Txn &operator=(const Txn &) = delete;
+	~Txn();
+
+	void on_undo(std::function<void()> f) { undo_.push_back(std::move(f)); }
+	// mkdir that registers rmdir; an existing directory is fine and is left alone on undo.
+	[[nodiscard]] Status mkdir(const std::string &dir);
+	// bpf_obj_pin that registers unlink.
+	[[nodiscard]] Status pin(int fd, const std::string &path);
+	void commit() { undo_.clear(); }
+
+private:
+	std::vector<std::function<void()>> undo_;
+};
+
+} // namespace xdpctl

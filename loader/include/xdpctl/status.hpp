@@ -1,0 +1,51 @@
+// What is attached where in the calling thread's namespace, and what the shared devmaps hold.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/error.hpp"
+#include "xdpctl/netdev.hpp"
+
+namespace xdpctl {
+
+struct InterfaceStatus {
+	int ifindex = 0;
+	std::string name;
+	XdpMode mode = XdpMode::None;
+	uint32_t prog_id = 0;
+	std::string prog; // program name
+	uint32_t link_id = 0; // 0: attached without a link (ip link set ... xdp)
+	bool owned = false;   // xdpctl's pinned link holds it
+};
+
+struct DevmapEntry {
+	uint32_t key = 0;       // ingress ifindex (redirect) or port ifindex (broadcast)
+	uint32_t ifindex = 0;   // the egress device
+	std::string ifname;     // "" if not in this namespace
+	uint32_t egress_prog_id = 0;
+	std::string egress_prog;
+};
+
+struct DevmapStatus {
+	std::string name;  // the pinned map's name (tx_port, bcast_ports, ...)
+	uint32_t map_id = 0;
+	bool hash = false; // DEVMAP_HASH
+	uint32_t max_entries = 0;
+	std::vector<DevmapEntry> entries;
+};
+
+struct NamespaceStatus {
+	std::vector<InterfaceStatus> interfaces;
+	std::vector<DevmapStatus> devmaps;
+	// interfaces with xdpctl pins whose device was removed (cleaned by `unload --all`)
+	std::vector<int> stale_ifindexes;
+};
+
+[[nodiscard]] Result<NamespaceStatus> status();
+// The devmaps pinned at ROOT/ns<NS>/maps/ and their entries.
+[[nodiscard]] Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l);
+
+} // namespace xdpctl

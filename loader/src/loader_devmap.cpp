@@ -1,0 +1,385 @@
+#include <fcntl.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "loader_internal.hpp"
+#include "xdpctl/compat.h"
+#include "xdpctl/devmap.hpp"
+#include "xdpctl/netdev.hpp"
+
+namespace xdpctl {
+
+Status validate_egress_prog(const bpf_program *p, const std::string &name, std::optional<bool> devmap_frags)
+{
+	if (bpf_program__type(p) != BPF_PROG_TYPE_XDP)
+		return fail(EINVAL, "egress program", name, "is not an XDP program");
+	if (bpf_program__expected_attach_type(p) != BPF_XDP_DEVMAP)
+		return fail(EINVAL, "egress program", name,
+			    "is not a devmap program (SEC(\"xdp/devmap\")); an interface program cannot run in a devmap");
+	if (bpf_program__flags(p) & BPF_F_XDP_DEV_BOUND_ONLY)
+		return fail(EINVAL, "egress program", name, "is device-bound; device-bound programs cannot go into a devmap");
+	// libbpf adds BPF_F_XDP_HAS_FRAGS for SEC("xdp.frags...") only at load time
+	bool frags = (bpf_program__flags(p) & BPF_F_XDP_HAS_FRAGS) ||
+		     std::string(bpf_program__section_name(p)).starts_with("xdp.frags");
+	if (devmap_frags && frags != *devmap_frags)
+		return fail(EINVAL, "egress program", name,
+			    std::string(frags ? "supports" : "does not support") + " frags but the devmap's program " +
+				    (*devmap_frags ? "does" : "does not") + "; use the " +
+				    (*devmap_frags ? "xdp.frags/devmap" : "xdp/devmap") + " variant");
+	return {};
+}
+
+namespace {
+
+constexpr int kENOTSUPP = 524; // the kernel's internal ENOTSUPP, what a missing batch op returns
+
+struct Old {
+	uint32_t key;
+	std::optional<bpf_devmap_val> val;
+};
+
+void restore(int fd, const std::vector<Old> &olds)
+{
+	for (auto it = olds.rbegin(); it != olds.rend(); ++it) {
+		if (!it->val) {
+			(void)bpf_map_delete_elem(fd, &it->key);
+			continue;
+		}
+		bpf_devmap_val v{};
+		v.ifindex = it->val->ifindex;
+		Fd prog;
+		if (it->val->bpf_prog.id) {
+			prog = Fd(bpf_prog_get_fd_by_id(it->val->bpf_prog.id));
+			v.bpf_prog.fd = prog.get();
+		}
+		(void)bpf_map_update_elem(fd, &it->key, &v, 0);
+	}
+}
+
+Error write_error(int err, const std::string &name, const bpf_map_info &info, const DevmapEntryWrite &e)
+{
+	if (err == E2BIG || err == ENOSPC)
+		return Error{err, "devmap", name,
+			     "is full (max_entries " + std::to_string(info.max_entries) + ", key " + std::to_string(e.key) +
+				     "); remove entries first"};
+	if (err == EINVAL || err == ENODEV)
+		return Error{err, "devmap", name,
+			     "the kernel refused key " + std::to_string(e.key) + " -> ifindex " + std::to_string(e.ifindex) +
+				     " (device gone, or the egress program does not fit this devmap)"};
+	return detail::with_privilege_hint(Error{err, "bpf_map_update_elem", name, {}});
+}
+
+} // namespace
+
+Status devmap_write(int map_fd, const std::string &name, const std::vector<DevmapEntryWrite> &entries,
+		    size_t batch_threshold, Txn *txn)
+{
+	bpf_map_info info{};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd", name);
+	if (info.type != BPF_MAP_TYPE_DEVMAP && info.type != BPF_MAP_TYPE_DEVMAP_HASH)
+		return fail(EINVAL, "devmap", name, "is not a DEVMAP or DEVMAP_HASH");
+	if (info.value_size < sizeof(bpf_devmap_val) &&
+	    std::any_of(entries.begin(), entries.end(), [](const auto &e) { return e.prog_fd >= 0; }))
+		return fail(EINVAL, "devmap", name, "has 4-byte values: it cannot hold egress programs");
+
+	std::vector<uint32_t> keys;
+	std::vector<bpf_devmap_val> vals;
+	std::vector<Old> olds;
+	for (const auto &e : entries) {
+		bpf_devmap_val v{};
+		v.ifindex = e.ifindex;
+		v.bpf_prog.fd = e.prog_fd;
+		keys.push_back(e.key);
+		vals.push_back(v);
+		bpf_devmap_val cur{};
+		olds.push_back({e.key, bpf_map_lookup_elem(map_fd, &e.key, &cur) == 0 ? std::optional(cur) : std::nullopt});
+	}
+	if (info.value_size < sizeof(bpf_devmap_val))
+		for (auto &v : vals)
+			v.bpf_prog.fd = 0; // only the ifindex is read
+
+	bool done = false;
+	if (entries.size() >= batch_threshold && !entries.empty()) {
+		// Values are read at value_size strides: pack them when the map has 4-byte values.
+		std::vector<uint8_t> packed(vals.size() * info.value_size);
+		for (size_t i = 0; i < vals.size(); i++)
+			std::memcpy(packed.data() + i * info.value_size, &vals[i], info.value_size);
+		uint32_t count = static_cast<uint32_t>(entries.size());
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int err = bpf_map_update_batch(map_fd, keys.data(), packed.data(), &count, &bo);
+		if (!err) {
+			done = true;
+		} else if (errno == ENOTSUP || errno == EOPNOTSUPP || errno == kENOTSUPP || (errno == EINVAL && count == 0)) {
+			// DEVMAPs have no batch op on every kernel: element by element below
+		} else {
+			int e = errno;
+			restore(map_fd, std::vector<Old>(olds.begin(), olds.begin() + std::min<size_t>(count, olds.size())));
+			return std::unexpected(write_error(e, name, info, entries[std::min<size_t>(count, entries.size() - 1)]));
+		}
+	}
+	if (!done) {
+		for (size_t i = 0; i < entries.size(); i++) {
+			if (bpf_map_update_elem(map_fd, &keys[i], &vals[i], 0)) {
+				int e = errno;
+				restore(map_fd, std::vector<Old>(olds.begin(), olds.begin() + i));
+				return std::unexpected(write_error(e, name, info, entries[i]));
+			}
+		}
+	}
+	if (txn) {
+		auto fd = std::make_shared<Fd>(fcntl(map_fd, F_DUPFD_CLOEXEC, 0));
+		txn->on_undo([fd, olds] { restore(fd->get(), olds); });
+	}
+	return {};
+}
+
+namespace {
+
+struct PinnedMap {
+	std::string name;
+	Fd fd;
+};
+
+Result<std::vector<PinnedMap>> open_pinned(const Layout &l, std::span<const char *const> names, const char *load_hint)
+{
+	std::vector<PinnedMap> out;
+	for (const char *n : names) {
+		if (!path_exists(l.map_pin(n)))
+			continue;
+		Fd fd(bpf_obj_get(l.map_pin(n).c_str()));
+		if (!fd)
+			return std::unexpected(detail::with_privilege_hint(Error{errno, "open pinned map", l.map_pin(n), {}}));
+		out.push_back({n, std::move(fd)});
+	}
+	if (out.empty())
+		return fail(ENOENT, "devmap", names[0], std::string("no program using it is loaded in this namespace; ") + load_hint);
+	return out;
+}
+
+struct Port {
+	std::string name;
+	int ifindex;
+};
+
+Result<Port> port(const std::string &ifname)
+{
+	auto idx = ifindex_of(ifname);
+	if (!idx)
+		return std::unexpected(idx.error());
+	return Port{ifname, *idx};
+}
+
+// Loads each distinct egress program once (validated before load), pins its shared maps in txn.
+Result<std::map<std::string, int>> load_egress(const Layout &l, const std::vector<ProgramSource> &srcs, Txn &txn,
+						std::vector<ResolvedProgram> &keep)
+{
+	std::map<std::string, int> fds;
+	for (const auto &s : srcs) {
+		std::string key = s.name_or_path + ":" + s.prog;
+		if (fds.contains(key))
+			continue;
+		auto rp = resolve_program(s, ProgKind::DevmapEgress);
+		if (!rp)
+			return std::unexpected(rp.error());
+		if (auto st = validate_egress_prog(rp->prog, rp->name, std::nullopt); !st)
+			return std::unexpected(st.error());
+		if (auto st = detail::load_instance(*rp, l, txn, 0); !st)
+			return std::unexpected(st.error());
+		fds[key] = bpf_program__fd(rp->prog);
+		keep.push_back(std::move(*rp));
+	}
+	return fds;
+}
+
+struct Planned {
+	uint32_t key;
+	Port out;
+	std::optional<ProgramSource> egress;
+};
+
+// Egress ports that are not working redirect targets: refused now (before any write) or, with
+// ReadyPolicy::Gro, the veth peers whose GRO write_all turns on.
+Result<std::vector<std::string>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
+{
+	std::vector<std::string> peers;
+	for (const auto &p : plan) {
+		auto r = redirect_target_readiness(p.out.ifindex);
+		if (!r)
+			return std::unexpected(r.error());
+		if (r->ready)
+			continue;
+		if (o.ready != ReadyPolicy::Gro || r->peer_in_other_ns || !r->peer_ifindex)
+			return fail(EHOSTUNREACH, "redirect target", p.out.name,
+				    r->reason + (o.ready == ReadyPolicy::Refuse ? "; allow GRO on it (--ready gro) or load xdp_pass on the peer" : ""));
+		auto peer = ifname_of(r->peer_ifindex);
+		if (!peer)
+			return std::unexpected(peer.error());
+		if (std::find(peers.begin(), peers.end(), *peer) == peers.end())
+			peers.push_back(*peer);
+	}
+	return peers;
+}
+
+Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char *const> maps, const char *hint,
+					   const std::vector<Planned> &plan, bool replace, const DevmapOptions &o,
+					   const std::string &what)
+{
+	auto gro_peers = check_targets(plan, o);
+	if (!gro_peers)
+		return std::unexpected(gro_peers.error());
+	auto pinned = open_pinned(l, maps, hint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	if (!replace) {
+		for (const auto &m : *pinned)
+			for (const auto &p : plan) {
+				bpf_devmap_val cur{};
+				if (bpf_map_lookup_elem(m.fd.get(), &p.key, &cur) == 0) {
+					auto n = ifname_of(static_cast<int>(p.key));
+					return fail(EEXIST, what, n ? *n : std::to_string(p.key),
+						    "already has an entry in " + m.name + "; remove it first or use --replace");
+				}
+			}
+	}
+	Txn txn;
+	std::vector<ResolvedProgram> keep;
+	std::vector<ProgramSource> srcs;
+	for (const auto &p : plan)
+		if (p.egress)
+			srcs.push_back(*p.egress);
+	auto egress = load_egress(l, srcs, txn, keep);
+	if (!egress)
+		return std::unexpected(egress.error());
+	for (const auto &peer : *gro_peers) {
+		if (auto st = set_gro(peer, true); !st)
+			return std::unexpected(st.error());
+		txn.on_undo([peer] { (void)set_gro(peer, false); });
+	}
+	std::vector<DevmapWrite> out;
+	for (const auto &m : *pinned) {
+		std::vector<DevmapEntryWrite> es;
+		for (const auto &p : plan) {
+			int fd = p.egress ? egress->at(p.egress->name_or_path + ":" + p.egress->prog) : -1;
+			es.push_back({p.key, static_cast<uint32_t>(p.out.ifindex), fd});
+			bpf_prog_info pi{};
+			uint32_t pl = sizeof(pi);
+			uint32_t pid = fd >= 0 && bpf_obj_get_info_by_fd(fd, &pi, &pl) == 0 ? pi.id : 0;
+			out.push_back({m.name, p.key, static_cast<uint32_t>(p.out.ifindex), pid, false});
+		}
+		if (auto st = devmap_write(m.fd.get(), m.name, es, o.batch_threshold, &txn); !st)
+			return std::unexpected(st.error());
+	}
+	txn.commit();
+	return out;
+}
+
+Result<std::vector<DevmapWrite>> delete_all(const Layout &l, std::span<const char *const> maps, const char *hint,
+					    const std::vector<std::string> &ifnames, const std::string &what)
+{
+	auto pinned = open_pinned(l, maps, hint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	std::vector<uint32_t> keys;
+	for (const auto &n : ifnames) {
+		auto p = port(n);
+		if (!p)
+			return std::unexpected(p.error());
+		bool any = false;
+		for (const auto &m : *pinned) {
+			bpf_devmap_val cur{};
+			uint32_t k = p->ifindex;
+			any |= bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0;
+		}
+		if (!any)
+			return fail(ENOENT, what, n, "has no entry; nothing removed (see xdpctl status)");
+		keys.push_back(p->ifindex);
+	}
+	std::vector<DevmapWrite> out;
+	for (const auto &m : *pinned)
+		for (uint32_t k : keys) {
+			bpf_devmap_val cur{};
+			if (bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0 && bpf_map_delete_elem(m.fd.get(), &k) == 0)
+				out.push_back({m.name, k, cur.ifindex, 0, false});
+		}
+	return out;
+}
+
+Result<std::pair<Layout, RootLock>> locked_layout()
+{
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	if (!path_exists(l->maps_dir()))
+		return fail(ENOENT, "devmap", l->maps_dir(), "nothing loaded in this namespace; load a redirect or broadcast program first");
+	auto lock = RootLock::acquire(*l);
+	if (!lock)
+		return std::unexpected(lock.error());
+	return std::pair<Layout, RootLock>{*l, std::move(*lock)};
+}
+
+constexpr const char *kRedirectHint = "load one first: xdpctl load xdp_redirect IFNAME";
+constexpr const char *kBroadcastHint = "load one first: xdpctl load xdp_broadcast IFNAME";
+
+} // namespace
+
+Result<std::vector<DevmapWrite>> redirect_add(const std::vector<RedirectRule> &rules, const DevmapOptions &o)
+{
+	std::vector<Planned> plan;
+	for (const auto &r : rules) {
+		auto in = port(r.in);
+		if (!in)
+			return std::unexpected(in.error());
+		auto out = port(r.out);
+		if (!out)
+			return std::unexpected(out.error());
+		if (std::any_of(plan.begin(), plan.end(), [&](const auto &p) { return p.key == static_cast<uint32_t>(in->ifindex); }))
+			return fail(EINVAL, "redirect", r.in, "given twice: one rule per ingress port");
+		plan.push_back({static_cast<uint32_t>(in->ifindex), *out, r.egress});
+	}
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	return write_all(ll->first, kRedirectMaps, kRedirectHint, plan, o.replace, o, "redirect");
+}
+
+Result<std::vector<DevmapWrite>> redirect_del(const std::vector<std::string> &in)
+{
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	return delete_all(ll->first, kRedirectMaps, kRedirectHint, in, "redirect");
+}
+
+Result<std::vector<DevmapWrite>> broadcast_add(const std::vector<std::string> &ports,
+					       const std::optional<ProgramSource> &egress, const DevmapOptions &o)
+{
+	std::vector<Planned> plan;
+	for (const auto &n : ports) {
+		auto p = port(n);
+		if (!p)
+			return std::unexpected(p.error());
+		plan.push_back({static_cast<uint32_t>(p->ifindex), *p, egress});
+	}
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	return write_all(ll->first, kBroadcastMaps, kBroadcastHint, plan, o.replace, o, "broadcast");
+}
+
+Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &ports)
+{
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	return delete_all(ll->first, kBroadcastMaps, kBroadcastHint, ports, "broadcast");
+}
+
+} // namespace xdpctl

@@ -1,0 +1,87 @@
+#include <net/if.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "xdpctl/fd.hpp"
+#include "xdpctl/netdev.hpp"
+
+namespace xdpctl {
+
+Result<int> ifindex_of(const std::string &ifname)
+{
+	unsigned idx = if_nametoindex(ifname.c_str());
+	if (!idx)
+		return fail(ENODEV, "interface", ifname, "not found in this network namespace (see `ip link`)");
+	return static_cast<int>(idx);
+}
+
+Result<std::string> ifname_of(int ifindex)
+{
+	char buf[IF_NAMESIZE] = {};
+	if (!if_indextoname(ifindex, buf))
+		return fail(ENODEV, "interface", "ifindex " + std::to_string(ifindex),
+			    "not found in this network namespace");
+	return std::string(buf);
+}
+
+Result<std::vector<NetDev>> list_netdevs()
+{
+	struct if_nameindex *all = if_nameindex();
+	if (!all)
+		return fail(errno, "if_nameindex");
+	std::vector<NetDev> out;
+	for (auto *i = all; i->if_index; i++)
+		out.push_back({static_cast<int>(i->if_index), i->if_name});
+	if_freenameindex(all);
+	return out;
+}
+
+const char *to_string(XdpMode m)
+{
+	switch (m) {
+	case XdpMode::None: return "none";
+	case XdpMode::Native: return "native";
+	case XdpMode::Skb: return "skb";
+	case XdpMode::Hw: return "hw";
+	case XdpMode::Multi: return "multi";
+	}
+	return "?";
+}
+
+Result<XdpAttachment> xdp_attachment(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	if (int err = bpf_xdp_query(ifindex, 0, &q); err)
+		return fail(-err, "bpf_xdp_query", "ifindex " + std::to_string(ifindex));
+	XdpAttachment a;
+	a.drv_prog_id = q.drv_prog_id;
+	a.skb_prog_id = q.skb_prog_id;
+	a.hw_prog_id = q.hw_prog_id;
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV: a.mode = XdpMode::Native; a.prog_id = q.drv_prog_id; break;
+	case XDP_ATTACHED_SKB: a.mode = XdpMode::Skb; a.prog_id = q.skb_prog_id; break;
+	case XDP_ATTACHED_HW: a.mode = XdpMode::Hw; a.prog_id = q.hw_prog_id; break;
+	case XDP_ATTACHED_MULTI:
+		a.mode = XdpMode::Multi;
+		a.prog_id = q.drv_prog_id ? q.drv_prog_id : (q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id);
+		break;
+	default: break;
+	}
+	return a;
+}
+
+std::string prog_name(uint32_t prog_id)
+{
+	Fd fd(bpf_prog_get_fd_by_id(prog_id));
+	if (!fd)
+		return {};
+	bpf_prog_info info{};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
+		return {};
+	return info.name;
+}
+
+} // namespace xdpctl

@@ -1,0 +1,229 @@
+// The loader library without network namespaces: the registry and object files, the bpffs
+// checks, the undo log, egress program validation and all-or-nothing devmap writes.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "bpffs_dir.hpp"
+#include "loader_devmap_test.skel.h"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/compat.h"
+#include "xdpctl/devmap.hpp"
+#include "xdpctl/object.hpp"
+#include "xdpctl/registry.hpp"
+
+using namespace xdpctl;
+
+namespace {
+const std::string kObjDir = XDPCTL_BPF_OBJ_DIR;
+
+std::string text_file()
+{
+	std::string p = "/tmp/xdpctl-notbpf-" + std::to_string(getpid()) + ".o";
+	std::ofstream(p) << "this is not an ELF object\n";
+	return p;
+}
+} // namespace
+
+TEST(Registry, XdpPassIsThereAndOpens)
+{
+	const auto *spec = find_program("xdp_pass");
+	ASSERT_NE(spec, nullptr) << "xdp_pass registered";
+	auto rp = resolve_program({"xdp_pass", {}}, ProgKind::Xdp);
+	ASSERT_TRUE(rp) << rp.error().message();
+	EXPECT_STREQ(bpf_program__name(rp->prog), "xdp_pass_prog") << "the program of the entry";
+	EXPECT_EQ(rp->if_maps, std::vector<std::string>{"xdpctl_stats"}) << "per-interface maps";
+	for (const auto &e : registry())
+		EXPECT_EQ(find_program(e.name), &e) << "names are unique: " << e.name;
+}
+
+struct ResolveRow {
+	const char *what;
+	std::string source;
+	std::string prog;
+	ProgKind kind;
+	int err;
+	const char *detail; // substring of the error's detail
+};
+
+TEST(Registry, BadProgramSourcesAreRefusedWithTheReason)
+{
+	std::string txt = text_file();
+	std::vector<ResolveRow> rows = {
+		{"unknown name", "no_such_prog", "", ProgKind::Xdp, ENOENT, "unknown program"},
+		{"interface program as egress", "xdp_pass", "", ProgKind::DevmapEgress, EINVAL, "is not a devmap egress"},
+		{"missing file", "/nonexistent/x.bpf.o", "", ProgKind::Xdp, ENOENT, ""},
+		{"not an ELF file", txt, "", ProgKind::Xdp, ENOEXEC, "not a BPF object file"},
+		{"object without XDP program", kObjDir + "/loader_tc_only.bpf.o", "", ProgKind::Xdp, ENOENT, "has no XDP"},
+		{"named program missing", kObjDir + "/loader_devmap_test.bpf.o", "nope", ProgKind::Xdp, ENOENT, "not in"},
+		{"named program of wrong kind", kObjDir + "/loader_devmap_test.bpf.o", "test_egress", ProgKind::Xdp, EINVAL,
+		 "is not a XDP"},
+	};
+	for (const auto &r : rows) {
+		SCOPED_TRACE(r.what);
+		auto rp = resolve_program({r.source, r.prog}, r.kind);
+		ASSERT_FALSE(rp) << "refused";
+		EXPECT_EQ(rp.error().err, r.err) << "errno: " << rp.error().message();
+		EXPECT_NE(rp.error().detail.find(r.detail), std::string::npos) << "reason: " << rp.error().message();
+		EXPECT_EQ(rp.error().message().find('\n'), std::string::npos) << "one line";
+	}
+	unlink(txt.c_str());
+}
+
+TEST(Registry, ObjectFileMapsSplitIntoSharedDevmapsAndPerInterface)
+{
+	auto rp = resolve_program({kObjDir + "/loader_devmap_test.bpf.o", {}}, ProgKind::Xdp);
+	ASSERT_TRUE(rp) << rp.error().message();
+	EXPECT_STREQ(bpf_program__name(rp->prog), "test_redirect") << "first XDP program picked";
+	EXPECT_EQ(rp->shared_maps, std::vector<std::string>{"tx_port"}) << "devmaps are per namespace";
+	EXPECT_EQ(rp->if_maps, std::vector<std::string>{"xdpctl_stats"}) << "the rest per interface";
+	auto eg = resolve_program({kObjDir + "/loader_devmap_test.bpf.o", {}}, ProgKind::DevmapEgress);
+	ASSERT_TRUE(eg) << eg.error().message();
+	EXPECT_STREQ(bpf_program__name(eg->prog), "test_egress") << "first devmap program picked";
+}
+
+TEST(Bpffs, RootOutsideBpffsIsRefusedAndNothingIsCreated)
+{
+	char tmpl[] = "/tmp/xdpctl-plain-XXXXXX";
+	ASSERT_NE(mkdtemp(tmpl), nullptr);
+	std::string dir = tmpl;
+	Layout l{dir + "/a/b", 1};
+	auto st = ensure_bpffs(l);
+	ASSERT_FALSE(st) << "refused";
+	EXPECT_EQ(st.error().op, "bpffs") << "not-bpffs error, not a mount failure: " << st.error().message();
+	EXPECT_NE(st.error().detail.find("mount -t bpf"), std::string::npos) << "says what to do: " << st.error().message();
+	EXPECT_TRUE(xt::tree(dir).empty()) << "nothing created under " << dir;
+	rmdir(tmpl);
+}
+
+TEST(Bpffs, RootInsideBpffsIsCreatedAndTxnUndoesWhatItMade)
+{
+	xt::BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs mounted";
+	auto l = current_layout();
+	ASSERT_TRUE(l) << l.error().message();
+	EXPECT_EQ(l->root, fs.root()) << "XDPCTL_BPFFS honoured";
+	ASSERT_TRUE(ensure_bpffs(*l)) << "ROOT made";
+	EXPECT_TRUE(path_exists(l->root)) << "ROOT exists";
+
+	auto skel = open_and_load_skel<loader_devmap_test>("loader_devmap_test");
+	ASSERT_TRUE(skel) << skel.error().message();
+	{
+		Txn txn;
+		ASSERT_TRUE(txn.mkdir(l->ns_dir()));
+		ASSERT_TRUE(txn.mkdir(l->maps_dir()));
+		ASSERT_TRUE(txn.pin(bpf_map__fd((*skel)->maps.tx_port), l->map_pin("tx_port")));
+		EXPECT_TRUE(path_exists(l->map_pin("tx_port"))) << "pinned inside the txn";
+	}
+	EXPECT_FALSE(path_exists(l->ns_dir())) << "uncommitted txn: pin and directories gone";
+	{
+		Txn txn;
+		ASSERT_TRUE(txn.mkdir(l->ns_dir()));
+		txn.commit();
+	}
+	EXPECT_TRUE(path_exists(l->ns_dir())) << "committed txn keeps what it made";
+	rmdir(l->ns_dir().c_str());
+}
+
+struct EgressRow {
+	const char *what;
+	const char *prog;
+	std::optional<bool> devmap_frags;
+	bool dev_bound;
+	const char *refusal; // nullptr: accepted
+};
+
+TEST(Devmap, EgressProgramsAreValidatedBeforeAnyWrite)
+{
+	std::vector<EgressRow> rows = {
+		{"devmap program", "test_egress", std::nullopt, false, nullptr},
+		{"devmap program, frags match", "test_egress_frags", true, false, nullptr},
+		{"frags program into a non-frags devmap", "test_egress_frags", false, false, "supports frags"},
+		{"non-frags program into a frags devmap", "test_egress", true, false, "does not support frags"},
+		{"interface program", "test_redirect", std::nullopt, false, "is not a devmap program"},
+		{"tc program", "test_tc", std::nullopt, false, "is not an XDP program"},
+		{"device-bound devmap program", "test_egress", std::nullopt, true, "device-bound"},
+	};
+	for (const auto &r : rows) {
+		SCOPED_TRACE(r.what);
+		auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
+		ASSERT_TRUE(obj) << obj.error().message();
+		bpf_program *p = obj->program(r.prog);
+		ASSERT_NE(p, nullptr);
+		if (r.dev_bound)
+			bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_XDP_DEV_BOUND_ONLY);
+		auto st = validate_egress_prog(p, r.prog, r.devmap_frags);
+		if (!r.refusal) {
+			EXPECT_TRUE(st) << "accepted: " << st.error().message();
+			continue;
+		}
+		ASSERT_FALSE(st) << "refused";
+		EXPECT_NE(st.error().message().find(r.refusal), std::string::npos) << "reason: " << st.error().message();
+	}
+}
+
+namespace {
+std::map<uint32_t, uint32_t> dump(int fd, uint32_t max)
+{
+	std::map<uint32_t, uint32_t> m;
+	for (uint32_t k = 0; k < max; k++) {
+		bpf_devmap_val v{};
+		if (bpf_map_lookup_elem(fd, &k, &v) == 0)
+			m[k] = v.ifindex;
+	}
+	return m;
+}
+} // namespace
+
+// Entries point at lo (ifindex 1 in every namespace): a devmap entry only holds a reference to the
+// device, it changes nothing on it.
+TEST(Devmap, FailedWriteRestoresEveryEntryItTouched)
+{
+	auto skel = open_and_load_skel<loader_devmap_test>("loader_devmap_test");
+	ASSERT_TRUE(skel) << skel.error().message();
+	int fd = bpf_map__fd((*skel)->maps.tx_port);
+	ASSERT_TRUE(devmap_write(fd, "tx_port", {{3, 1, -1}})) << "a prior entry";
+	auto before = dump(fd, 64);
+
+	for (size_t threshold : {size_t(100), size_t(2)}) {
+		SCOPED_TRACE(threshold == 2 ? "batch path" : "element path");
+		// key 64 is past max_entries: the third write fails after two succeeded
+		auto st = devmap_write(fd, "tx_port", {{5, 1, -1}, {3, 1, -1}, {64, 1, -1}}, threshold);
+		ASSERT_FALSE(st) << "refused";
+		EXPECT_NE(st.error().message().find("is full"), std::string::npos) << "says full: " << st.error().message();
+		EXPECT_EQ(dump(fd, 64), before) << "no half-applied change";
+	}
+	ASSERT_TRUE(devmap_write(fd, "tx_port", {{5, 1, -1}, {6, 1, -1}, {7, 1, -1}}, 2)) << "batch write";
+	EXPECT_EQ(dump(fd, 64).size(), 4u) << "three new entries and the prior one";
+
+	{
+		Txn txn;
+		ASSERT_TRUE(devmap_write(fd, "tx_port", {{8, 1, -1}, {3, 1, -1}}, 8, &txn));
+	}
+	EXPECT_EQ(dump(fd, 64).size(), 4u) << "uncommitted txn took its writes back";
+	EXPECT_EQ(dump(fd, 64).count(8), 0u) << "new key removed";
+}
+
+TEST(Devmap, EgressProgramGoesIntoTheEntry)
+{
+	auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
+	ASSERT_TRUE(obj);
+	bpf_program *p = nullptr;
+	bpf_object__for_each_program(p, obj->get())
+		bpf_program__set_autoload(p, std::string(bpf_program__name(p)) != "test_egress_frags");
+	ASSERT_TRUE(obj->load()) << "loaded";
+	int fd = bpf_map__fd(obj->map("tx_port"));
+	int eg = bpf_program__fd(obj->program("test_egress"));
+	ASSERT_TRUE(devmap_write(fd, "tx_port", {{2, 1, eg}})) << "entry with egress program";
+	bpf_devmap_val v{};
+	uint32_t k = 2;
+	ASSERT_EQ(bpf_map_lookup_elem(fd, &k, &v), 0);
+	bpf_prog_info info{};
+	uint32_t len = sizeof(info);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(eg, &info, &len), 0);
+	EXPECT_EQ(v.bpf_prog.id, info.id) << "the entry runs the egress program";
+}
