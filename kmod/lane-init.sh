@@ -21,18 +21,32 @@ ulimit -l unlimited
 
 kver=$(cat /etc/lane-kernel)
 echo "LANE-BEGIN $kver $(uname -r) cpus=$(nproc)"
-for m in $(cat /lib/modules/order); do
-	if insmod "/lib/modules/$m.ko"; then
-		echo "LANE-MOD $m loaded"
+load_mod() {
+	if insmod "/lib/modules/$1.ko"; then
+		echo "LANE-MOD $1 loaded"
 	else
-		echo "LANE-MOD-FAIL $m"
+		echo "LANE-MOD-FAIL $1"
 	fi
+}
+# bpf_ctlmap adds control netdevs to every namespace, which the user-space suites would see as
+# devices of their own: they run first, without it; the module's suites (kmod_*) run after it.
+for m in $(cat /lib/modules/order); do
+	[ "$m" = bpf_ctlmap ] || load_mod "$m"
 done
 
 [ -f /etc/lane-extra.sh ] && sh /etc/lane-extra.sh
 [ -f /etc/lane-checks.sh ] && sh /etc/lane-checks.sh
 
-for b in $(cat /etc/lane-tests); do
+ctlmap_loaded=0
+for b in $(grep -v '/kmod_[^/]*$' /etc/lane-tests) $(grep '/kmod_[^/]*$' /etc/lane-tests); do
+	case "$b" in
+	*/kmod_*)
+		if [ $ctlmap_loaded = 0 ] && grep -qx bpf_ctlmap /lib/modules/order; then
+			load_mod bpf_ctlmap
+			ctlmap_loaded=1
+		fi
+		;;
+	esac
 	echo "LANE-BIN $b"
 	t0=$(date +%s)
 	(cd /tmp && timeout 900 "$b" --gtest_brief=1 --gtest_color=no)
@@ -43,7 +57,7 @@ done
 # the module's exit path (per-namespace netdevs, offload device) runs too. Programs that called
 # its kfuncs hold a module reference until their deferred free (RCU tasks trace for sleepable
 # SEC("syscall") programs), so rmmod may answer EAGAIN for a moment: retry for up to 30 s.
-if grep -qx bpf_ctlmap /lib/modules/order; then
+if [ $ctlmap_loaded = 1 ]; then
 	i=0
 	until rmmod bpf_ctlmap 2>/tmp/rmmod.err; do
 		i=$((i + 1))
