@@ -186,7 +186,7 @@ if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/bu
 		timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "$MEM" \
 			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
 			-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
-			-display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
+			-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
 			tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
 		secs=$(( $(date +%s) - start ))
 		read -r p f sk <<<"$(parse_log "$work/console.log")"

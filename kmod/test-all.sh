@@ -18,8 +18,32 @@ fi
 BUILD=$(cd "$BUILD" && pwd)
 CTEST=${CTEST:-ctest}
 
-(cd "$BUILD/cmake" && "$CTEST" --output-on-failure --timeout 300 "$@") 2>&1 | tee "$BUILD/ctest.log"
-ctest_rc=${PIPESTATUS[0]}
+# Host health first. A kernel worker that dies holding RTNL (seen on a 6.18.44 host after an oops
+# in device-bound program teardown) leaves every netlink user asleep forever, uninterruptibly:
+# ctest would hang until CI's deadline. The probe runs detached, with no fd of ours, and is never
+# waited for; if it has not answered in 20 s the host suites cannot run, the reason is printed,
+# and the same binaries still run on the lane's kernels below.
+host_netlink_ok() {
+	local f
+	f=$(mktemp)
+	(ip -o link show lo >/dev/null 2>&1; echo $? >"$f") </dev/null >/dev/null 2>&1 &
+	disown
+	for _ in $(seq 1 40); do
+		[ -s "$f" ] && { rm -f "$f"; return 0; }
+		sleep 0.5
+	done
+	return 1
+}
+
+host_note=""
+if host_netlink_ok; then
+	(cd "$BUILD/cmake" && "$CTEST" --output-on-failure --timeout 300 "$@") 2>&1 | tee "$BUILD/ctest.log"
+	ctest_rc=${PIPESTATUS[0]}
+else
+	host_note="host kernel $(uname -r) does not answer rtnetlink within 20 s (RTNL held by a dead worker? see dmesg): host suites NOT RUN, reboot the machine to run them"
+	echo "test-all: $host_note" | tee "$BUILD/ctest.log" >&2
+	ctest_rc=0
+fi
 
 "$here/run-lane.sh" --build "$BUILD" 2>&1 | tee "$BUILD/lane.log"
 lane_rc=${PIPESTATUS[0]}
@@ -34,6 +58,10 @@ read -r lp lf ls <<<"$(sed -n 's/^lane: \([0-9]*\) passed, \([0-9]*\) failed, \(
 lp=${lp:-0} lf=${lf:-0} ls=${ls:-0}
 [ "$lane_rc" -ne 0 ] && [ "$lf" -eq 0 ] && lf=1
 
-echo "host ctest: $((ct - cf - cs)) passed, $cf failed, $cs skipped; kernel lane: $lp passed, $lf failed, $ls skipped"
+if [ -n "$host_note" ]; then
+	echo "host ctest: NOT RUN ($host_note); kernel lane: $lp passed, $lf failed, $ls skipped"
+else
+	echo "host ctest: $((ct - cf - cs)) passed, $cf failed, $cs skipped; kernel lane: $lp passed, $lf failed, $ls skipped"
+fi
 echo "all: $((ct - cf - cs + lp)) passed, $((cf + lf)) failed, $((cs + ls)) skipped"
 [ "$ctest_rc" -eq 0 ] && [ "$lane_rc" -eq 0 ]
