@@ -61,9 +61,9 @@ int set_group(bpf_map *macs, const Mac &mac, uint32_t group)
 	return bpf_map__update_elem(macs, &key, sizeof(key), &group, sizeof(group), BPF_ANY);
 }
 
-Bytes frame(const Mac &dst, uint8_t seed, size_t len = 60)
+Bytes frame(const Mac &dst, uint8_t seed, size_t len = 60, const Mac &src = kMacA)
 {
-	return Packet().eth(dst, kMacA).payload(len - 14, seed).build();
+	return Packet().eth(dst, src).payload(len - 14, seed).build();
 }
 
 // Where every frame is expected: the capture point (a peer, or "in0" for its own stack) and the
@@ -215,9 +215,16 @@ TEST_F(LiveBroadcast, EntrysEgressProgramRunsOnThatPortsCopyOnly)
 	auto stamp = xdpctl::open_and_load_skel<xdp_devmap_stamp>("xdp_devmap_stamp");
 	ASSERT_TRUE(stamp) << stamp.error().message();
 	int stamp_fd = bpf_program__fd((*stamp)->progs.xdp_devmap_stamp);
-	const Bytes sent = frame(kMacBcast, 5);
+	// The stamp is bp2's ifindex & 0xff, and ifindexes depend on what else the namespace holds
+	// (bpf_ctlmap, when loaded, adds three netdevs to every namespace, which makes bp2 ifindex 10
+	// = kMacA's last byte 0x0a, so the stamp would be invisible). The source MAC's last byte is
+	// therefore derived from bp2's ifindex so that it always differs from the stamp.
+	const auto stamp_byte = static_cast<uint8_t>(ifindex("bp2") & 0xff);
+	Mac src = kMacA;
+	src[5] = static_cast<uint8_t>(~stamp_byte);
+	const Bytes sent = frame(kMacBcast, 5, 60, src);
 	Bytes stamped = sent;
-	stamped[11] = static_cast<uint8_t>(ifindex("bp2") & 0xff);
+	stamped[11] = stamp_byte;
 	ASSERT_NE(stamped, sent) << "the stamp is visible";
 
 	for (const auto &f : kFlavours) {
