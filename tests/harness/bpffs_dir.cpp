@@ -72,7 +72,11 @@ CmdResult run_cmd(const std::string &cmd, const std::string &env)
 	int fo = mkstemp(o), fe = mkstemp(e);
 	close(fo);
 	close(fe);
-	std::string full = (env.empty() ? "" : "env " + env + " ") + cmd + " >" + o + " 2>" + e;
+	// `env` is deliberately not used: in the kernel lane's guest it is busybox's applet, which
+	// prefers its own applets over PATH (FEATURE_PREFER_APPLETS), so `env X=1 ip netns exec ...`
+	// ran busybox's `ip` (no `netns`) instead of iproute2's. Assignments in front of a simple
+	// command do the same through the shell, which looks the command up in PATH.
+	std::string full = (env.empty() ? "" : env + " ") + cmd + " >" + o + " 2>" + e;
 	int st = system(full.c_str());
 	CmdResult r;
 	r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;

@@ -31,7 +31,7 @@ struct CmdResult {
 	int rc = -1;
 	std::string out, err;
 };
-// Runs `cmd` through /bin/sh with `env` ("NAME=value ...") prepended.
+// Runs `cmd` through /bin/sh with `env` ("NAME=value ...", shell assignments) prepended.
 CmdResult run_cmd(const std::string &cmd, const std::string &env = {});
 
 } // namespace xt
