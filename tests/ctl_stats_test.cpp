@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <memory>
 
+#include "bpffs_dir.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "traffic.hpp"
@@ -21,23 +23,22 @@ using namespace xt;
 using namespace xdpctl;
 namespace fs = std::filesystem;
 
-// Each test pins under a bpffs root of its own (XDPCTL_BPFFS) and removes it in TearDown.
+// Each test pins under a private bpffs mount of its own (XDPCTL_BPFFS): a fresh machine has no
+// bpffs at /sys/fs/bpf, and concurrent runs must not share pins.
 class CtlStats : public NetnsTest {
 protected:
 	void SetUp() override
 	{
 		NetnsTest::SetUp();
-		root_ = "/sys/fs/bpf/xdpctl-ctltest-" + std::to_string(getpid());
-		setenv("XDPCTL_BPFFS", root_.c_str(), 1);
+		fs_ = std::make_unique<BpffsDir>();
+		ASSERT_TRUE(fs_->ok()) << "mount a private bpffs (it sets XDPCTL_BPFFS)";
 		auto d = ctl::bpffs_ns_dir();
 		ASSERT_TRUE(d) << d.error().message();
 		ns_dir_ = *d;
 	}
 	void TearDown() override
 	{
-		std::error_code ec;
-		fs::remove_all(root_, ec); // unlinking pins: bpffs allows it
-		unsetenv("XDPCTL_BPFFS");
+		fs_.reset(); // unmounting drops every pin the test made
 		NetnsTest::TearDown();
 	}
 	std::string pin_dir(int ifindex)
@@ -46,7 +47,8 @@ protected:
 		fs::create_directories(d);
 		return d;
 	}
-	std::string root_, ns_dir_;
+	std::unique_ptr<BpffsDir> fs_;
+	std::string ns_dir_;
 };
 
 namespace {
