@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	cli::register_redirect(app, g);
 	cli::register_broadcast(app, g);
 	cli::register_ctl(app, g);
+	cli::register_monitor(app, g);
 
 	try {
 		app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +12,8 @@
 #include <utility>
 
 #include "xdp_monitor.skel.h"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/monitor.h"
 #include "xdpctl/skeleton.hpp"
 
@@ -21,6 +24,8 @@ namespace
 {
 
 constexpr std::string_view kTpBtf = "tp_btf/";
+constexpr std::string_view kLinkPrefix = "link_";
+constexpr const char *kMapNames[] = {"xdpctl_mon_exc", "xdpctl_mon_rerr", "xdpctl_mon_xmit"};
 
 int possible_cpus()
 {
@@ -179,6 +184,101 @@ Result<Monitor> Monitor::start(uint64_t netns_ino)
 Result<MonitorCounts> Monitor::read() const
 {
 	return read_monitor_maps(exc_map_fd(), rerr_map_fd(), xmit_map_fd());
+}
+
+Status Monitor::pin(const std::string &dir) const
+{
+	if (path_exists(dir + "/" + kMapNames[0]))
+		return fail(EEXIST, "start", "xdp_monitor", "one is already pinned in this namespace (xdpctl monitor stop removes it)");
+	Txn txn;
+	if (auto st = txn.mkdir(dir); !st)
+		return st;
+	const int fds[] = {exc_map_fd(), rerr_map_fd(), xmit_map_fd()};
+	for (size_t i = 0; i < std::size(kMapNames); i++)
+		if (auto st = txn.pin(fds[i], dir + "/" + kMapNames[i]); !st)
+			return st;
+	const struct bpf_object_skeleton *s = skel_->skeleton;
+	for (int i = 0; i < s->prog_cnt; i++) {
+		const struct bpf_link *link = *s->progs[i].link;
+		if (!link) // its tracepoint is missing on this kernel
+			continue;
+		std::string_view sec = bpf_program__section_name(*s->progs[i].prog);
+		std::string path = dir + "/" + std::string(kLinkPrefix) + std::string(sec.substr(kTpBtf.size()));
+		if (auto st = txn.pin(bpf_link__fd(link), path); !st)
+			return st;
+	}
+	txn.commit();
+	return {};
+}
+
+Result<std::vector<std::string>> start_pinned_monitor()
+{
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	if (auto st = ensure_bpffs(*l); !st)
+		return std::unexpected(st.error());
+	auto lock = RootLock::acquire(*l);
+	if (!lock)
+		return std::unexpected(lock.error());
+	auto m = Monitor::start(l->netns);
+	if (!m)
+		return std::unexpected(m.error());
+	Txn txn;
+	if (auto st = txn.mkdir(l->ns_dir()); !st)
+		return std::unexpected(st.error());
+	if (auto st = m->pin(l->monitor_dir()); !st)
+		return std::unexpected(st.error());
+	txn.commit();
+	return m->tracepoints();
+}
+
+Result<PinnedMonitor> read_pinned_monitor()
+{
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	const std::string dir = l->monitor_dir();
+	if (!path_exists(dir + "/" + kMapNames[0]))
+		return fail(ENOENT, "show", "xdp_monitor", "no monitor runs in this namespace (xdpctl monitor start)");
+	Fd fds[std::size(kMapNames)];
+	for (size_t i = 0; i < std::size(kMapNames); i++) {
+		std::string path = dir + "/" + kMapNames[i];
+		fds[i] = Fd(bpf_obj_get(path.c_str()));
+		if (!fds[i])
+			return fail(errno, "open", path);
+	}
+	auto counts = read_monitor_maps(fds[0].get(), fds[1].get(), fds[2].get());
+	if (!counts)
+		return std::unexpected(counts.error());
+	PinnedMonitor m{{}, std::move(*counts)};
+	for (const auto &n : list_dir(dir))
+		if (std::string_view(n).starts_with(kLinkPrefix))
+			m.tracepoints.push_back(n.substr(kLinkPrefix.size()));
+	std::ranges::sort(m.tracepoints);
+	return m;
+}
+
+Status stop_pinned_monitor()
+{
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	const std::string dir = l->monitor_dir();
+	if (!path_exists(dir + "/" + kMapNames[0]))
+		return fail(ENOENT, "stop", "xdp_monitor", "no monitor runs in this namespace");
+	auto lock = RootLock::acquire(*l);
+	if (!lock)
+		return std::unexpected(lock.error());
+	for (const auto &n : list_dir(dir)) {
+		std::string path = dir + "/" + n;
+		if (unlink(path.c_str()))
+			return fail(errno, "unlink", path);
+	}
+	if (rmdir(dir.c_str()))
+		return fail(errno, "rmdir", dir);
+	rmdir(l->ns_dir().c_str()); // stays while interfaces have pins in it
+	return {};
 }
 
 int Monitor::exc_map_fd() const

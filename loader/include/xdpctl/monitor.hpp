@@ -62,6 +62,21 @@ struct MonitorCounts {
 // monitor's netns_ino filter and the bpffs layout's ns<NS> use.
 [[nodiscard]] Result<uint64_t> current_netns_ino();
 
+// The monitor of the calling thread's network namespace, pinned in the bpffs layout
+// (ROOT/ns<NS>/monitor, bpffs.hpp) so that it counts with no process running: what `xdpctl
+// monitor start|show|stop` does, and where the control map's XDP_STATS finds the error counts.
+struct PinnedMonitor {
+	std::vector<std::string> tracepoints;
+	MonitorCounts counts;
+};
+// Starts and pins it; returns its tracepoints. EEXIST when one is pinned already.
+[[nodiscard]] Result<std::vector<std::string>> start_pinned_monitor();
+// ENOENT when none is pinned.
+[[nodiscard]] Result<PinnedMonitor> read_pinned_monitor();
+// Removes its pins (the tracepoints detach with the last pin of their links) and its directory.
+// ENOENT when none is pinned.
+[[nodiscard]] Status stop_pinned_monitor();
+
 class Monitor
 {
 public:
@@ -76,10 +91,14 @@ public:
 	[[nodiscard]] Result<MonitorCounts> read() const;
 	// Tracepoints attached, e.g. "xdp_exception".
 	[[nodiscard]] const std::vector<std::string> &tracepoints() const { return tracepoints_; }
-	// For pinning under ROOT/ns<NS>/monitor/<MAPNAME>.
 	[[nodiscard]] int exc_map_fd() const;
 	[[nodiscard]] int rerr_map_fd() const;
 	[[nodiscard]] int xmit_map_fd() const;
+
+	// Pins the three maps (<MAPNAME>) and one bpf_link per tracepoint (link_<TRACEPOINT>) into
+	// dir, so the monitor keeps counting after this process exits. All or nothing: on failure
+	// every pin made is removed. EEXIST when dir already holds a monitor.
+	[[nodiscard]] Status pin(const std::string &dir) const;
 
 private:
 	struct Destroy {
