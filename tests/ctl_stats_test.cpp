@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "kmod/ctl_backend.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "traffic.hpp"
@@ -21,12 +22,14 @@ using namespace xt;
 using namespace xdpctl;
 namespace fs = std::filesystem;
 
-// Each test pins under a bpffs root of its own (XDPCTL_BPFFS) and removes it in TearDown.
-class CtlStats : public NetnsTest {
+// Parameterized over the backend (kmod/ctl_backend.hpp). Each test pins under a bpffs root of its
+// own (XDPCTL_BPFFS) and removes it in TearDown.
+class CtlStats : public NetnsTest, public ::testing::WithParamInterface<ctl::BackendChoice> {
 protected:
 	void SetUp() override
 	{
 		NetnsTest::SetUp();
+		XT_REQUIRE_CTL_BACKEND(GetParam());
 		root_ = "/sys/fs/bpf/xdpctl-ctltest-" + std::to_string(getpid());
 		setenv("XDPCTL_BPFFS", root_.c_str(), 1);
 		auto d = ctl::bpffs_ns_dir();
@@ -66,7 +69,7 @@ void expect_link_counters(const struct bpf_ctrl_xdp_stats &s, const std::string 
 
 } // namespace
 
-TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
+TEST_P(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 {
 	auto v = add_veth("st0", "st1");
 	auto skel = open_and_load_skel<xdp_pass>("xdp_pass");
@@ -78,7 +81,7 @@ TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 	std::string pin = pin_dir(v.peer_ifindex) + "/" + XDPCTL_STATS_MAP;
 	ASSERT_EQ(bpf_map__pin((*skel)->maps.xdpctl_stats, pin.c_str()), 0) << "pin as the loader does: " << pin;
 
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 
 	struct Row {
@@ -135,10 +138,10 @@ TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 	EXPECT_EQ(s1->xdp[XDP_PASS].packets, 0u) << "and not invented";
 }
 
-TEST_F(CtlStats, MonitorMapsAreSummedForTheirDevice)
+TEST_P(CtlStats, MonitorMapsAreSummedForTheirDevice)
 {
 	auto v = add_veth("mo0", "mo1");
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	auto s = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
 	ASSERT_TRUE(s) << s.error().message();
@@ -178,3 +181,5 @@ TEST_F(CtlStats, MonitorMapsAreSummedForTheirDevice)
 	EXPECT_EQ(s->xdp_devmap_xmit_sent, 20u) << "devmap transmits out of this device";
 	EXPECT_EQ(s->xdp_devmap_xmit_drops, 2u) << "devmap drops out of this device";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlStats, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);
