@@ -7,7 +7,8 @@
  *
  *	ctl_xdp_stats	BPF_CTRL_XDP_STATS	struct bpf_ctrl_xdp_stats	read only
  *	ctl_xdp_attr	BPF_CTRL_XDP_ATTR	struct bpf_ctrl_xdp_attr	update: SETUP_REDIRECT
- *	ctl_xdp_md	BPF_CTRL_XDP_MD		struct bpf_ctrl_xdp_md		update: SETUP_MD (EOPNOTSUPP)
+ *	ctl_xdp_md	BPF_CTRL_XDP_MD		struct bpf_ctrl_xdp_md		update: SETUP_MD (EOPNOTSUPP:
+ *								libxdpctl's loader does it)
  *
  * User space creates a control map with the ordinary BPF_MAP_CREATE (BPF_MAP_TYPE_HASH or
  * ARRAY, key_size 4, value_size at least the 12-byte head and at most 4096) and map_ifindex set
@@ -184,6 +185,7 @@ static void ctl_fill_features(struct net_device *dev, struct bpf_ctrl_xdp_attr *
 		if (dev->xsk_tx_metadata_ops->tmo_request_checksum)
 			a->xsk_features |= NETDEV_XSK_FLAGS_TX_CHECKSUM;
 	}
+	a->avail |= BPF_CTRL_ATTR_XSK_FEATURES;
 #endif
 	a->avail |= BPF_CTRL_ATTR_FEATURES;
 #endif
@@ -241,7 +243,8 @@ static void ctl_fill_attr_rtnl(struct net_device *dev, struct bpf_ctrl_xdp_attr 
 		a->rx_max = c.max_rx;
 		a->tx_channels = c.tx_count;
 		a->tx_max = c.max_tx;
-		a->rings.num = c.combined_count;
+		/* as SETUP_REDIRECT sets it: combined queues, or rx = tx where there are none */
+		a->rings.num = c.max_combined ? c.combined_count : c.tx_count;
 		a->avail |= BPF_CTRL_ATTR_CHANNELS;
 	}
 	ready = ctl_redirect_ready(dev);
@@ -281,7 +284,10 @@ static void ctl_fill_md(struct net_device *dev, struct bpf_ctrl_xdp_md *m, bool 
 	}
 	m->avail |= BPF_CTRL_MD_STATE;
 #else
-	/* 6.1 has neither RX metadata kfuncs nor device-bound programs: nothing to report */
+	/* 6.1 has neither RX metadata kfuncs nor device-bound programs: no features to report,
+	 * and metadata is off on every device (enable_md 0 is known)
+	 */
+	m->avail |= BPF_CTRL_MD_STATE;
 #endif
 }
 
@@ -403,6 +409,18 @@ static int ctl_set_channels(struct net_device *dev, u32 num)
 	return ops->set_channels(dev, &want);
 }
 
+static int ctl_check_tx_ring(struct net_device *dev, u32 size)
+{
+	const struct ethtool_ops *ops = dev->ethtool_ops;
+	struct ethtool_ringparam r = { .cmd = ETHTOOL_GRINGPARAM };
+	struct kernel_ethtool_ringparam kr = {};
+
+	if (!ops || !ops->get_ringparam || !ops->set_ringparam)
+		return -EOPNOTSUPP;
+	ops->get_ringparam(dev, &r, &kr, NULL);
+	return size > r.tx_max_pending ? -EINVAL : 0;
+}
+
 static int ctl_set_tx_ring(struct net_device *dev, u32 size)
 {
 	const struct ethtool_ops *ops = dev->ethtool_ops;
@@ -432,6 +450,12 @@ static int ctl_setup_redirect(struct net_device *dev, const struct bpf_ctrl_xdp_
 
 	if (!dev->netdev_ops->ndo_xdp_xmit)
 		return -EOPNOTSUPP; /* the driver cannot transmit XDP frames at all */
+	/* a ring size the driver cannot take fails before the channels change: nothing changed */
+	if (a->rings.size) {
+		err = ctl_check_tx_ring(dev, a->rings.size);
+		if (err)
+			return err;
+	}
 	if (a->rings.num) {
 		err = ctl_set_channels(dev, a->rings.num);
 		if (err)
@@ -474,7 +498,7 @@ static int ctl_map_update_elem(struct bpf_offloaded_map *offmap, void *key, void
 
 	switch (type) {
 	case BPF_CTRL_XDP_STATS:
-		return v.stats.command ? -EINVAL : -EOPNOTSUPP; /* read only */
+		return -EINVAL; /* read only: XDP_STATS takes no command */
 	case BPF_CTRL_XDP_ATTR:
 		if (v.attr.command != BPF_CTRL_SETUP_REDIRECT)
 			return -EINVAL;

@@ -4,13 +4,22 @@
 
 #include <functional>
 
+#include "kmod/ctl_backend.hpp"
 #include "netns.hpp"
 #include "xdpctl/ctlmap.hpp"
 
 using namespace xt;
 using namespace xdpctl;
 
-class CtlErrors : public NetnsTest {};
+// Parameterized over the backend (kmod/ctl_backend.hpp).
+class CtlErrors : public NetnsTest, public ::testing::WithParamInterface<ctl::BackendChoice> {
+protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		XT_REQUIRE_CTL_BACKEND(GetParam());
+	}
+};
 
 namespace {
 
@@ -29,16 +38,16 @@ std::span<const std::byte> bytes(const void *p, size_t n)
 
 } // namespace
 
-TEST_F(CtlErrors, EachBadInputGivesItsErrorAndChangesNothing)
+TEST_P(CtlErrors, EachBadInputGivesItsErrorAndChangesNothing)
 {
 	must("ip link add ea0 numtxqueues 4 numrxqueues 4 type veth peer name eb0 numtxqueues 4 numrxqueues 4");
 	must("ip link set ea0 up");
 	must("ip link set eb0 up");
 	const uint32_t idx = static_cast<uint32_t>(ifindex_of("ea0"));
 
-	auto attr = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, ctl::BackendChoice::User);
-	auto stats = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
-	auto md = ctl::ControlMap::create(BPF_CTRL_XDP_MD, ctl::BackendChoice::User);
+	auto attr = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
+	auto stats = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
+	auto md = ctl::ControlMap::create(BPF_CTRL_XDP_MD, GetParam());
 	ASSERT_TRUE(attr && stats && md) << "maps";
 
 	auto redirect = [](uint32_t num, uint32_t size) {
@@ -139,3 +148,5 @@ TEST_F(CtlErrors, EachBadInputGivesItsErrorAndChangesNothing)
 		EXPECT_EQ(device_state(), state) << "channels and peer GRO unchanged";
 	}
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlErrors, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);

@@ -9,14 +9,21 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "kmod/ctl_backend.hpp"
 #include "netns.hpp"
 #include "xdpctl/ctlmap.hpp"
 
 using namespace xt;
 using namespace xdpctl;
 
-class CtlIter : public NetnsTest {
+// Parameterized over the backend (kmod/ctl_backend.hpp).
+class CtlIter : public NetnsTest, public ::testing::WithParamInterface<ctl::BackendChoice> {
 protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		XT_REQUIRE_CTL_BACKEND(GetParam());
+	}
 	// Creates `pairs` veth pairs named <prefix>a<i> / <prefix>b<i> with one `ip -b` batch.
 	void add_veths(const std::string &prefix, int pairs)
 	{
@@ -42,13 +49,13 @@ protected:
 	}
 };
 
-TEST_F(CtlIter, ThousandVethsEachOnceInAscendingOrder)
+TEST_P(CtlIter, ThousandVethsEachOnceInAscendingOrder)
 {
 	add_veths("it", 500);
 	auto expected = ip_ifindexes();
-	ASSERT_EQ(expected.size(), 1001u) << "lo + 1,000 veth devices";
+	ASSERT_EQ(expected.size(), 1001u + module_netdevs()) << "lo + 1,000 veth devices (+ the module's control netdevs)";
 
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	std::vector<uint32_t> walked;
 	uint32_t key = 0, next = 0;
@@ -74,13 +81,13 @@ TEST_F(CtlIter, ThousandVethsEachOnceInAscendingOrder)
 	EXPECT_EQ(v->ifindex, walked.back()) << "lookup of the last key";
 }
 
-TEST_F(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
+TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 {
 	add_veths("vw", 100);
 	auto initial = ip_ifindexes();
-	ASSERT_EQ(initial.size(), 201u) << "lo + 200 veth devices";
+	ASSERT_EQ(initial.size(), 201u + module_netdevs()) << "lo + 200 veth devices (+ the module's control netdevs)";
 
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	std::vector<uint32_t> walked;
 	std::set<uint32_t> deleted_unvisited, created;
@@ -133,3 +140,5 @@ TEST_F(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 	for (uint32_t i : created)
 		EXPECT_TRUE(got.count(i)) << "ifindex " << i << " created during the walk, larger: returned";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlIter, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);

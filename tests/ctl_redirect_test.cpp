@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 
 #include "ctl_redirect.skel.h"
+#include "kmod/ctl_backend.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "xdpctl/ctlmap.hpp"
@@ -15,7 +16,15 @@
 using namespace xt;
 using namespace xdpctl;
 
-class CtlRedirect : public NetnsTest {};
+// Parameterized over the backend (kmod/ctl_backend.hpp).
+class CtlRedirect : public NetnsTest, public ::testing::WithParamInterface<ctl::BackendChoice> {
+protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		XT_REQUIRE_CTL_BACKEND(GetParam());
+	}
+};
 
 namespace {
 
@@ -28,7 +37,7 @@ std::string gro_of(const std::string &ifname)
 
 } // namespace
 
-TEST_F(CtlRedirect, TargetWhosePeerIsNotReadyDeliversNothingUntilSetupRedirect)
+TEST_P(CtlRedirect, TargetWhosePeerIsNotReadyDeliversNothingUntilSetupRedirect)
 {
 	auto in = add_veth("rin0", "rin1");
 	auto out = add_veth("rout0", "rout1"); // redirect into rout0, frames arrive on rout1
@@ -40,7 +49,7 @@ TEST_F(CtlRedirect, TargetWhosePeerIsNotReadyDeliversNothingUntilSetupRedirect)
 	ASSERT_EQ(bpf_map_update_elem(bpf_map__fd((*skel)->maps.ctl_tx_port), &key, &target, 0), 0)
 		<< "devmap entry for rout0";
 
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	auto before = map->lookup_as<struct bpf_ctrl_xdp_attr>(out.ifindex);
 	ASSERT_TRUE(before) << before.error().message();
@@ -93,7 +102,7 @@ TEST_F(CtlRedirect, TargetWhosePeerIsNotReadyDeliversNothingUntilSetupRedirect)
 	EXPECT_TRUE(st) << "idempotent: " << (st ? "" : st.error().message());
 }
 
-TEST_F(CtlRedirect, PeerWithNativeXdpIsAlreadyReady)
+TEST_P(CtlRedirect, PeerWithNativeXdpIsAlreadyReady)
 {
 	auto out = add_veth("rx0", "rx1");
 	auto skel = open_and_load_skel<ctl_redirect>("ctl_redirect");
@@ -102,7 +111,7 @@ TEST_F(CtlRedirect, PeerWithNativeXdpIsAlreadyReady)
 				 nullptr),
 		  0)
 		<< "native XDP on the peer";
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	auto a = map->lookup_as<struct bpf_ctrl_xdp_attr>(out.ifindex);
 	ASSERT_TRUE(a) << a.error().message();
@@ -119,13 +128,13 @@ TEST_F(CtlRedirect, PeerWithNativeXdpIsAlreadyReady)
 	EXPECT_EQ(gro_of("rx1"), "generic-receive-offload: off\n") << "nothing to change: GRO left off";
 }
 
-TEST_F(CtlRedirect, ChannelsAreSetWhereTheVethHasThem)
+TEST_P(CtlRedirect, ChannelsAreSetWhereTheVethHasThem)
 {
 	must("ip link add rc0 numtxqueues 4 numrxqueues 4 type veth peer name rc1 numtxqueues 4 numrxqueues 4");
 	must("ip link set rc0 up");
 	must("ip link set rc1 up");
 	uint32_t idx = static_cast<uint32_t>(ifindex_of("rc0"));
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	struct bpf_ctrl_xdp_attr cmd {};
 	cmd.command = BPF_CTRL_SETUP_REDIRECT;
@@ -141,3 +150,5 @@ TEST_F(CtlRedirect, ChannelsAreSetWhereTheVethHasThem)
 	EXPECT_FALSE(a->avail & BPF_CTRL_ATTR_RINGS) << "veth has no ring parameters: unavailable";
 	EXPECT_EQ(a->redirect_target_ready, 1u) << "and the peer was made ready";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlRedirect, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);

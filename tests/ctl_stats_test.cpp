@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "bpffs_dir.hpp"
+#include "kmod/ctl_backend.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "traffic.hpp"
@@ -23,13 +24,15 @@ using namespace xt;
 using namespace xdpctl;
 namespace fs = std::filesystem;
 
-// Each test pins under a private bpffs mount of its own (XDPCTL_BPFFS): a fresh machine has no
-// bpffs at /sys/fs/bpf, and concurrent runs must not share pins.
-class CtlStats : public NetnsTest {
+// Parameterized over the backend (kmod/ctl_backend.hpp). Each test pins under a private bpffs
+// mount of its own (XDPCTL_BPFFS): a fresh machine has no bpffs at /sys/fs/bpf, and concurrent
+// runs must not share pins.
+class CtlStats : public NetnsTest, public ::testing::WithParamInterface<ctl::BackendChoice> {
 protected:
 	void SetUp() override
 	{
 		NetnsTest::SetUp();
+		XT_REQUIRE_CTL_BACKEND(GetParam());
 		fs_ = std::make_unique<BpffsDir>();
 		ASSERT_TRUE(fs_->ok()) << "mount a private bpffs (it sets XDPCTL_BPFFS)";
 		auto d = ctl::bpffs_ns_dir();
@@ -68,7 +71,7 @@ void expect_link_counters(const struct bpf_ctrl_xdp_stats &s, const std::string 
 
 } // namespace
 
-TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
+TEST_P(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 {
 	auto v = add_veth("st0", "st1");
 	auto skel = open_and_load_skel<xdp_pass>("xdp_pass");
@@ -80,7 +83,7 @@ TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 	std::string pin = pin_dir(v.peer_ifindex) + "/" + XDPCTL_STATS_MAP;
 	ASSERT_EQ(bpf_map__pin((*skel)->maps.xdpctl_stats, pin.c_str()), 0) << "pin as the loader does: " << pin;
 
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 
 	struct Row {
@@ -137,10 +140,10 @@ TEST_F(CtlStats, AgreesWithIpAndWithTheProgramPacketForPacket)
 	EXPECT_EQ(s1->xdp[XDP_PASS].packets, 0u) << "and not invented";
 }
 
-TEST_F(CtlStats, MonitorMapsAreSummedForTheirDevice)
+TEST_P(CtlStats, MonitorMapsAreSummedForTheirDevice)
 {
 	auto v = add_veth("mo0", "mo1");
-	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	auto s = map->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
 	ASSERT_TRUE(s) << s.error().message();
@@ -180,3 +183,5 @@ TEST_F(CtlStats, MonitorMapsAreSummedForTheirDevice)
 	EXPECT_EQ(s->xdp_devmap_xmit_sent, 20u) << "devmap transmits out of this device";
 	EXPECT_EQ(s->xdp_devmap_xmit_drops, 2u) << "devmap drops out of this device";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, CtlStats, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);

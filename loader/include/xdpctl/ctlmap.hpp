@@ -22,9 +22,14 @@
 //   EOPNOTSUPP  the driver refuses what was asked (ring sizes on veth, channels it does not have)
 //   others      as the kernel returned them (EPERM without CAP_NET_ADMIN, ...)
 //
+//   EALREADY    SETUP_MD on while metadata is on, off while it is off
+//
 // Two backends answer behind one interface: the kernel's (BPF_MAP_CREATE with map_ifindex = the
 // bpf_ctlmap control netdev; kmod/) when that module is loaded, the user-space one (netlink and
 // the pinned maps of xdpctl's programs) otherwise. backend_name() says which one answered.
+// SETUP_MD attaches the device-bound xdp_meta_kfunc program through the loader (pinned link) or
+// removes it; a kernel module cannot load programs, so the kernel backend delegates SETUP_MD to
+// the loader too, while its lookups come from the module.
 #pragma once
 
 #include <bpf/btf.h>
@@ -62,7 +67,8 @@ protected:
 
 // The user-space backend: works on any kernel, no module.
 [[nodiscard]] Result<std::unique_ptr<Backend>> open_user_backend(uint32_t ctrl_type);
-// The kernel backend; ENODEV when the bpf_ctlmap module (its control netdev) is not there.
+// The kernel backend; ENODEV when the bpf_ctlmap module (its control netdev) is not there. Its
+// btf() is the module's BTF (split over vmlinux).
 [[nodiscard]] Result<std::unique_ptr<Backend>> open_kernel_backend(uint32_t ctrl_type);
 
 enum class BackendChoice { Auto, User, Kernel };

@@ -6,30 +6,24 @@
 //              counts (ROOT/ns<NS>/monitor/*), qstats (netdev qstats-get)
 //   XDP_ATTR   IFLA_XDP, netdev dev-get, ethtool rings and channels; redirect_target_ready from
 //              the veth peer's state (native XDP program or GRO, and up) or xdp-features NDO_XMIT
-//   XDP_MD     netdev dev-get rx metadata features; the attached xdp_meta_kfunc program
+//   XDP_MD     netdev dev-get rx metadata features; the attached xdp_meta_kfunc program.
+//              SETUP_MD loads it through the loader (pinned link) or unloads it (shared.cpp)
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <optional>
 
-#include "xdpctl/ctl_pins.hpp"
+#include "shared.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
-#include "xdpctl/meta.h"
-#include "xdpctl/monitor.h"
 #include "xdpctl/netdev_genl.h"
 #include "xdpctl/nl.hpp"
-#include "xdpctl/stats.h"
 
 namespace xdpctl::ctl {
 namespace {
-
-constexpr const char *kMetaProgName = "xdp_meta_kfunc";
 
 std::string ifobj(uint32_t ifindex)
 {
@@ -50,124 +44,9 @@ void store(std::span<std::byte> out, const T &t)
 	std::memcpy(out.data(), &t, sizeof(T));
 }
 
-Result<struct bpf_map_info> map_info(int fd)
-{
-	struct bpf_map_info info {};
-	uint32_t len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return fail(errno, "bpf_obj_get_info_by_fd");
-	return info;
-}
-
-bool is_percpu(uint32_t map_type)
-{
-	return map_type == BPF_MAP_TYPE_PERCPU_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_HASH ||
-	       map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
-
-// One element, summed over CPUs when the map is per-CPU, as u64 words.
-template <size_t Words>
-std::optional<std::array<uint64_t, Words>> read_summed(int fd, const struct bpf_map_info &info, const void *key)
-{
-	if (info.value_size != Words * sizeof(uint64_t))
-		return std::nullopt;
-	int ncpu = is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
-	if (ncpu <= 0)
-		return std::nullopt;
-	std::vector<uint64_t> vals(static_cast<size_t>(ncpu) * Words);
-	if (bpf_map_lookup_elem(fd, key, vals.data()))
-		return std::nullopt;
-	std::array<uint64_t, Words> sum{};
-	for (int c = 0; c < ncpu; c++)
-		for (size_t w = 0; w < Words; w++)
-			sum[w] += vals[static_cast<size_t>(c) * Words + w];
-	return sum;
-}
-
-// The ids of the maps a program uses.
-std::vector<uint32_t> prog_map_ids(uint32_t prog_id)
-{
-	Fd fd(bpf_prog_get_fd_by_id(prog_id));
-	if (!fd)
-		return {};
-	struct bpf_prog_info info {};
-	uint32_t len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
-		return {};
-	std::vector<uint32_t> ids(info.nr_map_ids);
-	if (ids.empty())
-		return ids;
-	struct bpf_prog_info again {};
-	again.nr_map_ids = static_cast<uint32_t>(ids.size());
-	again.map_ids = reinterpret_cast<uint64_t>(ids.data());
-	len = sizeof(again);
-	if (bpf_obj_get_info_by_fd(fd.get(), &again, &len))
-		return {};
-	ids.resize(std::min<size_t>(ids.size(), again.nr_map_ids));
-	return ids;
-}
-
 std::vector<uint32_t> attached_prog_ids(const nl::Link &l)
 {
-	std::vector<uint32_t> ids;
-	for (uint32_t id : {l.xdp_prog_id, l.xdp_drv_prog_id, l.xdp_skb_prog_id, l.xdp_hw_prog_id})
-		if (id && std::find(ids.begin(), ids.end(), id) == ids.end())
-			ids.push_back(id);
-	return ids;
-}
-
-// Per-action counters of the pinned xdpctl_stats map, but only when that map is used by a
-// program attached to the device now: a pin left behind, or one of a recycled ifindex, does not
-// count.
-std::optional<std::array<struct xdpctl_action_stats, XDPCTL_ACTION_MAX>> pinned_action_stats(const std::string &ns_dir,
-											      const nl::Link &l)
-{
-	auto progs = attached_prog_ids(l);
-	if (progs.empty())
-		return std::nullopt;
-	std::string path = ns_dir + "/if" + std::to_string(l.ifindex) + "/" + XDPCTL_STATS_MAP;
-	Fd fd(bpf_obj_get(path.c_str()));
-	if (!fd)
-		return std::nullopt;
-	auto info = map_info(fd.get());
-	if (!info || info->type != BPF_MAP_TYPE_PERCPU_ARRAY || info->max_entries < XDPCTL_ACTION_MAX)
-		return std::nullopt;
-	bool in_use = false;
-	for (uint32_t p : progs) {
-		auto ids = prog_map_ids(p);
-		in_use |= std::find(ids.begin(), ids.end(), info->id) != ids.end();
-	}
-	if (!in_use)
-		return std::nullopt;
-	std::array<struct xdpctl_action_stats, XDPCTL_ACTION_MAX> out{};
-	for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++) {
-		auto s = read_summed<2>(fd.get(), *info, &a);
-		if (!s)
-			return std::nullopt;
-		out[a] = {(*s)[0], (*s)[1]};
-	}
-	return out;
-}
-
-// Walks every element of a pinned monitor map; false when the map is not there.
-template <class Key, size_t Words, class Fn>
-bool for_each_monitor(const std::string &path, Fn &&fn)
-{
-	Fd fd(bpf_obj_get(path.c_str()));
-	if (!fd)
-		return false;
-	auto info = map_info(fd.get());
-	if (!info || info->key_size != sizeof(Key))
-		return false;
-	Key key{}, next{};
-	const Key *cur = nullptr;
-	while (bpf_map_get_next_key(fd.get(), cur, &next) == 0) {
-		if (auto v = read_summed<Words>(fd.get(), *info, &next))
-			fn(next, *v);
-		key = next;
-		cur = &key;
-	}
-	return true;
+	return detail::distinct_prog_ids({l.xdp_prog_id, l.xdp_drv_prog_id, l.xdp_skb_prog_id, l.xdp_hw_prog_id});
 }
 
 struct Readiness {
@@ -238,23 +117,8 @@ public:
 
 	Status update(uint32_t ifindex, std::span<const std::byte> value) override
 	{
-		// the value's head is the same for every type: ifindex, command, avail
-		uint32_t v_ifindex = value_of<uint32_t>(value);
-		uint32_t cmd = value_of<uint32_t>(value.subspan(4));
-		const char *tname = ctrl_type_name(type_);
-		uint32_t want = type_ == BPF_CTRL_XDP_ATTR ? BPF_CTRL_SETUP_REDIRECT
-				: type_ == BPF_CTRL_XDP_MD ? BPF_CTRL_SETUP_MD
-							   : BPF_CTRL_CMD_NONE;
-		if (want == BPF_CTRL_CMD_NONE)
-			return fail(EINVAL, "update", tname, "XDP_STATS is read only: it takes no command");
-		if (cmd != want)
-			return fail(EINVAL, "update", tname,
-				    "unknown command " + std::to_string(cmd) + " for " + tname + " (takes " +
-					    (want == BPF_CTRL_SETUP_REDIRECT ? "SETUP_REDIRECT=1" : "SETUP_MD=2") + ")");
-		if (v_ifindex && v_ifindex != ifindex)
-			return fail(EINVAL, "update", tname,
-				    "value.ifindex " + std::to_string(v_ifindex) + " is neither 0 nor the key " +
-					    std::to_string(ifindex));
+		if (auto st = detail::check_update(type_, ifindex, value); !st)
+			return st;
 		auto l = link(ifindex, "update");
 		if (!l)
 			return std::unexpected(l.error());
@@ -297,15 +161,8 @@ private:
 			s.tx_bytes = l.stats64->tx_bytes;
 			s.tx_dropped = l.stats64->tx_dropped;
 		}
-		auto ns_dir = bpffs_ns_dir();
-		if (ns_dir) {
-			if (auto a = pinned_action_stats(*ns_dir, l)) {
-				s.avail |= BPF_CTRL_STATS_XDP_ACTIONS;
-				for (size_t i = 0; i < XDPCTL_ACTION_MAX; i++)
-					s.xdp[i] = {(*a)[i].packets, (*a)[i].bytes};
-			}
-			read_monitor(*ns_dir + "/monitor/", l.ifindex, s);
-		}
+		detail::add_action_stats(l.ifindex, attached_prog_ids(l), s);
+		detail::add_monitor_stats(l.ifindex, s);
 		if (auto q = genl_.netdev_qstats_get(l.ifindex); q && *q) {
 			s.avail |= BPF_CTRL_STATS_QSTATS;
 			s.qstats_rx_packets = (*q)->rx_packets;
@@ -315,30 +172,6 @@ private:
 		}
 		store(out, s);
 		return {};
-	}
-
-	// The monitor counts by the device the program ran on (exceptions, redirect errors) and,
-	// for devmap transmits, by the egress device: xmit sent/drops here are frames redirected
-	// out of this device.
-	static void read_monitor(const std::string &dir, uint32_t ifindex, struct bpf_ctrl_xdp_stats &s)
-	{
-		bool any = false;
-		any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_exc", [&](auto &k, auto &v) {
-			if (k.ifindex == ifindex)
-				s.xdp_exceptions += v[0];
-		});
-		any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_rerr", [&](auto &k, auto &v) {
-			if (k.ifindex == ifindex)
-				s.xdp_redirect_errors += v[0];
-		});
-		any |= for_each_monitor<struct xdpctl_mon_xmit_key, 3>(dir + "xdpctl_mon_xmit", [&](auto &k, auto &v) {
-			if (k.to_ifindex == ifindex) {
-				s.xdp_devmap_xmit_sent += v[0];
-				s.xdp_devmap_xmit_drops += v[1];
-			}
-		});
-		if (any)
-			s.avail |= BPF_CTRL_STATS_XDP_ERRORS;
 	}
 
 	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev)
@@ -533,23 +366,9 @@ private:
 		// metadata is on when the device-bound metadata program is what runs on the device
 		if (l.xdp_known) {
 			m.avail |= BPF_CTRL_MD_STATE;
-			for (uint32_t id : attached_prog_ids(l)) {
-				Fd fd(bpf_prog_get_fd_by_id(id));
-				struct bpf_prog_info info {};
-				uint32_t len = sizeof(info);
-				if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) ||
-				    std::strncmp(info.name, kMetaProgName, sizeof(info.name)) != 0)
-					continue;
-				m.enable_md = 1;
-				m.prog_id = id;
-				m.md_btf_obj_id = info.btf_id;
-				m.md_size = sizeof(struct xdpctl_meta);
-				if (struct btf *b = btf__load_from_kernel_by_id(info.btf_id)) {
-					int t = btf__find_by_name_kind(b, "xdpctl_meta", BTF_KIND_STRUCT);
-					m.md_btf_type_id = t > 0 ? static_cast<uint32_t>(t) : 0;
-					btf__free(b);
-				}
-			}
+			for (uint32_t id : attached_prog_ids(l))
+				if (detail::add_md_prog(id, m))
+					break;
 		}
 		store(out, m);
 		return {};
@@ -557,11 +376,10 @@ private:
 
 	Status setup_md(const nl::Link &l, const struct bpf_ctrl_xdp_md &want)
 	{
-		const std::string obj = l.name.empty() ? ifobj(l.ifindex) : l.name;
-		if (want.enable_md > 1)
-			return fail(EINVAL, "SETUP_MD", obj, "enable_md is 1 (on) or 0 (off)");
-		return fail(EOPNOTSUPP, "SETUP_MD", obj,
-			    "this build has no device-bound metadata program (bpf/xdp_meta_kfunc.bpf.c) to attach");
+		struct bpf_ctrl_xdp_md now {};
+		if (auto st = lookup_md(l, std::as_writable_bytes(std::span(&now, 1))); !st)
+			return st;
+		return detail::setup_md(l.name, now, want.enable_md == 1);
 	}
 
 	nl::Rtnl rt_;
