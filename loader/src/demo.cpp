@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstring>
 #include <fmt/core.h>
-#include <map>
 #include <set>
 #include <thread>
 
