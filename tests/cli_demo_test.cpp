@@ -2,6 +2,8 @@
 // namespace, no pin, no XDP program, no new interface), also when interrupted half way.
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -124,4 +126,33 @@ TEST_F(CliDemo, SigintHalfWayTearsDownAndFails)
 	std::string sw = gen.substr(0, gen.size() - 3) + "sw";
 	EXPECT_FALSE(netns_exists(gen)) << gen << " removed";
 	EXPECT_FALSE(netns_exists(sw)) << sw << " removed";
+}
+
+// A demo killed by SIGKILL cannot tear down; the next one removes what it left (its namespaces
+// carry a pid that no longer runs), programs and pins included.
+TEST_F(CliDemo, LeftoversOfAKilledDemoAreRemovedFirst)
+{
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	ASSERT_GT(dead, 0);
+	waitpid(dead, nullptr, 0);
+	std::string gen = "xdpctl-demo-" + std::to_string(dead) + "-gen", sw = "xdpctl-demo-" + std::to_string(dead) + "-sw";
+	struct Cleanup {
+		std::string gen, sw;
+		~Cleanup() { sh("ip netns del " + gen + " 2>/dev/null; ip netns del " + sw + " 2>/dev/null"); }
+	} cleanup{gen, sw};
+	ASSERT_TRUE(must("ip netns add " + gen));
+	ASSERT_TRUE(must("ip netns add " + sw));
+	ASSERT_TRUE(must("ip -n " + sw + " link add k0 type veth peer name k1 && ip -n " + sw + " link set k0 up && ip -n " +
+			 sw + " link set k1 up"));
+	auto l = run_cmd("ip netns exec " + sw + " " + kBin + " load xdp_pass k0", env());
+	ASSERT_EQ(l.rc, 0) << "a program and pins the killed demo left: " << l.err;
+	ASSERT_FALSE(tree(fs_->root()).empty()) << "pinned";
+
+	auto r = run_cmd(ns().exec() + kBin + " demo --unicast 10 --broadcast 10", env());
+	EXPECT_EQ(r.rc, 0) << r.err << r.out;
+	EXPECT_NE(r.out.find("ok    remove what a killed demo left: " + gen), std::string::npos) << r.out;
+	EXPECT_FALSE(netns_exists(gen)) << gen;
+	EXPECT_FALSE(netns_exists(sw)) << sw;
 }

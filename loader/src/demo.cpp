@@ -10,10 +10,12 @@
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -275,6 +277,7 @@ public:
 
 	void run()
 	{
+		reap_stale();
 		build_and_send();
 		teardown();
 	}
@@ -300,6 +303,44 @@ private:
 		if (o_.progress)
 			o_.progress(what, true, bool(st), detail);
 		return bool(st);
+	}
+
+	// A demo killed by SIGKILL could not tear down. Its namespaces carry its pid: those of a pid
+	// that no longer runs are removed (programs unloaded and unpinned first) before this one
+	// starts, so that at most one run's leftovers ever exist.
+	void reap_stale()
+	{
+		std::vector<std::string> stale;
+		for (const auto &name : list_dir("/run/netns")) {
+			int pid = 0;
+			char role[4] = {};
+			if (std::sscanf(name.c_str(), "xdpctl-demo-%d-%3s", &pid, role) != 2 || pid <= 0 || pid == getpid())
+				continue;
+			if (kill(pid, 0) == 0 || errno != ESRCH)
+				continue;
+			stale.push_back(name);
+		}
+		if (stale.empty())
+			return;
+		std::sort(stale.begin(), stale.end()); // -gen before -sw, as they were made
+		std::string list;
+		for (const auto &n : stale)
+			list += (list.empty() ? "" : ", ") + n;
+		step("remove what a killed demo left: " + list, [&](std::string &) -> Status {
+			for (const auto &name : stale) {
+				if (name.ends_with("-sw")) {
+					auto g = InNs::enter(name);
+					if (!g)
+						return std::unexpected(g.error());
+					if (auto u = unload_all(); !u)
+						return std::unexpected(u.error());
+				}
+				if (auto st = ip({"netns", "del", name}); !st)
+					return st;
+			}
+			return {};
+		});
+		r_.error.clear(); // this run's own result does not depend on an earlier run's leftovers
 	}
 
 	Status in_sw(const std::function<Status()> &fn)
