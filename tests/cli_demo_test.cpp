@@ -88,6 +88,8 @@ TEST_F(CliDemo, JsonReportsTheTrafficAndEverythingIsRemoved)
 	EXPECT_EQ(ctr["rx-b"]["PASS"]["packets"], 30) << "xdp_pass on rx-b saw the broadcasts";
 	for (const auto &ns : j.at("namespaces"))
 		EXPECT_FALSE(netns_exists(ns.get<std::string>())) << ns << " removed";
+	struct stat st {};
+	EXPECT_NE(stat(fs_->root().c_str(), &st), 0) << "the bpffs root the demo made is gone too";
 }
 
 TEST_F(CliDemo, TextShowsStepsAndTheResult)

@@ -277,6 +277,8 @@ public:
 
 	void run()
 	{
+		if (auto l = current_layout(); l && !path_exists(l->root))
+			made_root_ = l->root;
 		reap_stale();
 		build_and_send();
 		teardown();
@@ -641,6 +643,9 @@ private:
 				why = "namespace " + *ns + " is still there";
 		if (!ns_dir_.empty() && path_exists(ns_dir_) && why.empty())
 			why = "pins left at " + ns_dir_;
+		// the bpffs root too, when the demo made it; another xdpctl's pins keep it (ENOTEMPTY)
+		if (why.empty() && !made_root_.empty())
+			(void)rmdir(made_root_.c_str());
 		r_.torn_down = why.empty();
 		if (!why.empty() && r_.error.empty())
 			r_.error = "tear down: " + why;
@@ -652,7 +657,8 @@ private:
 	const Options &o_;
 	Report &r_;
 	bool made_gen_ = false, made_sw_ = false;
-	std::string ns_dir_; // ROOT/ns<NS> of the switch namespace
+	std::string ns_dir_;    // ROOT/ns<NS> of the switch namespace
+	std::string made_root_; // ROOT, when it did not exist before the demo
 };
 
 } // namespace
