@@ -2,6 +2,7 @@
 // xdp_pass on one end of a veth, frames sent into it from the other end; what stats prints
 // (JSON lines, the summary, the exit code) checked against what was sent.
 #include <signal.h>
+#include <string.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -131,25 +132,28 @@ TEST_F(CliStats, FramesSentDuringTheRunShowUpInTheIntervalsAndTheSummary)
 	EXPECT_GT(s->at("actions").at("PASS").at("pps").get<double>(), 0) << "summary: average rate";
 }
 
-TEST_F(CliStats, TextShowsActionColumnsAndSigintEndsWithTheSummary)
+TEST_F(CliStats, TextShowsActionColumnsAndASignalEndsWithTheSummary)
 {
 	ASSERT_NO_FATAL_FAILURE(load_pass());
-	Spawned p(ns().exec() + kBin + " stats -i 0.2", env());
-	std::string header;
-	for (int i = 0; i < 4; i++) // banner, blank, column header
-		if (auto l = p.line(); l && l->find("REDIRECT") != std::string::npos) {
-			header = *l;
-			break;
-		}
-	EXPECT_NE(header.find("PASS"), std::string::npos) << "one column per action: " << header;
-	ASSERT_EQ(send_frames("sb0", kFrame, 10), 10);
-	auto row = p.line();
-	ASSERT_TRUE(row) << "an interval row";
-	p.signal(SIGINT);
-	std::string rest, err;
-	EXPECT_EQ(p.finish(&rest, &err), 0) << "SIGINT is the normal end: " << err;
-	EXPECT_NE(rest.find("Summary"), std::string::npos) << "summary on SIGINT: " << rest;
-	EXPECT_NE(rest.find("xdp_pass_prog"), std::string::npos) << "summary names the program: " << rest;
+	for (int sig : {SIGINT, SIGTERM}) {
+		SCOPED_TRACE(strsignal(sig));
+		Spawned p(ns().exec() + kBin + " stats -i 0.2", env());
+		std::string header;
+		for (int i = 0; i < 4; i++) // banner, blank, column header
+			if (auto l = p.line(); l && l->find("REDIRECT") != std::string::npos) {
+				header = *l;
+				break;
+			}
+		EXPECT_NE(header.find("PASS"), std::string::npos) << "one column per action: " << header;
+		ASSERT_EQ(send_frames("sb0", kFrame, 10), 10);
+		auto row = p.line();
+		ASSERT_TRUE(row) << "an interval row";
+		p.signal(sig);
+		std::string rest, err;
+		EXPECT_EQ(p.finish(&rest, &err), 0) << "a signal is the normal end: " << err;
+		EXPECT_NE(rest.find("Summary"), std::string::npos) << "summary: " << rest;
+		EXPECT_NE(rest.find("xdp_pass_prog"), std::string::npos) << "summary names the program: " << rest;
+	}
 }
 
 struct StatsBadRow {
