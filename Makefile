@@ -96,6 +96,13 @@ test: cxx
 	$(Q)cd $(CMAKE_DIR) && $(CTEST) --output-on-failure --timeout 300 $(CTEST_ARGS)
 endif
 
+# xdpctl demo on this machine (root): namespaces, veths, redirect, broadcast, an egress program,
+# real traffic, the counters, and everything removed again. Builds the xdpctl binary only (not
+# the test suites) first; a fresh machine gets its packages through the deps stamp, as for `make`.
+demo: $(SKELS) $(CMAKE_DIR)/build.ninja
+	$(Q)$(CMAKE) --build $(CMAKE_DIR) --target xdpctl
+	$(Q)$(CMAKE_DIR)/bin/xdpctl demo
+
 # --- kernel lane (kmod/) -------------------------------------------------------------------
 # Debian's 6.1 and 6.12 kernels unpacked into $(BUILD)/kernels (never installed), bpf_ctlmap.ko
 # built for each into $(BUILD)/kmod/<kver>/, and the test binaries run under qemu (TCG).

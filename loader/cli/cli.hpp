@@ -31,6 +31,9 @@ void register_status(CLI::App &app, Globals &g);
 void register_redirect(CLI::App &app, Globals &g);
 void register_broadcast(CLI::App &app, Globals &g);
 void register_ctl(CLI::App &app, Globals &g);
+void register_stats(CLI::App &app, Globals &g);
+void register_features(CLI::App &app, Globals &g);
+void register_demo(CLI::App &app, Globals &g);
 void register_monitor(CLI::App &app, Globals &g);
 
 // -j/--json and -v/--verbose on a subcommand, bound to the globals.

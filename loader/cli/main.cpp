@@ -98,6 +98,9 @@ int main(int argc, char **argv)
 	cli::register_redirect(app, g);
 	cli::register_broadcast(app, g);
 	cli::register_ctl(app, g);
+	cli::register_stats(app, g);
+	cli::register_features(app, g);
+	cli::register_demo(app, g);
 	cli::register_monitor(app, g);
 
 	try {

@@ -77,6 +77,7 @@ struct NetdevDev {
 	bool has_xdp_rx_metadata_features = false; // 6.3+
 	uint64_t xsk_features = 0;
 	bool has_xsk_features = false; // 6.8+
+	std::optional<uint32_t> xdp_zc_max_segs; // only sent for devices with xsk-zerocopy
 };
 
 struct QStats {

@@ -136,6 +136,8 @@ Result<NetdevDev> Genl::netdev_dev_get(uint32_t ifindex)
 				d.has_xdp_rx_metadata_features = true;
 				d.xdp_rx_metadata_features = uint_of(tb[NETDEV_A_DEV_XDP_RX_METADATA_FEATURES]);
 			}
+			if (tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS])
+				d.xdp_zc_max_segs = u32_of(tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS]);
 			if (tb[NETDEV_A_DEV_XSK_FEATURES]) {
 				d.has_xsk_features = true;
 				d.xsk_features = uint_of(tb[NETDEV_A_DEV_XSK_FEATURES]);

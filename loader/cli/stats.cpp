@@ -1,0 +1,255 @@
+// xdpctl stats [IFNAME...] [-i SECONDS] [-c COUNT] [-e] [-j]: live per-interface, per-action
+// rates of the programs xdpctl attached, every interval, like xdp-bench; a summary (totals and
+// average rates over the run) when it ends: after COUNT intervals, or on SIGINT/SIGTERM.
+// -j: one JSON object per line per interval ("type":"interval"), then one "type":"summary".
+#include <csignal>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "cli.hpp"
+#include "xdpctl/live_stats.hpp"
+
+namespace cli {
+
+namespace {
+
+struct StatsArgs {
+	std::vector<std::string> interfaces;
+	double interval = 1.0;
+	unsigned count = 0;
+	bool extended = false;
+};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int)
+{
+	g_stop = 1;
+}
+
+// Sleeps until `until` unless a signal asks to stop first; false when stopped.
+bool sleep_until(std::chrono::steady_clock::time_point until)
+{
+	while (!g_stop) {
+		auto now = std::chrono::steady_clock::now();
+		if (now >= until)
+			return true;
+		std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+	}
+	return false;
+}
+
+double secs(std::chrono::steady_clock::duration d)
+{
+	return std::chrono::duration<double>(d).count();
+}
+
+uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : 0; // a counter never goes back unless its map was replaced
+}
+
+nlohmann::json actions_json(const xdpctl::IfCounters &now, const xdpctl::IfCounters &before, double dt)
+{
+	nlohmann::json a = nlohmann::json::object();
+	for (size_t i = 0; i < now.xdp.size(); i++) {
+		uint64_t p = delta(now.xdp[i].packets, before.xdp[i].packets);
+		uint64_t b = delta(now.xdp[i].bytes, before.xdp[i].bytes);
+		a[xdpctl::kXdpActionNames[i]] = {{"packets", p}, {"bytes", b}, {"pps", p / dt}, {"Bps", b / dt}};
+	}
+	return a;
+}
+
+nlohmann::json extended_json(const xdpctl::IfCounters &now, const xdpctl::IfCounters &before, double dt)
+{
+	nlohmann::json e = nlohmann::json::object();
+	if (now.link && before.link) {
+		const auto &n = *now.link, &b = *before.link;
+		e["link"] = {{"rx_pps", delta(n.rx_packets, b.rx_packets) / dt}, {"rx_Bps", delta(n.rx_bytes, b.rx_bytes) / dt},
+			     {"rx_dropped", delta(n.rx_dropped, b.rx_dropped)},	   {"tx_pps", delta(n.tx_packets, b.tx_packets) / dt},
+			     {"tx_Bps", delta(n.tx_bytes, b.tx_bytes) / dt},	   {"tx_dropped", delta(n.tx_dropped, b.tx_dropped)}};
+	} else {
+		e["link"] = nullptr;
+	}
+	if (now.monitor && before.monitor) {
+		const auto &n = *now.monitor, &b = *before.monitor;
+		e["monitor"] = {{"exceptions", delta(n.exceptions, b.exceptions)},
+				{"redirect_errors", delta(n.redirect_errors, b.redirect_errors)},
+				{"devmap_xmit_sent", delta(n.devmap_xmit_sent, b.devmap_xmit_sent)},
+				{"devmap_xmit_drops", delta(n.devmap_xmit_drops, b.devmap_xmit_drops)}};
+	} else {
+		e["monitor"] = nullptr; // the tracepoint monitor is not running in this namespace
+	}
+	return e;
+}
+
+void print_header()
+{
+	fmt::print("{:>7}  {:<16} {:<6}", "time", "interface", "rate");
+	for (const char *a : xdpctl::kXdpActionNames)
+		fmt::print(" {:>9}", a);
+	fmt::print("\n");
+}
+
+void print_interval(double t, const xdpctl::StatsSample &now, const xdpctl::StatsSample &before, double dt, bool extended)
+{
+	for (size_t i = 0; i < now.interfaces.size(); i++) {
+		const auto &n = now.interfaces[i], &b = before.interfaces[i];
+		std::string pps, bps;
+		for (size_t a = 0; a < n.xdp.size(); a++) {
+			pps += fmt::format(" {:>9}", xdpctl::si(delta(n.xdp[a].packets, b.xdp[a].packets) / dt));
+			bps += fmt::format(" {:>9}", xdpctl::si(delta(n.xdp[a].bytes, b.xdp[a].bytes) / dt));
+		}
+		fmt::print("{:>6.1f}s  {:<16} {:<6}{}\n", t, n.ifname, "pkt/s", pps);
+		fmt::print("{:>7}  {:<16} {:<6}{}\n", "", "", "B/s", bps);
+		if (!extended)
+			continue;
+		if (n.link && b.link)
+			fmt::print("{:>7}  {:<16} link   rx {} pkt/s {} B/s, {} dropped; tx {} pkt/s {} B/s, {} dropped\n", "", "",
+				   xdpctl::si(delta(n.link->rx_packets, b.link->rx_packets) / dt),
+				   xdpctl::si(delta(n.link->rx_bytes, b.link->rx_bytes) / dt), delta(n.link->rx_dropped, b.link->rx_dropped),
+				   xdpctl::si(delta(n.link->tx_packets, b.link->tx_packets) / dt),
+				   xdpctl::si(delta(n.link->tx_bytes, b.link->tx_bytes) / dt), delta(n.link->tx_dropped, b.link->tx_dropped));
+		if (n.monitor && b.monitor)
+			fmt::print("{:>7}  {:<16} errors exceptions {}, redirect errors {}, devmap xmit {} sent {} dropped\n", "", "",
+				   delta(n.monitor->exceptions, b.monitor->exceptions),
+				   delta(n.monitor->redirect_errors, b.monitor->redirect_errors),
+				   delta(n.monitor->devmap_xmit_sent, b.monitor->devmap_xmit_sent),
+				   delta(n.monitor->devmap_xmit_drops, b.monitor->devmap_xmit_drops));
+		else
+			fmt::print("{:>7}  {:<16} errors unavailable: the tracepoint monitor is not running\n", "", "");
+	}
+}
+
+void print_summary(const xdpctl::StatsSample &last, const xdpctl::StatsSample &first, unsigned intervals, const Globals &g)
+{
+	double dt = secs(last.at - first.at);
+	if (g.json) {
+		nlohmann::json ifs = nlohmann::json::array();
+		for (size_t i = 0; i < last.interfaces.size(); i++) {
+			const auto &n = last.interfaces[i];
+			nlohmann::json counters = nlohmann::json::object();
+			for (size_t a = 0; a < n.xdp.size(); a++)
+				counters[xdpctl::kXdpActionNames[a]] = {{"packets", n.xdp[a].packets}, {"bytes", n.xdp[a].bytes}};
+			ifs.push_back({{"ifname", n.ifname},
+				       {"ifindex", n.ifindex},
+				       {"prog", n.prog},
+				       {"actions", actions_json(n, first.interfaces[i], dt > 0 ? dt : 1)},
+				       {"counters", counters}});
+		}
+		fmt::print("{}\n", nlohmann::json{{"type", "summary"}, {"duration", dt}, {"intervals", intervals}, {"interfaces", ifs}}.dump());
+		return;
+	}
+	fmt::print("\nSummary: {} interval{} in {:.1f} s\n", intervals, intervals == 1 ? "" : "s", dt);
+	fmt::print("  {:<16} {:<20} {:<9} {:>10} {:>12} {:>10} {:>10}\n", "interface", "program", "action", "packets", "bytes",
+		   "avg pkt/s", "avg B/s");
+	for (size_t i = 0; i < last.interfaces.size(); i++) {
+		const auto &n = last.interfaces[i], &f = first.interfaces[i];
+		bool any = false;
+		for (size_t a = 0; a < n.xdp.size(); a++) {
+			uint64_t p = delta(n.xdp[a].packets, f.xdp[a].packets), b = delta(n.xdp[a].bytes, f.xdp[a].bytes);
+			if (!p)
+				continue;
+			fmt::print("  {:<16} {:<20} {:<9} {:>10} {:>12} {:>10} {:>10}\n", any ? "" : n.ifname, any ? "" : n.prog,
+				   xdpctl::kXdpActionNames[a], p, b, xdpctl::si(dt > 0 ? p / dt : 0), xdpctl::si(dt > 0 ? b / dt : 0));
+			any = true;
+		}
+		if (!any)
+			fmt::print("  {:<16} {:<20} no packets\n", n.ifname, n.prog);
+	}
+}
+
+int run(const StatsArgs &a, const Globals &g)
+{
+	auto reader = xdpctl::StatsReader::open(a.interfaces);
+	if (!reader)
+		return runtime_error(g, "stats", reader.error());
+	struct sigaction sa {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, nullptr);
+	sigaction(SIGTERM, &sa, nullptr);
+
+	auto first = reader->sample();
+	if (!first)
+		return runtime_error(g, "stats", first.error());
+	if (!g.json) {
+		std::string names;
+		for (const auto &w : reader->interfaces())
+			names += (names.empty() ? "" : ", ") + w.ifname + " (" + w.prog + ")";
+		fmt::print("Per-action rates of {} every {} s{}; Ctrl-C ends with a summary\n\n", names, a.interval,
+			   a.count ? fmt::format(", {} times", a.count) : "");
+		print_header();
+	}
+	std::fflush(stdout);
+	auto prev = *first;
+	auto next = first->at;
+	unsigned n = 0;
+	while (!a.count || n < a.count) {
+		next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(a.interval));
+		if (!sleep_until(next))
+			break;
+		auto cur = reader->sample();
+		if (!cur) {
+			print_summary(prev, *first, n, g);
+			return runtime_error(g, "stats", cur.error());
+		}
+		n++;
+		double dt = secs(cur->at - prev.at);
+		if (g.json) {
+			nlohmann::json ifs = nlohmann::json::array();
+			for (size_t i = 0; i < cur->interfaces.size(); i++) {
+				const auto &c = cur->interfaces[i];
+				nlohmann::json e{{"ifname", c.ifname}, {"ifindex", c.ifindex}, {"prog", c.prog},
+						 {"actions", actions_json(c, prev.interfaces[i], dt)}};
+				if (a.extended)
+					e.update(extended_json(c, prev.interfaces[i], dt));
+				ifs.push_back(e);
+			}
+			fmt::print("{}\n", nlohmann::json{{"type", "interval"}, {"time", secs(cur->at - first->at)}, {"interval", dt}, {"interfaces", ifs}}.dump());
+		} else {
+			print_interval(secs(cur->at - first->at), *cur, prev, dt, a.extended);
+		}
+		std::fflush(stdout);
+		prev = std::move(*cur);
+	}
+	print_summary(prev, *first, n, g);
+	return kExitOk;
+}
+
+} // namespace
+
+void register_stats(CLI::App &app, Globals &g)
+{
+	auto a = std::make_shared<StatsArgs>();
+	auto *sub = app.add_subcommand("stats", "live per-interface, per-action XDP rates of xdpctl's programs, like xdp-bench");
+	sub->add_option("IFNAME", a->interfaces, "interfaces (default: every interface xdpctl has a program on)");
+	sub->add_option("-i,--interval", a->interval, "seconds between two readings (default 1)")
+		->check(CLI::Validator(
+			[](std::string &s) {
+				char *end = nullptr;
+				double v = std::strtod(s.c_str(), &end);
+				return !s.empty() && *end == '\0' && v >= 0.01 && v <= 86400
+					       ? std::string()
+					       : "'" + s + "' is not an interval: give seconds, 0.01 to 86400";
+			},
+			"SECONDS"));
+	sub->add_option("-c,--count", a->count, "stop after COUNT intervals (default: until Ctrl-C)")
+		->check(CLI::Validator(
+			[](std::string &s) {
+				char *end = nullptr;
+				unsigned long v = std::strtoul(s.c_str(), &end, 10);
+				return !s.empty() && s[0] != '-' && *end == '\0' && v >= 1 && v <= 1000000000
+					       ? std::string()
+					       : "'" + s + "' is not a count: give 1 or more";
+			},
+			"COUNT"));
+	sub->add_flag("-e,--extended", a->extended, "also the netdev's rx/tx counters and the tracepoint monitor's error counts");
+	add_common_flags(*sub, g);
+	sub->footer("Example: xdpctl stats veth0 -i 2 -c 5\n         xdpctl stats -j -e   (JSON lines: one per interval, then a summary)");
+	sub->callback([a, &g] { g.exit_code = run(*a, g); });
+}
+
+} // namespace cli

@@ -1,0 +1,86 @@
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "xdpctl/live_stats.hpp"
+#include "xdpctl/netdev.hpp"
+#include "xdpctl/status.hpp"
+
+namespace xdpctl {
+
+Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
+{
+	// the user-space backend is the one that reads the pins of xdpctl's programs
+	auto m = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
+	if (!m)
+		return std::unexpected(m.error());
+	auto st = status();
+	if (!st)
+		return std::unexpected(st.error());
+	std::vector<Watched> ifs;
+	for (const auto &name : ifnames) {
+		auto idx = ifindex_of(name);
+		if (!idx)
+			return std::unexpected(idx.error());
+		auto it = std::find_if(st->interfaces.begin(), st->interfaces.end(),
+				       [&](const InterfaceStatus &i) { return i.ifindex == *idx; });
+		if (it == st->interfaces.end() || !it->owned)
+			return fail(ENOENT, "interface", name,
+				    "runs no program of xdpctl, so there are no counters to read (xdpctl status shows what runs)");
+		if (std::none_of(ifs.begin(), ifs.end(), [&](const Watched &w) { return w.ifindex == *idx; }))
+			ifs.push_back({*idx, name, it->prog});
+	}
+	if (ifnames.empty()) {
+		for (const auto &i : st->interfaces)
+			if (i.owned)
+				ifs.push_back({i.ifindex, i.name, i.prog});
+		if (ifs.empty())
+			return fail(ENOENT, "interfaces", {},
+				    "no interface in this network namespace runs a program of xdpctl; load one first "
+				    "(xdpctl load PROGRAM IFNAME)");
+	}
+	return StatsReader(std::move(*m), std::move(ifs));
+}
+
+Result<StatsSample> StatsReader::sample()
+{
+	StatsSample s;
+	for (const auto &w : ifs_) {
+		auto v = map_.lookup_as<struct bpf_ctrl_xdp_stats>(static_cast<uint32_t>(w.ifindex));
+		if (!v && v.error().err == ENOENT)
+			return fail(ENODEV, "interface", w.ifname, "was removed");
+		if (!v)
+			return std::unexpected(v.error());
+		if (!(v->avail & BPF_CTRL_STATS_XDP_ACTIONS))
+			return fail(ENOENT, "interface", w.ifname, "xdpctl's program is no longer attached (unloaded or replaced)");
+		IfCounters c{w.ifindex, w.ifname, w.prog};
+		for (size_t a = 0; a < c.xdp.size(); a++)
+			c.xdp[a] = {v->xdp[a].packets, v->xdp[a].bytes};
+		if (v->avail & BPF_CTRL_STATS_LINK)
+			c.link = LinkCounters{v->rx_packets, v->rx_bytes, v->rx_dropped,
+					      v->tx_packets, v->tx_bytes, v->tx_dropped};
+		if (v->avail & BPF_CTRL_STATS_XDP_ERRORS)
+			c.monitor = MonitorCounters{v->xdp_exceptions, v->xdp_redirect_errors, v->xdp_devmap_xmit_sent,
+						    v->xdp_devmap_xmit_drops};
+		s.interfaces.push_back(std::move(c));
+	}
+	s.at = std::chrono::steady_clock::now();
+	return s;
+}
+
+std::string si(double v)
+{
+	double a = std::fabs(v);
+	if (a >= 1e9)
+		return fmt::format("{:.2f}G", v / 1e9);
+	if (a >= 1e6)
+		return fmt::format("{:.2f}M", v / 1e6);
+	if (a >= 1e3)
+		return fmt::format("{:.2f}k", v / 1e3);
+	if (a == std::floor(a))
+		return fmt::format("{:.0f}", v);
+	return fmt::format("{:.1f}", v);
+}
+
+} // namespace xdpctl

@@ -1,0 +1,119 @@
+#include "spawn.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace xt {
+
+Spawned::Spawned(const std::string &cmd, const std::string &env)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return;
+	char errf[] = "/tmp/xdpctl-spawn-err-XXXXXX";
+	int fe = mkstemp(errf);
+	err_path_ = errf;
+	// Assignments in front of the command, not env(1): see run_cmd (busybox's env in the lane).
+	std::string full = (env.empty() ? "" : env + " ") + "exec " + cmd;
+	pid_ = fork();
+	if (pid_ == 0) {
+		dup2(p[1], 1);
+		dup2(fe, 2);
+		execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char *>(nullptr));
+		_exit(127);
+	}
+	close(p[1]);
+	close(fe);
+	out_ = p[0];
+}
+
+Spawned::~Spawned()
+{
+	if (pid_ > 0) {
+		kill(pid_, SIGKILL);
+		waitpid(pid_, nullptr, 0);
+	}
+	if (out_ >= 0)
+		close(out_);
+	if (!err_path_.empty())
+		unlink(err_path_.c_str());
+}
+
+std::optional<std::string> Spawned::line(std::chrono::milliseconds wait)
+{
+	auto deadline = std::chrono::steady_clock::now() + wait;
+	for (;;) {
+		if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+			std::string l = buf_.substr(0, nl);
+			buf_.erase(0, nl + 1);
+			return l;
+		}
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+		if (out_ < 0 || left.count() <= 0)
+			return std::nullopt;
+		struct pollfd pfd {out_, POLLIN, 0};
+		if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+			continue;
+		char b[4096];
+		ssize_t n = read(out_, b, sizeof(b));
+		if (n <= 0)
+			return std::nullopt;
+		buf_.append(b, static_cast<size_t>(n));
+	}
+}
+
+void Spawned::signal(int sig)
+{
+	if (pid_ > 0)
+		kill(pid_, sig);
+}
+
+int Spawned::finish(std::string *rest, std::string *err, std::chrono::milliseconds wait)
+{
+	int rc = -1;
+	auto deadline = std::chrono::steady_clock::now() + wait;
+	while (pid_ > 0) {
+		// keep the pipe drained so that the child never blocks on a full stdout
+		struct pollfd pfd {out_, POLLIN, 0};
+		if (out_ >= 0 && poll(&pfd, 1, 20) > 0) {
+			char b[4096];
+			ssize_t n = read(out_, b, sizeof(b));
+			if (n > 0)
+				buf_.append(b, static_cast<size_t>(n));
+		}
+		int st = 0;
+		if (waitpid(pid_, &st, WNOHANG) == pid_) {
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			pid_ = -1;
+			break;
+		}
+		if (std::chrono::steady_clock::now() > deadline)
+			break;
+		if (out_ < 0)
+			std::this_thread::sleep_for(std::chrono::milliseconds(20));
+	}
+	if (pid_ < 0 && out_ >= 0) {
+		char b[4096];
+		for (ssize_t n; (n = read(out_, b, sizeof(b))) > 0;)
+			buf_.append(b, static_cast<size_t>(n));
+	}
+	if (rest)
+		*rest = std::move(buf_);
+	buf_.clear();
+	if (err) {
+		std::ifstream f(err_path_);
+		std::stringstream ss;
+		ss << f.rdbuf();
+		*err = ss.str();
+	}
+	return rc;
+}
+
+} // namespace xt
