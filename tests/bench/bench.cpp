@@ -1,6 +1,6 @@
 // xdpctl_bench: the benchmark runner behind `make bench` (tests/bench/run.sh drives it).
 //
-//   xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane] [--commit SHA]
+//   xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline] [--commit SHA]
 //
 // Writes DIR/results.json (machine, kernel, commit, every figure with median and min-max of
 // ours and of its baseline, and their ratio), DIR/chart.dat (gnuplot input: one row per figure)
@@ -113,7 +113,7 @@ std::string utc_now()
 int usage(const char *msg)
 {
 	std::cerr << "xdpctl_bench: " << msg
-		  << "\nusage: xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane] [--commit SHA]\n";
+		  << "\nusage: xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline] [--commit SHA]\n";
 	return 2;
 }
 
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 	if (out_dir.empty())
 		return usage("--out DIR is required");
 	for (const auto &s : only)
-		if (s != "dataplane" && s != "controlplane")
+		if (s != "dataplane" && s != "controlplane" && s != "pipeline")
 			return usage(("unknown section " + s).c_str());
 	cfg.rounds = cfg.smoke ? 2 : 21;
 	cfg.cp_rounds = cfg.smoke ? 2 : 7;
@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 			dataplane(cfg, figs);
 		if (want("controlplane"))
 			controlplane(cfg, figs);
+		if (want("pipeline"))
+			pipeline(cfg, figs);
 	} catch (const std::exception &e) {
 		std::cerr << "xdpctl_bench: " << e.what() << "\n";
 		return 1;
@@ -196,7 +198,7 @@ int main(int argc, char **argv)
 		{"commit", commit},
 		{"date", utc_now()},
 		{"smoke", cfg.smoke},
-		{"rounds", {{"dataplane", cfg.rounds}, {"controlplane", cfg.cp_rounds}}},
+		{"rounds", {{"dataplane", cfg.rounds}, {"controlplane", cfg.cp_rounds}, {"pipeline", cfg.cp_rounds}}},
 		{"figures", nlohmann::json::array()},
 	};
 	for (const auto &f : figs)
@@ -215,8 +217,8 @@ int main(int argc, char **argv)
 	md << "One run of `make bench` on a shared " << j["machine"]["nproc"] << "-core VM (" << j["machine"]["cpu"].get<std::string>()
 	   << ", Linux " << u.release << ", commit " << commit.substr(0, 12) << ", " << j["date"].get<std::string>()
 	   << "), other builds running: medians of " << cfg.rounds << " (data plane) or " << cfg.cp_rounds
-	   << " (control plane) interleaved rounds, min–max in parentheses. Ratio = baseline / ours per round for times (above 1: ours "
-	      "faster), ours / baseline for rates.\n\n";
+	   << " (control plane, pipeline) interleaved rounds, min–max in parentheses. Ratio = baseline / ours per round "
+	      "for times and sizes, ours / baseline for rates: above 1, ours is better.\n\n";
 	md << "| figure | unit | ours | baseline | ratio |\n|---|---|---|---|---|\n";
 	for (const auto &f : figs) {
 		auto r = spread(ratios(f));

@@ -34,7 +34,7 @@ struct Side {
 };
 
 struct Figure {
-	std::string group; // "dataplane", "controlplane"
+	std::string group; // "dataplane", "controlplane", "pipeline"
 	std::string name;  // short, for the table and the chart
 	std::string unit;  // "ns/pkt", "ms", ...
 	std::string how;   // mode, sizes: what a reader needs to repeat it
@@ -57,5 +57,6 @@ double now_ns();
 // setup failure (the run then reports it and exits non-zero).
 void dataplane(const Config &c, std::vector<Figure> &out);
 void controlplane(const Config &c, std::vector<Figure> &out);
+void pipeline(const Config &c, std::vector<Figure> &out);
 
 } // namespace bench

@@ -12,6 +12,8 @@
  *   base_egress                   vs xdp_egress: a devmap egress program that only passes
  *   base_meta                     vs xdp_meta_producer: same flow hash and data_meta store,
  *                                 without the mark lookup and the counters
+ *   base_gen                      not a baseline: the live pipeline's generator (XDP_TX in a
+ *                                 live test run transmits every frame out of the ingress veth)
  *
  * The maps have the same types and sizes as the collection's (include/xdpctl/broadcast.h), so a
  * lookup costs the same.
@@ -83,6 +85,12 @@ SEC("xdp")
 int base_broadcast_devmap_hash(struct xdp_md *ctx)
 {
 	return bpf_redirect_map(&bcast_ports_hash, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+}
+
+SEC("xdp")
+int base_gen(struct xdp_md *ctx)
+{
+	return XDP_TX;
 }
 
 SEC("xdp/devmap")

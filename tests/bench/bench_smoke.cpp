@@ -19,6 +19,8 @@ namespace {
 const std::pair<const char *, const char *> kFigures[] = {
 	{"dataplane", "drop"},
 	{"dataplane", "pass"},
+	{"dataplane", "drop, live frames"},
+	{"dataplane", "pass, live frames"},
 	{"dataplane", "tx"},
 	{"dataplane", "redirect DEVMAP"},
 	{"dataplane", "redirect DEVMAP_HASH"},
@@ -31,6 +33,10 @@ const std::pair<const char *, const char *> kFigures[] = {
 	{"controlplane", "DEVMAP_HASH fill"},
 	{"controlplane", "XDP_STATS dump"},
 	{"controlplane", "ctl stats peak RSS"},
+	{"pipeline", "pipeline processed, 1 gen thread(s)"},
+	{"pipeline", "pipeline delivered, 1 gen thread(s)"},
+	{"pipeline", "pipeline processed, 2 gen thread(s)"},
+	{"pipeline", "pipeline delivered, 2 gen thread(s)"},
 };
 
 class BenchSmoke : public ::testing::Test {

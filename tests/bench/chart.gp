@@ -1,7 +1,7 @@
 # Ratio to baseline per figure (median bar, min-max whiskers), from xdpctl_bench's chart.dat:
 #   gnuplot -e "datafile='chart.dat'; outfile='chart.png'; machine='...'" chart.gp
 # chart.dat columns: index, "name", ratio median, min, max.
-set terminal pngcairo size 1400,700 font "DejaVu Sans,11"
+set terminal pngcairo size 1400,720 font "DejaVu Sans,11" noenhanced
 set output outfile
 set title "xdpctl vs bare baseline, same run (1.0 = as fast as the baseline; dashed: 0.98 target)\n".machine
 set ylabel "ratio (baseline/ours for times, ours/baseline for rates)"
@@ -9,9 +9,10 @@ set style fill solid 0.5 border -1
 set boxwidth 0.6
 set grid ytics
 set yrange [0:*]
-set xtics rotate by -35 left nomirror
-set bmargin 11
-set key top right
+set xtics rotate by 35 right nomirror
+set bmargin 12
+set lmargin 24
+set key inside top left opaque box
 stats datafile using 1 nooutput
 n = STATS_records
 set xrange [-0.6:n-0.4]

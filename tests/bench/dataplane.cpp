@@ -183,6 +183,14 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		 [&] { clear_port(base_hash, in0); }},
 		{"pass", "xdp_pass", "return XDP_PASS", {fd(pass->progs.xdp_pass_prog), in0, false, XDP_PASS},
 		 {fd(base->progs.base_pass), in0, false, XDP_PASS}, pass->maps.xdpctl_stats, XDP_PASS, {}},
+		// the same two on live frames: the counter against a frame's whole cost in the kernel
+		// (a dropped frame returns to the page pool, a passed one becomes an skb for the stack)
+		{"drop, live frames", "xdp_redirect_devmap_hash, miss_action XDP_DROP", "bpf_redirect_map(miss, XDP_DROP)",
+		 {fd(miss_drop->progs.xdp_redirect_devmap_hash), in0, true, XDP_DROP},
+		 {fd(base->progs.base_miss_drop), in0, true, XDP_DROP}, miss_drop->maps.xdpctl_stats, XDP_DROP,
+		 [&] { clear_port(base_hash, in0); }},
+		{"pass, live frames", "xdp_pass", "return XDP_PASS", {fd(pass->progs.xdp_pass_prog), in0, true, XDP_PASS},
+		 {fd(base->progs.base_pass), in0, true, XDP_PASS}, pass->maps.xdpctl_stats, XDP_PASS, {}},
 		{"tx", "xdp_redirect_devmap_hash, miss_action XDP_TX", "bpf_redirect_map(miss, XDP_TX)",
 		 {fd(miss_tx->progs.xdp_redirect_devmap_hash), in0, true, XDP_TX},
 		 {fd(base->progs.base_miss_tx), in0, true, XDP_TX}, miss_tx->maps.xdpctl_stats, XDP_TX,
