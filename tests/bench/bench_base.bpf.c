@@ -12,6 +12,9 @@
  *   base_egress                   vs xdp_egress: a devmap egress program that only passes
  *   base_meta                     vs xdp_meta_producer: same flow hash and data_meta store,
  *                                 without the mark lookup and the counters
+ *   base_egress_lookups           diagnostic: xdp_egress's two map lookups (port config, per-port
+ *                                 per-CPU stats) for an unconfigured port, without its counters
+ *   base_meta_mark                diagnostic: base_meta plus xdp_meta_producer's mark lookup
  *   base_gen                      not a baseline: the live pipeline's generator (XDP_TX in a
  *                                 live test run transmits every frame out of the ingress veth)
  *
@@ -20,6 +23,7 @@
  */
 #include "lib/parse.h"
 #include "xdpctl/broadcast.h"
+#include "xdpctl/egress.h"
 #include "xdpctl/meta.h"
 #include "xdpctl/meta_progs.h"
 
@@ -35,6 +39,28 @@ DEVMAP(BPF_MAP_TYPE_DEVMAP, tx_port);
 DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, tx_port_hash);
 DEVMAP(BPF_MAP_TYPE_DEVMAP, bcast_ports);
 DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, bcast_ports_hash);
+
+/* the shapes of xdp_egress's and xdp_meta_producer's maps, for the diagnostics */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xdpctl_egress_port);
+} egress_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xdpctl_egress_stats);
+} egress_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPCTL_META_MARKS_MAX);
+	__type(key, __u16);
+	__type(value, __u32);
+} meta_marks SEC(".maps");
 
 SEC("xdp")
 int base_drop(struct xdp_md *ctx)
@@ -99,11 +125,26 @@ int base_egress(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* IPv4/UDP only: the benchmark frame is one. FNV-1a over the 13 tuple bytes as
- * include/xdpctl/meta_progs.h defines it.
+/* The runner fills egress_stats for the port beforehand: the lookup hits, as in xdp_egress
+ * after a port's first frame.
  */
-SEC("xdp")
-int base_meta(struct xdp_md *ctx)
+SEC("xdp/devmap")
+int base_egress_lookups(struct xdp_md *ctx)
+{
+	__u32 port = ctx->egress_ifindex;
+	struct xdpctl_egress_stats *st = bpf_map_lookup_elem(&egress_stats, &port);
+
+	if (bpf_map_lookup_elem(&egress_ports, &port))
+		return XDP_DROP;
+	if (st)
+		st->packets++;
+	return XDP_PASS;
+}
+
+/* IPv4/UDP only: the benchmark frame is one. FNV-1a over the 13 tuple bytes as
+ * include/xdpctl/meta_progs.h defines it. With mark, also the mark lookup by destination port.
+ */
+static __always_inline int meta(struct xdp_md *ctx, bool mark)
 {
 	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
 	struct xdpctl_meta m = {}, *dst;
@@ -128,6 +169,15 @@ int base_meta(struct xdp_md *ctx)
 	}
 	m.flow_hash = h;
 	m.valid = XDPCTL_META_FLOW_HASH;
+	if (mark) {
+		__u16 key = bpf_ntohs(udph->dest);
+		__u32 *v = bpf_map_lookup_elem(&meta_marks, &key);
+
+		if (v) {
+			m.mark = *v;
+			m.valid |= XDPCTL_META_MARK;
+		}
+	}
 	m.magic = XDPCTL_META_MAGIC;
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(m)))
 		return XDP_PASS;
@@ -136,6 +186,18 @@ int base_meta(struct xdp_md *ctx)
 		return XDP_PASS;
 	__builtin_memcpy(dst, &m, sizeof(m));
 	return XDP_PASS;
+}
+
+SEC("xdp")
+int base_meta(struct xdp_md *ctx)
+{
+	return meta(ctx, false);
+}
+
+SEC("xdp")
+int base_meta_mark(struct xdp_md *ctx)
+{
+	return meta(ctx, true);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

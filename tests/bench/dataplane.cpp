@@ -29,6 +29,7 @@
 #include "xdp_attach.hpp"
 #include "xdp_broadcast.skel.h"
 #include "xdp_egress.skel.h"
+#include "xdpctl/egress.h"
 #include "xdp_meta_producer.skel.h"
 #include "xdp_pass.skel.h"
 #include "xdp_redirect.skel.h"
@@ -216,6 +217,21 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 			 set_port(redir->maps.tx_port_hash, in0, outs[0], fd(egress->progs.xdp_egress));
 			 set_port(base_hash, in0, outs[0], fd(base->progs.base_egress));
 		 }},
+		// Diagnostic: the baseline does the same two lookups as xdp_egress, so what is left is
+		// our counters (per-port and per-action).
+		{"redirect + egress prog, vs same lookups", "xdp_redirect_devmap_hash + xdp_egress (port unconfigured)",
+		 "bpf_redirect_map(DEVMAP_HASH) + egress with xdp_egress's two lookups, no counters",
+		 {fd(redir->progs.xdp_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {fd(base->progs.base_redirect_devmap_hash), in0, true, XDP_REDIRECT}, egress->maps.xdpctl_stats,
+		 XDP_PASS,
+		 [&] {
+			 set_port(redir->maps.tx_port_hash, in0, outs[0], fd(egress->progs.xdp_egress));
+			 set_port(base_hash, in0, outs[0], fd(base->progs.base_egress_lookups));
+			 // a hit, as in xdp_egress after the port's first frame
+			 std::vector<struct xdpctl_egress_stats> zero(libbpf_num_possible_cpus());
+			 bpf_map__update_elem(base->maps.egress_stats, &outs[0], sizeof(outs[0]), zero.data(),
+					      zero.size() * sizeof(zero[0]), BPF_ANY);
+		 }},
 		{"broadcast 4 DEVMAP", "xdp_broadcast_devmap", "bpf_redirect_map(DEVMAP, BROADCAST)",
 		 {fd(bcast->progs.xdp_broadcast_devmap), in0, true, XDP_REDIRECT},
 		 {fd(base->progs.base_broadcast_devmap), in0, true, XDP_REDIRECT}, bcast->maps.xdpctl_stats,
@@ -227,6 +243,11 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		{"metadata producer", "xdp_meta_producer", "adjust_meta + same flow hash, no mark, no counters",
 		 {fd(meta->progs.xdp_meta_producer), in0, true, XDP_PASS},
 		 {fd(base->progs.base_meta), in0, true, XDP_PASS}, meta->maps.xdpctl_stats, XDP_PASS, {}},
+		// Diagnostic: the baseline also looks up the mark; what is left is our counters.
+		{"metadata producer, vs same lookup", "xdp_meta_producer",
+		 "adjust_meta + same flow hash + mark lookup, no counters",
+		 {fd(meta->progs.xdp_meta_producer), in0, true, XDP_PASS},
+		 {fd(base->progs.base_meta_mark), in0, true, XDP_PASS}, meta->maps.xdpctl_stats, XDP_PASS, {}},
 	};
 
 	for (const auto &p : paths) {
