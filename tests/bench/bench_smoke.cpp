@@ -39,6 +39,7 @@ const std::pair<const char *, const char *> kFigures[] = {
 	{"pipeline", "pipeline delivered, 1 gen thread(s)"},
 	{"pipeline", "pipeline processed, 2 gen thread(s)"},
 	{"pipeline", "pipeline delivered, 2 gen thread(s)"},
+	{"pipeline", "atomic replace under traffic"},
 };
 
 class BenchSmoke : public ::testing::Test {
