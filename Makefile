@@ -19,8 +19,9 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# Programs of the collection (bpf/) and test-only programs that drive them (tests/progs/).
-BPF_SRCS := $(wildcard bpf/*.bpf.c tests/progs/*.bpf.c)
+# Programs of the collection (bpf/), test-only programs that drive them (tests/progs/), and the
+# benchmarks' bare baselines (tests/bench/).
+BPF_SRCS := $(wildcard bpf/*.bpf.c tests/progs/*.bpf.c tests/bench/*.bpf.c)
 BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
 BPF_OBJS := $(addprefix $(BUILD)/bpf/,$(addsuffix .bpf.o,$(BPF_NAMES)))
 SKELS := $(addprefix skel/,$(addsuffix .skel.h,$(BPF_NAMES)))
@@ -62,6 +63,8 @@ $(BUILD)/bpf/%.tmp.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
 	$(bpf_compile)
 $(BUILD)/bpf/%.tmp.o: tests/progs/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
 	$(bpf_compile)
+$(BUILD)/bpf/%.tmp.o: tests/bench/%.bpf.c $(BPF_HDRS) $(VMLINUX_H)
+	$(bpf_compile)
 
 $(BUILD)/bpf/%.bpf.o: $(BUILD)/bpf/%.tmp.o
 	$(call msg,GEN-OBJ,$@)
@@ -102,6 +105,12 @@ endif
 demo: $(SKELS) $(CMAKE_DIR)/build.ninja
 	$(Q)$(CMAKE) --build $(CMAKE_DIR) --target xdpctl
 	$(Q)$(CMAKE_DIR)/bin/xdpctl demo
+
+# Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
+# README table; bounded by BENCH_TIMEOUT seconds, nothing left behind.
+BENCH_TIMEOUT ?= 600
+bench: cxx
+	$(Q)bash tests/bench/run.sh --build $(BUILD) --timeout $(BENCH_TIMEOUT)
 
 # --- kernel lane (kmod/) -------------------------------------------------------------------
 # Debian's 6.1 and 6.12 kernels unpacked into $(BUILD)/kernels (never installed), bpf_ctlmap.ko

@@ -11,6 +11,8 @@ pkgs=(
   libmnl-dev libcli11-dev libfmt-dev nlohmann-json3-dev libcap-dev
   # what tests and the demo drive: ip, ethtool, ping, capabilities, packet captures
   iproute2 ethtool iputils-ping libcap2-bin tcpdump procps
+  # make bench: the chart (build/bench/chart.png); unshare (util-linux) isolates the runner's mounts
+  gnuplot-nox util-linux
   # kernel lane (kmod/): qemu boots Debian's 6.1/6.12 kernels with a busybox initramfs; the
   # module builds with Kbuild (gcc-12 like Debian's kernels) and gets BTF from pahole
   qemu-system-x86 busybox-static cpio xz-utils make gcc-12 pahole binutils

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/* bench_base (benchmark only): the bare baselines our programs are measured against.
+ *
+ * Each program takes the same path through the kernel as one program of the collection and does
+ * nothing else: no counters, no configurable miss action, no parsing the path does not need.
+ * tests/bench/bench.cpp runs each interleaved with its counterpart in one run and reports
+ * baseline ns / ours ns; a ratio of 1.0 means our extras (counters, options) cost nothing.
+ *
+ *   base_drop / base_pass         vs xdp_pass, and the drop path (a devmap miss)
+ *   base_redirect_devmap(_hash)   vs xdp_redirect_devmap(_hash); the miss action is a literal
+ *   base_broadcast_devmap(_hash)  vs xdp_broadcast_devmap(_hash)
+ *   base_egress                   vs xdp_egress: a devmap egress program that only passes
+ *   base_meta                     vs xdp_meta_producer: same flow hash and data_meta store,
+ *                                 without the mark lookup and the counters
+ *   base_egress_lookups           diagnostic: xdp_egress's two map lookups (port config, per-port
+ *                                 per-CPU stats) for an unconfigured port, without its counters
+ *   base_meta_mark                diagnostic: base_meta plus xdp_meta_producer's mark lookup
+ *   base_gen                      not a baseline: the live pipeline's generator (XDP_TX in a
+ *                                 live test run transmits every frame out of the ingress veth)
+ *
+ * The maps have the same types and sizes as the collection's (include/xdpctl/broadcast.h), so a
+ * lookup costs the same.
+ */
+#include "lib/parse.h"
+#include "xdpctl/broadcast.h"
+#include "xdpctl/egress.h"
+#include "xdpctl/meta.h"
+#include "xdpctl/meta_progs.h"
+
+#define DEVMAP(kind, name)                                          \
+	struct {                                                    \
+		__uint(type, kind);                                 \
+		__uint(max_entries, XDPCTL_DEVMAP_MAX_ENTRIES);     \
+		__type(key, __u32);                                 \
+		__type(value, struct bpf_devmap_val);               \
+	} name SEC(".maps")
+
+DEVMAP(BPF_MAP_TYPE_DEVMAP, tx_port);
+DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, tx_port_hash);
+DEVMAP(BPF_MAP_TYPE_DEVMAP, bcast_ports);
+DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, bcast_ports_hash);
+
+/* the shapes of xdp_egress's and xdp_meta_producer's maps, for the diagnostics */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xdpctl_egress_port);
+} egress_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct xdpctl_egress_stats);
+} egress_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XDPCTL_META_MARKS_MAX);
+	__type(key, __u16);
+	__type(value, __u32);
+} meta_marks SEC(".maps");
+
+SEC("xdp")
+int base_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int base_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/* The drop and tx paths of the collection are a devmap miss whose action is in the flags; these
+ * are the same miss with the action as a literal.
+ */
+SEC("xdp")
+int base_miss_drop(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_port_hash, ctx->ingress_ifindex, XDP_DROP);
+}
+
+SEC("xdp")
+int base_miss_tx(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_port_hash, ctx->ingress_ifindex, XDP_TX);
+}
+
+SEC("xdp")
+int base_redirect_devmap(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_port, ctx->ingress_ifindex, XDP_PASS);
+}
+
+SEC("xdp")
+int base_redirect_devmap_hash(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_port_hash, ctx->ingress_ifindex, XDP_PASS);
+}
+
+SEC("xdp")
+int base_broadcast_devmap(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&bcast_ports, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+}
+
+SEC("xdp")
+int base_broadcast_devmap_hash(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&bcast_ports_hash, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+}
+
+SEC("xdp")
+int base_gen(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
+SEC("xdp/devmap")
+int base_egress(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/* The runner fills egress_stats for the port beforehand: the lookup hits, as in xdp_egress
+ * after a port's first frame.
+ */
+SEC("xdp/devmap")
+int base_egress_lookups(struct xdp_md *ctx)
+{
+	__u32 port = ctx->egress_ifindex;
+	struct xdpctl_egress_stats *st = bpf_map_lookup_elem(&egress_stats, &port);
+
+	if (bpf_map_lookup_elem(&egress_ports, &port))
+		return XDP_DROP;
+	if (st)
+		st->packets++;
+	return XDP_PASS;
+}
+
+/* IPv4/UDP only: the benchmark frame is one. FNV-1a over the 13 tuple bytes as
+ * include/xdpctl/meta_progs.h defines it. With mark, also the mark lookup by destination port.
+ */
+static __always_inline int meta(struct xdp_md *ctx, bool mark)
+{
+	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
+	struct xdpctl_meta m = {}, *dst;
+	struct eth_info eth;
+	struct udphdr *udph;
+	struct iphdr *iph;
+	__u8 t[13];
+	__u32 h = XDPCTL_FNV1A_BASIS;
+	int i;
+
+	if (parse_eth(&c, &eth) != ETH_P_IP || parse_ipv4(&c, &iph) != IPPROTO_UDP ||
+	    parse_udp(&c, &udph) < 0)
+		return XDP_PASS;
+	__builtin_memcpy(t, &iph->saddr, 4);
+	__builtin_memcpy(t + 4, &iph->daddr, 4);
+	t[8] = IPPROTO_UDP;
+	__builtin_memcpy(t + 9, &udph->source, 4);
+#pragma unroll
+	for (i = 0; i < (int)sizeof(t); i++) {
+		h ^= t[i];
+		h *= XDPCTL_FNV1A_PRIME;
+	}
+	m.flow_hash = h;
+	m.valid = XDPCTL_META_FLOW_HASH;
+	if (mark) {
+		__u16 key = bpf_ntohs(udph->dest);
+		__u32 *v = bpf_map_lookup_elem(&meta_marks, &key);
+
+		if (v) {
+			m.mark = *v;
+			m.valid |= XDPCTL_META_MARK;
+		}
+	}
+	m.magic = XDPCTL_META_MAGIC;
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(m)))
+		return XDP_PASS;
+	dst = (void *)(long)ctx->data_meta;
+	if ((void *)(dst + 1) > (void *)(long)ctx->data)
+		return XDP_PASS;
+	__builtin_memcpy(dst, &m, sizeof(m));
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int base_meta(struct xdp_md *ctx)
+{
+	return meta(ctx, false);
+}
+
+SEC("xdp")
+int base_meta_mark(struct xdp_md *ctx)
+{
+	return meta(ctx, true);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

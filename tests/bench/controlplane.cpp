@@ -1,0 +1,283 @@
+// Control plane: what the library and the CLI cost against the floor of doing the same with
+// bare libbpf or the tool people use today, in the same run, interleaved.
+//
+//   load+attach       xdpctl::load (one xdp_pass instance per interface, link pinned) against
+//                     libbpf: open+load the skeleton and bpf_link_create, per interface
+//   devmap fill       xdpctl::devmap_write into a DEVMAP_HASH against a loop of
+//                     bpf_map_update_elem: devmaps have no batch op (bpf_map_update_batch is
+//                     tried once and its errno recorded), so the element loop is the floor
+//   XDP_STATS dump    the control map (user backend: get_next_key + lookup over every netdev)
+//                     against `ip -s -j link show` over the same devices
+//   ctl stats memory  peak RSS (getrusage of the child) of `xdpctl ctl stats -j` against
+//                     `ip -s -j link show`, both over the same devices
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "bench.hpp"
+#include "bpffs_dir.hpp"
+#include "netns.hpp"
+#include "xdp_pass.skel.h"
+#include "xdpctl/ctlmap.hpp"
+#include "xdpctl/devmap.hpp"
+#include "xdpctl/fd.hpp"
+#include "xdpctl/loader.hpp"
+#include "xdpctl/skeleton.hpp"
+
+namespace bench {
+namespace {
+
+// veth pairs bench<i>a/bench<i>b, up, created through one `ip -batch` (fast enough for 1,000).
+void add_veths(xt::NetNs &ns, int pairs)
+{
+	std::string path = "/tmp/xdpctl-bench-veths-" + std::to_string(getpid());
+	{
+		std::ofstream f(path);
+		for (int i = 0; i < pairs; i++)
+			f << "link add bench" << i << "a up type veth peer name bench" << i << "b\n"
+			  << "link set bench" << i << "b up\n";
+	}
+	std::string o;
+	int rc = xt::sh(ns.exec() + "ip -batch " + path, &o);
+	unlink(path.c_str());
+	if (rc)
+		throw std::runtime_error("creating " + std::to_string(pairs) + " veth pairs: " + o);
+}
+
+std::vector<std::string> names(int pairs)
+{
+	std::vector<std::string> v;
+	for (int i = 0; i < pairs; i++)
+		v.push_back("bench" + std::to_string(i) + "a");
+	return v;
+}
+
+double ms_since(double t0)
+{
+	return (now_ns() - t0) / 1e6;
+}
+
+// Figure 1: ours = xdpctl::load; baseline = skeleton load + bpf_link_create per interface.
+// Detaching is outside the timed part, for both.
+Figure load_attach(int rounds, const std::string &name, const std::vector<std::string> &ifs)
+{
+	Figure f{.group = "controlplane", .name = name, .unit = "ms",
+		 .how = std::to_string(ifs.size()) + " veth(s), xdp_pass native, one instance per interface"};
+	f.ours.what = "xdpctl::load (links pinned on bpffs)";
+	f.baseline.what = "libbpf: skeleton open+load, bpf_link_create, per interface";
+	interleave(
+		rounds, f,
+		[&] {
+			double t0 = now_ns();
+			auto r = xdpctl::load({.program = {.name_or_path = "xdp_pass"}, .interfaces = ifs});
+			double ms = ms_since(t0);
+			if (!r)
+				throw std::runtime_error("xdpctl::load: " + r.error().message());
+			if (auto u = xdpctl::unload(ifs); !u)
+				throw std::runtime_error("xdpctl::unload: " + u.error().message());
+			return ms;
+		},
+		[&] {
+			std::vector<xdpctl::Skel<xdp_pass>> skels;
+			std::vector<xdpctl::Fd> links;
+			double t0 = now_ns();
+			for (const auto &i : ifs) {
+				auto s = xdpctl::open_and_load_skel<xdp_pass>("xdp_pass");
+				if (!s)
+					throw std::runtime_error(s.error().message());
+				LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
+				int fd = bpf_link_create(bpf_program__fd((*s)->progs.xdp_pass_prog),
+							 static_cast<int>(if_nametoindex(i.c_str())), BPF_XDP, &lo);
+				if (fd < 0)
+					throw std::runtime_error("bpf_link_create " + i + ": " + strerror(-fd));
+				links.emplace_back(fd);
+				skels.push_back(std::move(*s));
+			}
+			return ms_since(t0);
+		});
+	return f;
+}
+
+// Figure 2: DEVMAP_HASH fill. Every entry points at the same egress device; keys 1..n.
+Figure devmap_fill(const Config &c, uint32_t n, uint32_t ifindex)
+{
+	Figure f{.group = "controlplane", .name = "DEVMAP_HASH fill", .unit = "ms",
+		 .how = std::to_string(n) + " entries, key = 1..n, all to one veth, into an empty map"};
+	f.ours.what = "xdpctl::devmap_write (all-or-nothing, batch threshold 8)";
+	f.baseline.what = "loop of bpf_map_update_elem";
+	std::vector<xdpctl::DevmapEntryWrite> entries;
+	std::vector<uint32_t> keys;
+	std::vector<struct bpf_devmap_val> vals(n);
+	for (uint32_t k = 1; k <= n; k++) {
+		entries.push_back({.key = k, .ifindex = ifindex});
+		keys.push_back(k);
+		vals[k - 1].ifindex = ifindex;
+	}
+	auto fresh = [&] {
+		int fd = bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, "bench_fill", sizeof(uint32_t),
+					sizeof(struct bpf_devmap_val), n, nullptr);
+		if (fd < 0)
+			throw std::runtime_error(std::string("DEVMAP_HASH create: ") + strerror(-fd));
+		return xdpctl::Fd(fd);
+	};
+	{
+		// the floor the issue names, if the kernel had it
+		auto m = fresh();
+		uint32_t count = n;
+		int err = bpf_map_update_batch(m.get(), keys.data(), vals.data(), &count, nullptr);
+		// 524 is the kernel's ENOTSUPP, which libc has no name for
+		f.extra["bpf_map_update_batch"] = !err ? std::string("ok")
+					     : err == -524 ? std::string("refused: ENOTSUPP (524), devmaps have no batch op")
+							   : std::string("refused: ") + strerror(-err);
+	}
+	interleave(
+		c.cp_rounds, f,
+		[&] {
+			auto m = fresh();
+			double t0 = now_ns();
+			auto st = xdpctl::devmap_write(m.get(), "bench_fill", entries);
+			double ms = ms_since(t0);
+			if (!st)
+				throw std::runtime_error("devmap_write: " + st.error().message());
+			return ms;
+		},
+		[&] {
+			auto m = fresh();
+			double t0 = now_ns();
+			for (uint32_t i = 0; i < n; i++)
+				if (int err = bpf_map_update_elem(m.get(), &keys[i], &vals[i], BPF_ANY))
+					throw std::runtime_error(std::string("bpf_map_update_elem: ") + strerror(-err));
+			return ms_since(t0);
+		});
+	return f;
+}
+
+// Runs argv in the calling thread's namespace with stdout to /dev/null; returns {ms, peak RSS
+// in KiB} from wait4's rusage of that child alone.
+std::pair<double, long> run_child(const std::vector<std::string> &argv)
+{
+	std::vector<char *> a;
+	for (const auto &s : argv)
+		a.push_back(const_cast<char *>(s.c_str()));
+	a.push_back(nullptr);
+	double t0 = now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		throw std::runtime_error(std::string("fork: ") + strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execvp(a[0], a.data());
+		_exit(127);
+	}
+	int status = 0;
+	struct rusage ru {};
+	if (wait4(pid, &status, 0, &ru) < 0)
+		throw std::runtime_error(std::string("wait4: ") + strerror(errno));
+	double ms = ms_since(t0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed (status " +
+					 std::to_string(status) + ")");
+	return {ms, ru.ru_maxrss};
+}
+
+const std::vector<std::string> kIpLinkStats = {"ip", "-s", "-j", "link", "show"};
+
+// Figure 3: XDP_STATS over every netdev of the namespace through the control map, in process.
+Figure stats_dump(const Config &c, int devices)
+{
+	Figure f{.group = "controlplane", .name = "XDP_STATS dump", .unit = "ms",
+		 .how = std::to_string(devices) + " veths (+ lo), every netdev of the namespace"};
+	f.ours.what = "ControlMap XDP_STATS (user backend): get_next_key + lookup per netdev";
+	f.baseline.what = "`ip -s -j link show` (fork+exec, output discarded)";
+	size_t seen = 0;
+	interleave(
+		c.cp_rounds, f,
+		[&] {
+			double t0 = now_ns();
+			auto m = xdpctl::ctl::ControlMap::create(BPF_CTRL_XDP_STATS, xdpctl::ctl::BackendChoice::User);
+			if (!m)
+				throw std::runtime_error("control map: " + m.error().message());
+			std::vector<std::byte> v(m->value_size());
+			uint32_t key = 0, next = 0;
+			const uint32_t *cur = nullptr;
+			seen = 0;
+			while (m->get_next_key(cur, &next)) {
+				if (auto st = m->lookup(next, v); !st)
+					throw std::runtime_error("XDP_STATS lookup: " + st.error().message());
+				seen++;
+				key = next;
+				cur = &key;
+			}
+			return ms_since(t0);
+		},
+		[&] { return run_child(kIpLinkStats).first; });
+	f.extra["netdevs_seen"] = seen;
+	if (seen < static_cast<size_t>(devices))
+		throw std::runtime_error("XDP_STATS walk saw " + std::to_string(seen) + " netdevs of " +
+					 std::to_string(devices));
+	return f;
+}
+
+// Figure 4: peak memory of the CLI over the same devices (KiB; smaller is better, so the ratio
+// baseline / ours reads like the time ratios).
+Figure stats_memory(const Config &c, int devices)
+{
+	Figure f{.group = "controlplane", .name = "ctl stats peak RSS", .unit = "KiB",
+		 .how = std::to_string(devices) + " veths (+ lo), ru_maxrss of the child"};
+	f.ours.what = "`xdpctl ctl stats -j --backend user`";
+	f.baseline.what = "`ip -s -j link show`";
+	interleave(
+		c.cp_rounds, f,
+		[&] {
+			return static_cast<double>(
+				run_child({XDPCTL_BIN, "ctl", "--backend", "user", "stats", "-j"}).second);
+		},
+		[&] { return static_cast<double>(run_child(kIpLinkStats).second); });
+	return f;
+}
+
+} // namespace
+
+void controlplane(const Config &c, std::vector<Figure> &out)
+{
+	const int attach_many = c.smoke ? 4 : 64;
+	const int dump_devices = c.smoke ? 32 : 1000;
+	const uint32_t fill = c.smoke ? 256 : 65536;
+
+	xt::BpffsDir bpffs; // xdpctl::load pins links here, never under /sys/fs/bpf
+	if (!bpffs.ok())
+		throw std::runtime_error("cannot mount a private bpffs");
+	xt::NetNs::reap_stale();
+	{
+		xt::NetNs ns;
+		ns.enter();
+		add_veths(ns, attach_many);
+		auto ifs = names(attach_many);
+		out.push_back(load_attach(c.cp_rounds, "load+attach, 1 interface", {ifs[0]}));
+		// a round is ~2 x 64 program loads: 3 rounds keep `make bench` within its bound
+		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, many veths", ifs));
+		out.push_back(devmap_fill(c, fill, if_nametoindex(ifs[0].c_str())));
+	}
+	{
+		// 1,000 devices = 500 pairs, both ends in the namespace
+		xt::NetNs ns;
+		ns.enter();
+		add_veths(ns, dump_devices / 2);
+		out.push_back(stats_dump(c, dump_devices));
+		out.push_back(stats_memory(c, dump_devices));
+	}
+}
+
+} // namespace bench
