@@ -53,6 +53,12 @@ struct {
 	__type(value, struct xdpctl_kfunc_counters);
 } kfunc_counters SEC(".maps");
 
+/* Names struct xdpctl_meta in this object's BTF, where the control map's XDP_MD finds it
+ * (md_btf_type_id): clang describes the types of globals and function signatures only, not of
+ * the inlined locals below. A pointer, so the skeleton does not need the struct's definition.
+ * Never read or written. */
+struct xdpctl_meta *xdpctl_meta_btf;
+
 /* Records one kfunc's answer in m->valid/m->refused and kfunc_counters. */
 static __always_inline void kfunc_result(struct xdpctl_meta *m, __u32 kfunc, __u8 field, int err)
 {

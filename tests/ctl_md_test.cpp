@@ -170,14 +170,9 @@ TEST_P(CtlMdLive, OnDeliversMetadataToTheTcConsumerAndOffStopsIt)
 	struct btf *b = btf__load_from_kernel_by_id(info.btf_id);
 	ASSERT_TRUE(b) << "BTF object " << info.btf_id;
 	int want_type = btf__find_by_name_kind(b, "xdpctl_meta", BTF_KIND_STRUCT);
-	if (want_type > 0) {
-		EXPECT_EQ(on.md_btf_type_id, static_cast<uint32_t>(want_type)) << "struct xdpctl_meta in that BTF";
-		EXPECT_EQ(btf__type_by_id(b, want_type)->size, sizeof(struct xdpctl_meta)) << "its size";
-	} else {
-		// clang emits no BTF for a struct that only lives in inlined locals: xdp_meta_kfunc's
-		// object has none today; the id is then 0, never another type's
-		EXPECT_EQ(on.md_btf_type_id, 0u) << "the program's BTF has no struct xdpctl_meta: no type id";
-	}
+	ASSERT_GT(want_type, 0) << "the program's BTF names struct xdpctl_meta";
+	EXPECT_EQ(on.md_btf_type_id, static_cast<uint32_t>(want_type)) << "struct xdpctl_meta in that BTF";
+	EXPECT_EQ(btf__type_by_id(b, want_type)->size, sizeof(struct xdpctl_meta)) << "its size";
 	btf__free(b);
 	ASSERT_TRUE(on.avail & BPF_CTRL_MD_FEATURES) << "rx metadata features known (6.3+)";
 	EXPECT_TRUE(on.rx_metadata_features & NETDEV_XDP_RX_METADATA_HASH) << "veth delivers the RX hash";
