@@ -10,9 +10,11 @@
 
 #include "bpffs_dir.hpp"
 #include "loader_devmap_test.skel.h"
+#include "xdp_meta_kfunc.skel.h"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/compat.h"
 #include "xdpctl/devmap.hpp"
+#include "xdpctl/meta.hpp"
 #include "xdpctl/object.hpp"
 #include "xdpctl/registry.hpp"
 
@@ -39,6 +41,30 @@ TEST(Registry, XdpPassIsThereAndOpens)
 	EXPECT_EQ(rp->if_maps, std::vector<std::string>{"xdpctl_stats"}) << "per-interface maps";
 	for (const auto &e : registry())
 		EXPECT_EQ(find_program(e.name), &e) << "names are unique: " << e.name;
+}
+
+// `xdpctl load xdp_meta_kfunc` must switch off the kfuncs the kernel lacks before the verifier
+// sees them (all three on 6.18; none on 6.1, where the lane runs this too).
+TEST(Registry, MetaKfuncOpensWithTheKernelsKfuncsSwitched)
+{
+	auto want = probe_meta_kfuncs();
+	ASSERT_TRUE(want) << want.error().message();
+	auto rp = resolve_program({"xdp_meta_kfunc", {}}, ProgKind::Xdp);
+	ASSERT_TRUE(rp) << rp.error().message();
+	EXPECT_TRUE(rp->dev_bound) << "loaded bound to the device";
+	struct bpf_map *rodata = nullptr;
+	struct bpf_map *m = nullptr;
+	bpf_object__for_each_map(m, rp->obj.get())
+		if (std::string_view(bpf_map__name(m)).ends_with(".rodata"))
+			rodata = m;
+	ASSERT_NE(rodata, nullptr) << "the object has rodata";
+	size_t size = 0;
+	const auto *ro = static_cast<const xdp_meta_kfunc::xdp_meta_kfunc__rodata *>(bpf_map__initial_value(rodata, &size));
+	ASSERT_NE(ro, nullptr) << "rodata initial value";
+	ASSERT_GE(size, offsetof(xdp_meta_kfunc::xdp_meta_kfunc__rodata, has_rx_vlan_tag) + 1) << "rodata holds the switches";
+	EXPECT_EQ(ro->has_rx_hash, want->rx_hash) << "rx_hash switch as the kernel's BTF says";
+	EXPECT_EQ(ro->has_rx_timestamp, want->rx_timestamp) << "rx_timestamp switch";
+	EXPECT_EQ(ro->has_rx_vlan_tag, want->rx_vlan_tag) << "rx_vlan_tag switch";
 }
 
 struct ResolveRow {

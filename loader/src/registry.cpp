@@ -23,12 +23,28 @@
 #endif
 #if __has_include("xdp_meta_kfunc.skel.h")
 #include "xdp_meta_kfunc.skel.h"
+#include "xdpctl/meta.hpp"
 #define XDPCTL_HAVE_META_KFUNC 1
 #endif
 
 namespace xdpctl {
 
 namespace {
+#ifdef XDPCTL_HAVE_META_KFUNC
+// As open_skeleton_object, with the RX metadata kfuncs the kernel lacks switched off (6.3-6.7
+// have no rx_vlan_tag): left on, the verifier refuses the unresolved call and the load fails.
+Result<Object> open_meta_kfunc(const std::string &name)
+{
+	auto s = open_skel<xdp_meta_kfunc>(name);
+	if (!s)
+		return std::unexpected(s.error());
+	if (auto st = switch_meta_kfuncs(*s); !st)
+		return std::unexpected(st.error());
+	xdp_meta_kfunc *raw = s->release();
+	return Object(raw->obj, [raw] { xdp_meta_kfunc::destroy(raw); }, name);
+}
+#endif
+
 const std::vector<ProgramSpec> kRegistry = {
 	{.name = "xdp_pass", .collection = "xdp_pass", .prog = "xdp_pass_prog",
 	 .summary = "pass every frame, counting it (makes a veth peer a ready redirect target)",
@@ -76,7 +92,7 @@ const std::vector<ProgramSpec> kRegistry = {
 	{.name = "xdp_meta_kfunc", .collection = "xdp_meta_kfunc", .prog = "xdp_meta_kfunc",
 	 .summary = "device-bound: RX hash/timestamp/VLAN through the metadata kfuncs",
 	 .dev_bound = true, .if_maps = {"xdpctl_stats"},
-	 .open = open_skeleton_object<xdp_meta_kfunc>},
+	 .open = open_meta_kfunc},
 #endif
 };
 

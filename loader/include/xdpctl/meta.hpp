@@ -26,11 +26,11 @@ struct MetaKfuncs {
 // (BPF_F_XDP_DEV_BOUND_ONLY): the verifier then links the device's kfunc implementations.
 [[nodiscard]] Status bind_to_device(struct bpf_program *prog, int ifindex);
 
-// For the xdp_meta_kfunc skeleton (or any with the same rodata switches and program name):
-// binds the program to ifindex and switches off the kfuncs the kernel lacks. Call between
-// open_skel() and load_skel().
+// For the xdp_meta_kfunc skeleton (or any with the same rodata switches): switches off the
+// kfuncs the kernel lacks. Call between open_skel() and load_skel(); the loader's registry does
+// it for `xdpctl load xdp_meta_kfunc`.
 template <class S>
-[[nodiscard]] Status prepare_meta_kfunc(Skel<S> &s, int ifindex)
+[[nodiscard]] Status switch_meta_kfuncs(Skel<S> &s)
 {
 	auto k = probe_meta_kfuncs();
 	if (!k)
@@ -38,6 +38,15 @@ template <class S>
 	s->rodata->has_rx_hash = k->rx_hash;
 	s->rodata->has_rx_timestamp = k->rx_timestamp;
 	s->rodata->has_rx_vlan_tag = k->rx_vlan_tag;
+	return {};
+}
+
+// switch_meta_kfuncs, and binds the program to ifindex. Call between open_skel() and load_skel().
+template <class S>
+[[nodiscard]] Status prepare_meta_kfunc(Skel<S> &s, int ifindex)
+{
+	if (auto st = switch_meta_kfuncs(s); !st)
+		return st;
 	return bind_to_device(s->progs.xdp_meta_kfunc, ifindex);
 }
 
