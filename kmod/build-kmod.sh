@@ -39,10 +39,20 @@ for s in "${series[@]}"; do
 	[ -s "$hdr/vmlinux" ] || die "$kver: $hdr/vmlinux missing (fetch-kernels.sh extracts it)"
 	mkdir -p "$out"
 	cp "$here/bpf_ctlmap.c" "$here/Kbuild" "$out/"
-	rm -f "$out/bpf_ctlmap.ko"
 	echo "  KMOD     $out/bpf_ctlmap.ko"
-	make -s -C "$hdr" M="$out" XDPCTL_INCLUDE="$root/include" RESOLVE_BTFIDS="$btfids" modules ||
-		die "$kver: build failed"
-	[ -f "$out/bpf_ctlmap.ko" ] || die "$kver: build failed"
-	readelf -S "$out/bpf_ctlmap.ko" | grep -q '\.BTF' || die "$kver: bpf_ctlmap.ko has no .BTF section"
+	# A .ko without module BTF was seen once, on a busy machine, and not again on the same tree:
+	# build once more from clean before failing, and show Kbuild's own words when it still fails.
+	for attempt in 1 2; do
+		rm -f "$out"/*.ko "$out"/*.o "$out"/*.mod* "$out"/.*.cmd
+		if make -s -C "$hdr" M="$out" XDPCTL_INCLUDE="$root/include" RESOLVE_BTFIDS="$btfids" modules \
+			>"$out/build.log" 2>&1 && [ -f "$out/bpf_ctlmap.ko" ] &&
+			readelf -S "$out/bpf_ctlmap.ko" | grep -q '\.BTF'; then
+			break
+		fi
+		[ $attempt -eq 2 ] || { echo "build-kmod: $kver: no module with BTF, building once more" >&2; continue; }
+		cat "$out/build.log" >&2
+		[ -f "$out/bpf_ctlmap.ko" ] || die "$kver: build failed"
+		die "$kver: bpf_ctlmap.ko has no .BTF section"
+	done
+	cat "$out/build.log"
 done
