@@ -206,24 +206,23 @@ struct Planned {
 };
 
 // Egress ports that are not working redirect targets: refused now (before any write) or, with
-// ReadyPolicy::Gro, the veth peers whose GRO write_all turns on.
-Result<std::vector<std::string>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
+// ReadyPolicy::Gro, the veth peers (in whichever named namespace) whose GRO write_all turns on.
+Result<std::vector<Readiness>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
 {
-	std::vector<std::string> peers;
+	std::vector<Readiness> peers;
 	for (const auto &p : plan) {
 		auto r = redirect_target_readiness(p.out.ifindex);
 		if (!r)
 			return std::unexpected(r.error());
 		if (r->ready)
 			continue;
-		if (o.ready != ReadyPolicy::Gro || r->peer_in_other_ns || !r->peer_ifindex)
+		if (o.ready != ReadyPolicy::Gro || !r->peer_ifindex)
 			return fail(EHOSTUNREACH, "redirect target", p.out.name,
 				    r->reason + (o.ready == ReadyPolicy::Refuse ? "; allow GRO on it (--ready gro) or load xdp_pass on the peer" : ""));
-		auto peer = ifname_of(r->peer_ifindex);
-		if (!peer)
-			return std::unexpected(peer.error());
-		if (std::find(peers.begin(), peers.end(), *peer) == peers.end())
-			peers.push_back(*peer);
+		if (std::none_of(peers.begin(), peers.end(), [&](const auto &q) {
+			    return q.peer_name == r->peer_name && q.peer_netns == r->peer_netns;
+		    }))
+			peers.push_back(std::move(*r));
 	}
 	return peers;
 }
@@ -259,9 +258,9 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	if (!egress)
 		return std::unexpected(egress.error());
 	for (const auto &peer : *gro_peers) {
-		if (auto st = set_gro(peer, true); !st)
+		if (auto st = set_peer_gro(peer, true); !st)
 			return std::unexpected(st.error());
-		txn.on_undo([peer] { (void)set_gro(peer, false); });
+		txn.on_undo([peer] { (void)set_peer_gro(peer, false); });
 	}
 	std::vector<DevmapWrite> out;
 	for (const auto &m : *pinned) {
