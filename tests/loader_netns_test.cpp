@@ -368,6 +368,7 @@ struct NetnsBadRow {
 	std::string args;
 	int rc;
 	const char *says;
+	std::string env = {}; // the command's environment when not the test's private bpffs
 };
 
 TEST_F(LoaderNetns, BadInputsThatNeedInterfaces)
@@ -382,6 +383,10 @@ TEST_F(LoaderNetns, BadInputsThatNeedInterfaces)
 		 "unload a0", 1, "was not loaded by xdpctl"},
 		{"unload with nothing attached", "", "unload a0", 1, "has no XDP program"},
 		{"missing privileges", "", "PRIV", 1, "permission denied"},
+		// ip netns exec gives the command a /sys of its own, without /sys/fs/bpf: a bpffs
+		// mounted there would vanish with the command and detach what it loaded
+		{"bpffs not mounted (ip netns exec, default root)", "", "load xdp_pass a0", 1,
+		 "is not mounted in this mount namespace", "XDPCTL_BPFFS="},
 	};
 	for (const auto &r : rows) {
 		SCOPED_TRACE(r.what);
@@ -397,6 +402,8 @@ TEST_F(LoaderNetns, BadInputsThatNeedInterfaces)
 			res = run_cmd(ns().exec() + "capsh --drop=cap_bpf,cap_net_admin,cap_sys_admin,cap_perfmon --shell=/bin/sh -- -c '" + kBin +
 					      " load xdp_pass a0'",
 				      "XDPCTL_BPFFS=" + fs_->root());
+		else if (!r.env.empty())
+			res = run_cmd(ns().exec() + kBin + " " + r.args, r.env);
 		else
 			res = xdpctl(r.args);
 		EXPECT_EQ(res.rc, r.rc) << "exit code; " << res.err;
@@ -405,6 +412,8 @@ TEST_F(LoaderNetns, BadInputsThatNeedInterfaces)
 		EXPECT_EQ(attached("a0"), before) << "a0 unchanged";
 		EXPECT_EQ(attached("lo"), 0u) << "nothing on lo";
 		EXPECT_EQ(tree(fs_->root()), pins_before) << "no pin added or removed";
+		EXPECT_FALSE(xdpctl::path_exists("/sys/fs/bpf/xdpctl/" + ns_dir().substr(fs_->root().size() + 1)))
+			<< "nothing under the default root either";
 		// clean for the next row
 		(void)xdpctl::unload_all();
 		sh(ns().exec() + "ip link set dev a0 xdpgeneric off");
@@ -443,6 +452,7 @@ TEST_F(LoaderNetns, InterfaceRemovedWhileAttachedIsCleanedByUnloadAll)
 	auto u = xdpctl("unload a0");
 	EXPECT_EQ(u.rc, 1) << "a0 is gone";
 	EXPECT_NE(u.err.find("xdpctl unload --all"), std::string::npos) << "says what to do: " << u.err;
+	EXPECT_EQ(lines(u.err), 1u) << "one line: " << u.err;
 	auto s = xdpctl("status -j");
 	ASSERT_EQ(s.rc, 0) << s.err;
 	auto j = nlohmann::json::parse(s.out);
@@ -545,9 +555,35 @@ TEST_F(LoaderNetns, RedirectPortToPortCarriesPingAndUdp)
 	receiver.join();
 	EXPECT_EQ(seqs.size(), 500u) << "every datagram a -> b; missing: " << missing(seqs, 500);
 
+	auto st = nlohmann::json::parse(xdpctl("status -j").out);
+	std::vector<std::pair<std::string, uint32_t>> ids; // what unload must free, by kind
+	for (const auto &i : st.at("interfaces"))
+		if (i.at("owned") == true) {
+			ids.emplace_back("prog", i.at("prog_id").get<uint32_t>());
+			ids.emplace_back("link", i.at("link_id").get<uint32_t>());
+		}
+	for (const auto &d : st.at("devmaps"))
+		ids.emplace_back("map", d.at("id").get<uint32_t>());
+	ASSERT_EQ(ids.size(), 6u) << "two programs, two links, two devmaps: " << st.dump();
 	auto u = xdpctl("unload --all");
 	EXPECT_EQ(u.rc, 0) << u.err;
 	EXPECT_FALSE(ping(a, b)) << "the path went with the programs";
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "no pins left";
+	// the kernel frees programs, links and maps once their last reference goes (some after an
+	// RCU grace period): every one of them must be gone, not just unpinned
+	for (const auto &[kind, id] : ids) {
+		bool gone = false;
+		for (int i = 0; i < 50 && !gone; i++) {
+			int fd = kind == "prog" ? bpf_prog_get_fd_by_id(id)
+					: kind == "link" ? bpf_link_get_fd_by_id(id) : bpf_map_get_fd_by_id(id);
+			gone = fd < 0 && errno == ENOENT;
+			if (fd >= 0)
+				close(fd);
+			if (!gone)
+				std::this_thread::sleep_for(std::chrono::milliseconds(100));
+		}
+		EXPECT_TRUE(gone) << kind << " id " << id << " freed by unload";
+	}
 }
 
 // A broadcast group of three ports: a datagram to the subnet's broadcast address from one host
