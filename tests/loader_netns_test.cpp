@@ -532,6 +532,35 @@ TEST_F(LoaderNetns, VethRedirectTargetReadiness)
 	EXPECT_TRUE(lo->ready && !lo->is_veth) << "non-veth devices are left to their driver";
 }
 
+// A port whose veth peer lives in another (named) namespace: read there, refused with the
+// reason, and made ready there.
+TEST_F(LoaderNetns, VethPeerInAnotherNamespaceIsReadAndMadeReadyThere)
+{
+	NetNs host;
+	auto p = add_veth("p0", "eth0", &host);
+	sh(host.exec() + "ethtool -K eth0 gro off");
+	auto r = xdpctl::redirect_target_readiness(p.ifindex);
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_TRUE(r->is_veth && r->peer_in_other_ns) << "p0's peer is elsewhere";
+	EXPECT_EQ(r->peer_netns, host.name()) << "found among the named namespaces";
+	EXPECT_EQ(r->peer_name, "eth0") << "the peer's name there";
+	EXPECT_EQ(r->peer_ifindex, p.peer_ifindex) << "its ifindex there";
+	EXPECT_FALSE(r->ready) << r->reason;
+
+	auto refused = xdpctl::make_redirect_target_ready(p.ifindex, xdpctl::ReadyPolicy::Refuse);
+	ASSERT_FALSE(refused) << "refused";
+	EXPECT_NE(refused.error().message().find("eth0 (namespace " + host.name() + ") has neither"), std::string::npos)
+		<< refused.error().message();
+
+	auto gro = xdpctl::make_redirect_target_ready(p.ifindex, xdpctl::ReadyPolicy::Gro);
+	ASSERT_TRUE(gro) << gro.error().message();
+	EXPECT_TRUE(gro->ready && gro->peer_gro) << "GRO on at the peer";
+	std::string out;
+	sh(host.exec() + "ethtool -k eth0", &out);
+	EXPECT_NE(out.find("generic-receive-offload: on"), std::string::npos) << "as ethtool sees it there: " << out;
+	EXPECT_EQ(xdpctl::ifindex_of("p0").value_or(0), p.ifindex) << "the caller's namespace did not change";
+}
+
 // Two hosts, each behind a port of the test namespace: only xdp_redirect and the two rules join
 // them. ping and UDP go through; before the load and after the unload nothing does.
 TEST_F(LoaderNetns, RedirectPortToPortCarriesPingAndUdp)
