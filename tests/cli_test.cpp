@@ -81,6 +81,8 @@ TEST(Cli, BadInputsFailWithOneLineAndLeaveNothing)
 		{"redirect with unknown egress", "redirect add lo lo --egress nope", 2, "unknown egress program"},
 		{"redirect with interface program as egress", "redirect add lo lo --egress xdp_pass", 2,
 		 "not a devmap egress program"},
+		{"egress action without egress program", "redirect add lo lo --egress-mac", 2,
+		 "--egress-mac is an action of the egress program"},
 		{"broadcast with nothing loaded", "broadcast add lo", 1, "nothing loaded in this namespace"},
 		{"no verb", "", 2, "subcommand is required"},
 		{"bpffs not mounted", "load xdp_pass nosuchif0", 1, "is not on a BPF filesystem", false},

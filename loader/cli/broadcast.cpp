@@ -16,12 +16,13 @@ void register_broadcast(CLI::App &app, Globals &g)
 	add->add_option("ports", *ports, "interfaces")->required();
 	add->add_option("--egress", a->egress, "devmap egress program run on each port");
 	add->add_option("--egress-prog", a->egress_prog, "object files: which program in it");
+	add_egress_mac_option(*add, *a);
 	add_ready_option(*add, *a);
 	add->add_flag("--replace", a->replace, "replace the entries ports already have");
 	add_common_flags(*add, g);
 	add->footer("Example: xdpctl load xdp_broadcast veth0 veth2 veth4 && xdpctl broadcast add veth0 veth2 veth4");
 	add->callback([a, ports, &g] {
-		if (auto m = check_egress(a->egress); !m.empty()) {
+		if (auto m = check_egress(*a); !m.empty()) {
 			g.exit_code = usage_error(g, "broadcast add", m);
 			return;
 		}

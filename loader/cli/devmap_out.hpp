@@ -15,12 +15,15 @@ struct RedirectArgs {
 	std::string in, out, egress, egress_prog;
 	std::vector<std::string> del;
 	bool replace = false;
+	bool egress_src_mac = false;
 	std::string ready = "gro";
 };
 
 inline xdpctl::DevmapOptions devmap_options(const RedirectArgs &a)
 {
-	return {.replace = a.replace, .ready = a.ready == "refuse" ? xdpctl::ReadyPolicy::Refuse : xdpctl::ReadyPolicy::Gro};
+	return {.replace = a.replace,
+		.ready = a.ready == "refuse" ? xdpctl::ReadyPolicy::Refuse : xdpctl::ReadyPolicy::Gro,
+		.egress_src_mac = a.egress_src_mac};
 }
 
 inline void add_ready_option(CLI::App &sub, RedirectArgs &a)
@@ -56,9 +59,19 @@ inline std::optional<xdpctl::ProgramSource> egress_of(const std::string &e, cons
 	return xdpctl::ProgramSource{e, prog};
 }
 
-// A registry name given to --egress must be a devmap egress program: a usage error otherwise.
-inline std::string check_egress(const std::string &e)
+inline void add_egress_mac_option(CLI::App &sub, RedirectArgs &a)
 {
+	sub.add_flag("--egress-mac", a.egress_src_mac,
+		     "egress action: the egress program (xdp_egress) writes the egress port's own MAC as source");
+}
+
+// A registry name given to --egress must be a devmap egress program, and an egress action needs
+// an egress program: usage errors otherwise.
+inline std::string check_egress(const RedirectArgs &a)
+{
+	const std::string &e = a.egress;
+	if (a.egress_src_mac && e.empty())
+		return "--egress-mac is an action of the egress program: give it one (--egress xdp_egress)";
 	if (e.empty() || xdpctl::ProgramSource{e, {}}.is_file())
 		return {};
 	const auto *spec = xdpctl::find_program(e);

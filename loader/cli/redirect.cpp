@@ -21,12 +21,13 @@ void register_redirect(CLI::App &app, Globals &g)
 	add->add_option("out", a->out, "egress interface")->required();
 	add->add_option("--egress", a->egress, "devmap egress program run on OUT (collection name or object file)");
 	add->add_option("--egress-prog", a->egress_prog, "object files: which program in it");
+	add_egress_mac_option(*add, *a);
 	add_ready_option(*add, *a);
 	add->add_flag("--replace", a->replace, "replace the rule IN already has");
 	add_common_flags(*add, g);
 	add->footer("Example: xdpctl load xdp_redirect veth0 && xdpctl redirect add veth0 veth1 --egress xdp_egress");
 	add->callback([a, &g] {
-		if (auto m = check_egress(a->egress); !m.empty()) {
+		if (auto m = check_egress(*a); !m.empty()) {
 			g.exit_code = usage_error(g, "redirect add", m);
 			return;
 		}

@@ -49,9 +49,14 @@ Status check_reusable(bpf_map *m, int fd, const std::string &path)
 	uint32_t len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return fail(errno, "bpf_obj_get_info_by_fd", path);
+	// The kernel makes every devmap BPF_F_RDONLY_PROG itself (its lookup hands out a pointer
+	// into the entry), so a pinned devmap never has exactly the flags the object asked for.
+	uint32_t flags = info.map_flags;
+	if (info.type == BPF_MAP_TYPE_DEVMAP || info.type == BPF_MAP_TYPE_DEVMAP_HASH)
+		flags = (flags & ~static_cast<uint32_t>(BPF_F_RDONLY_PROG)) | (bpf_map__map_flags(m) & BPF_F_RDONLY_PROG);
 	if (info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
 	    info.value_size != bpf_map__value_size(m) || info.max_entries != bpf_map__max_entries(m) ||
-	    info.map_flags != bpf_map__map_flags(m))
+	    flags != bpf_map__map_flags(m))
 		return fail(EINVAL, "reuse map", path,
 			    "the pinned map has another type or size than this program's " + std::string(bpf_map__name(m)) +
 				    "; unload every interface of this namespace (xdpctl unload --all) first");
@@ -110,6 +115,10 @@ Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_if
 namespace {
 
 using detail::LinkInfo;
+
+// A replaced program's per-interface maps are pinned as NAME-new first and renamed over NAME
+// once the link runs the new program.
+constexpr const char *kStagedSuffix = "-new";
 
 struct Target {
 	std::string ifname;
@@ -269,13 +278,14 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 				if (!bm)
 					continue;
 				std::string fin = l->if_map_pin(t.ifindex, m);
-				if (auto st = txn.pin(bpf_map__fd(bm), fin + ".new"); !st)
+				// bpffs refuses every name with a dot in it (EPERM); a map name has no '-'
+				if (auto st = txn.pin(bpf_map__fd(bm), fin + kStagedSuffix); !st)
 					return std::unexpected(st.error());
-				renames.emplace_back(fin + ".new", fin);
+				renames.emplace_back(fin + kStagedSuffix, fin);
 			}
 			for (const auto &n : list_dir(l->if_dir(t.ifindex)))
 				if (n != "link" && std::find(rp->if_maps.begin(), rp->if_maps.end(), n) == rp->if_maps.end() &&
-				    !n.ends_with(".new"))
+				    !n.ends_with(kStagedSuffix))
 					stale_pins.push_back(l->if_dir(t.ifindex) + "/" + n);
 			auto link = std::make_shared<Fd>(bpf_obj_get(l->link_pin(t.ifindex).c_str()));
 			auto old = std::make_shared<Fd>(bpf_prog_get_fd_by_id(t.ours->prog_id));

@@ -9,6 +9,7 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "xdpctl/bpffs.hpp"
@@ -27,6 +28,25 @@ bool under(const std::string &path, const std::string &dir)
 {
 	return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
 			       path[dir.size()] == '/');
+}
+
+// Whether another process lives in this process's mount namespace. `ip netns exec` runs its
+// command in a mount namespace of its own (with a fresh /sys): a bpffs mounted there dies with
+// the command, and every pin in it. When nothing can be read, the namespace is taken as shared.
+bool mount_ns_shared()
+{
+	struct stat self {};
+	if (stat("/proc/self/ns/mnt", &self))
+		return true;
+	std::string me = std::to_string(getpid());
+	for (const auto &pid : list_dir("/proc")) {
+		if (pid == me || !std::all_of(pid.begin(), pid.end(), ::isdigit))
+			continue;
+		struct stat st {};
+		if (stat(("/proc/" + pid + "/ns/mnt").c_str(), &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev)
+			return true;
+	}
+	return false;
 }
 
 std::string nearest_existing(std::string p)
@@ -78,6 +98,12 @@ Result<Layout> current_layout()
 Status ensure_bpffs(const Layout &l)
 {
 	if (under(l.root, kBpffsMount) && !is_bpffs(kBpffsMount)) {
+		if (!mount_ns_shared())
+			return fail(ENOTSUP, "bpffs", kBpffsMount,
+				    "is not mounted in this mount namespace, which no other process shares (ip netns exec "
+				    "gives its command one of its own): a bpffs mounted here would vanish with this command "
+				    "and detach what it loads; run xdpctl under "
+				    "`nsenter --net=/run/netns/NAME`, or set XDPCTL_BPFFS to a directory in a bpffs visible here");
 		if (mount("bpf", kBpffsMount, "bpf", 0, "mode=0700"))
 			return fail(errno, "mount bpffs", kBpffsMount,
 				    "could not mount the BPF filesystem; mount it with `mount -t bpf bpf /sys/fs/bpf`");

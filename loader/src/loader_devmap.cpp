@@ -1,9 +1,14 @@
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +16,7 @@
 #include "loader_internal.hpp"
 #include "xdpctl/compat.h"
 #include "xdpctl/devmap.hpp"
+#include "xdpctl/egress.h"
 #include "xdpctl/netdev.hpp"
 
 namespace xdpctl {
@@ -206,26 +212,72 @@ struct Planned {
 };
 
 // Egress ports that are not working redirect targets: refused now (before any write) or, with
-// ReadyPolicy::Gro, the veth peers whose GRO write_all turns on.
-Result<std::vector<std::string>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
+// ReadyPolicy::Gro, the veth peers (in whichever named namespace) whose GRO write_all turns on.
+Result<std::vector<Readiness>> check_targets(const std::vector<Planned> &plan, const DevmapOptions &o)
 {
-	std::vector<std::string> peers;
+	std::vector<Readiness> peers;
 	for (const auto &p : plan) {
 		auto r = redirect_target_readiness(p.out.ifindex);
 		if (!r)
 			return std::unexpected(r.error());
 		if (r->ready)
 			continue;
-		if (o.ready != ReadyPolicy::Gro || r->peer_in_other_ns || !r->peer_ifindex)
+		if (o.ready != ReadyPolicy::Gro || !r->peer_ifindex)
 			return fail(EHOSTUNREACH, "redirect target", p.out.name,
 				    r->reason + (o.ready == ReadyPolicy::Refuse ? "; allow GRO on it (--ready gro) or load xdp_pass on the peer" : ""));
-		auto peer = ifname_of(r->peer_ifindex);
-		if (!peer)
-			return std::unexpected(peer.error());
-		if (std::find(peers.begin(), peers.end(), *peer) == peers.end())
-			peers.push_back(*peer);
+		if (std::none_of(peers.begin(), peers.end(), [&](const auto &q) {
+			    return q.peer_name == r->peer_name && q.peer_netns == r->peer_netns;
+		    }))
+			peers.push_back(std::move(*r));
 	}
 	return peers;
+}
+
+Result<std::array<uint8_t, 6>> hw_addr(const std::string &ifname)
+{
+	Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	if (!s)
+		return fail(errno, "socket");
+	ifreq ifr{};
+	std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+	if (ioctl(s.get(), SIOCGIFHWADDR, &ifr))
+		return fail(errno, "SIOCGIFHWADDR", ifname);
+	std::array<uint8_t, 6> mac{};
+	std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
+	return mac;
+}
+
+// egress_ports[port].src_mac = the port's MAC for every planned port with an egress program,
+// other fields of an existing entry kept; the previous entries come back when txn is undone.
+Status write_egress_src_macs(const Layout &l, const std::vector<Planned> &plan, Txn &txn)
+{
+	std::string pin = l.map_pin(XDPCTL_EGRESS_PORTS_MAP);
+	auto fd = std::make_shared<Fd>(bpf_obj_get(pin.c_str()));
+	if (!*fd)
+		return fail(errno == ENOENT ? EINVAL : errno, "egress action", XDPCTL_EGRESS_PORTS_MAP,
+			    "the egress program has no egress_ports map to write the source MAC into; use --egress xdp_egress");
+	for (const auto &p : plan) {
+		if (!p.egress)
+			continue;
+		auto mac = hw_addr(p.out.name);
+		if (!mac)
+			return std::unexpected(mac.error());
+		uint32_t key = static_cast<uint32_t>(p.out.ifindex);
+		xdpctl_egress_port cur{};
+		std::optional<xdpctl_egress_port> old;
+		if (bpf_map_lookup_elem(fd->get(), &key, &cur) == 0)
+			old = cur;
+		std::memcpy(cur.src_mac, mac->data(), mac->size());
+		if (bpf_map_update_elem(fd->get(), &key, &cur, BPF_ANY))
+			return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_update_elem", pin, {}}));
+		txn.on_undo([fd, key, old] {
+			if (old)
+				(void)bpf_map_update_elem(fd->get(), &key, &*old, BPF_ANY);
+			else
+				(void)bpf_map_delete_elem(fd->get(), &key);
+		});
+	}
+	return {};
 }
 
 Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char *const> maps, const char *hint,
@@ -258,10 +310,13 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	auto egress = load_egress(l, srcs, txn, keep);
 	if (!egress)
 		return std::unexpected(egress.error());
-	for (const auto &peer : *gro_peers) {
-		if (auto st = set_gro(peer, true); !st)
+	if (o.egress_src_mac)
+		if (auto st = write_egress_src_macs(l, plan, txn); !st)
 			return std::unexpected(st.error());
-		txn.on_undo([peer] { (void)set_gro(peer, false); });
+	for (const auto &peer : *gro_peers) {
+		if (auto st = set_peer_gro(peer, true); !st)
+			return std::unexpected(st.error());
+		txn.on_undo([peer] { (void)set_peer_gro(peer, false); });
 	}
 	std::vector<DevmapWrite> out;
 	for (const auto &m : *pinned) {

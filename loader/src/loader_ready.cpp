@@ -1,7 +1,10 @@
 #include <libmnl/libmnl.h>
 #include <linux/ethtool.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
+#include <sched.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -11,8 +14,10 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/netdev.hpp"
@@ -25,7 +30,7 @@ namespace {
 struct LinkAttrs {
 	std::string kind;
 	int link = 0;
-	bool link_netnsid = false;
+	std::optional<int32_t> link_netnsid; // the peer's namespace, as this namespace numbers it
 };
 
 int linkinfo_cb(const nlattr *a, void *data)
@@ -45,7 +50,8 @@ int link_attr_cb(const nlattr *a, void *data)
 			l->link = static_cast<int>(mnl_attr_get_u32(a));
 		break;
 	case IFLA_LINK_NETNSID:
-		l->link_netnsid = true;
+		if (mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+			l->link_netnsid = static_cast<int32_t>(mnl_attr_get_u32(a));
 		break;
 	case IFLA_LINKINFO:
 		mnl_attr_parse_nested(a, linkinfo_cb, l);
@@ -62,9 +68,11 @@ int link_msg_cb(const nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+using MnlSocket = std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)>;
+
 Result<LinkAttrs> get_link(int ifindex)
 {
-	std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)> nl(mnl_socket_open(NETLINK_ROUTE), mnl_socket_close);
+	MnlSocket nl(mnl_socket_open(NETLINK_ROUTE), mnl_socket_close);
 	if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
 		return fail(errno, "rtnetlink socket");
 	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
@@ -84,6 +92,73 @@ Result<LinkAttrs> get_link(int ifindex)
 	if (n <= 0 || mnl_cb_run(buf.data(), n, seq, portid, link_msg_cb, &l) < 0)
 		return fail(errno, "RTM_GETLINK", "ifindex " + std::to_string(ifindex));
 	return l;
+}
+
+int nsid_attr_cb(const nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == NETNSA_NSID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0)
+		*static_cast<int32_t *>(data) = static_cast<int32_t>(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+int nsid_msg_cb(const nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(rtgenmsg), nsid_attr_cb, data);
+	return MNL_CB_OK;
+}
+
+// The id this namespace gives the namespace of netns_fd (RTM_GETNSID), -1 when it has none.
+int32_t nsid_of(mnl_socket *nl, int netns_fd, unsigned seq)
+{
+	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+	nlmsghdr *nlh = mnl_nlmsg_put_header(buf.data());
+	nlh->nlmsg_type = RTM_GETNSID;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	auto *g = static_cast<rtgenmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtgenmsg)));
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, static_cast<uint32_t>(netns_fd));
+	int32_t id = NETNSA_NSID_NOT_ASSIGNED;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return id;
+	ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+	if (n > 0)
+		(void)mnl_cb_run(buf.data(), n, seq, mnl_socket_get_portid(nl), nsid_msg_cb, &id);
+	return id;
+}
+
+constexpr const char *kNamedNetns = "/run/netns"; // where `ip netns` keeps its namespaces
+
+// A veth peer in another namespace can only be looked at from inside it. The kernel tells us
+// that namespace as an nsid, which has no path: it is found among the named namespaces (`ip
+// netns`) by asking for each one's nsid. {name, fd}, or nothing when it is not a named one.
+std::optional<std::pair<std::string, Fd>> named_netns_of(int32_t nsid)
+{
+	MnlSocket nl(mnl_socket_open(NETLINK_ROUTE), mnl_socket_close);
+	if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
+		return std::nullopt;
+	unsigned seq = 1;
+	for (const auto &name : list_dir(kNamedNetns)) {
+		Fd fd(open((std::string(kNamedNetns) + "/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+		if (fd && nsid_of(nl.get(), fd.get(), seq++) == nsid)
+			return std::pair{name, std::move(fd)};
+	}
+	return std::nullopt;
+}
+
+// Runs fn in a thread that joined netns_fd, so that the caller's namespace never changes.
+template <typename F> auto in_netns(int netns_fd, F fn) -> decltype(fn())
+{
+	decltype(fn()) out = fail(EINVAL, "setns");
+	std::thread t([&] {
+		if (setns(netns_fd, CLONE_NEWNET)) {
+			out = fail(errno, "setns", "the veth peer's namespace");
+			return;
+		}
+		out = fn();
+	});
+	t.join();
+	return out;
 }
 
 Result<bool> gro(const std::string &ifname, std::optional<bool> set)
@@ -111,6 +186,34 @@ Status set_gro(const std::string &ifname, bool on)
 	return {};
 }
 
+namespace {
+
+// The peer's side of readiness, read in the peer's namespace: its name, XDP program and GRO.
+Result<Readiness> read_peer(Readiness r)
+{
+	auto peer = ifname_of(r.peer_ifindex);
+	if (!peer)
+		return std::unexpected(peer.error());
+	r.peer_name = *peer;
+	auto att = xdp_attachment(r.peer_ifindex);
+	if (!att)
+		return std::unexpected(att.error());
+	r.peer_has_xdp = att->prog_id != 0;
+	auto g = gro(*peer, std::nullopt);
+	if (!g)
+		return std::unexpected(g.error());
+	r.peer_gro = *g;
+	r.ready = r.peer_has_xdp || r.peer_gro;
+	return r;
+}
+
+std::string peer_words(const Readiness &r)
+{
+	return "the peer " + r.peer_name + (r.peer_netns.empty() ? "" : " (namespace " + r.peer_netns + ")");
+}
+
+} // namespace
+
 Result<Readiness> redirect_target_readiness(int ifindex)
 {
 	auto name = ifname_of(ifindex);
@@ -126,27 +229,41 @@ Result<Readiness> redirect_target_readiness(int ifindex)
 		return r;
 	}
 	r.is_veth = true;
-	if (l->link_netnsid || !l->link) {
+	r.peer_ifindex = l->link;
+	Result<Readiness> read = r;
+	if (l->link_netnsid) {
 		r.peer_in_other_ns = true;
-		r.reason = "the peer of " + *name + " is in another network namespace; make it ready there (GRO on, or an XDP program)";
+		auto ns = l->link ? named_netns_of(*l->link_netnsid) : std::nullopt;
+		if (!ns) {
+			r.peer_ifindex = 0;
+			r.reason = "the peer of " + *name +
+				   " is in another network namespace that is not a named one (ip netns); make it ready there (GRO on, or an XDP program)";
+			return r;
+		}
+		r.peer_netns = ns->first;
+		read = in_netns(ns->second.get(), [&] { return read_peer(r); });
+	} else if (l->link) {
+		read = read_peer(r);
+	} else {
+		r.reason = *name + " has no peer";
 		return r;
 	}
-	r.peer_ifindex = l->link;
-	auto peer = ifname_of(l->link);
-	if (!peer)
-		return std::unexpected(peer.error());
-	auto att = xdp_attachment(l->link);
-	if (!att)
-		return std::unexpected(att.error());
-	r.peer_has_xdp = att->prog_id != 0;
-	auto g = gro(*peer, std::nullopt);
-	if (!g)
-		return std::unexpected(g.error());
-	r.peer_gro = *g;
-	r.ready = r.peer_has_xdp || r.peer_gro;
-	r.reason = r.ready ? "the peer " + *peer + (r.peer_has_xdp ? " runs an XDP program" : " has GRO on")
-			   : "the peer " + *peer + " has neither an XDP program nor GRO: redirected frames would be dropped";
-	return r;
+	if (!read)
+		return read;
+	read->reason = peer_words(*read) +
+		       (read->ready ? (read->peer_has_xdp ? " runs an XDP program" : " has GRO on")
+				    : " has neither an XDP program nor GRO: redirected frames would be dropped");
+	return read;
+}
+
+Status set_peer_gro(const Readiness &r, bool on)
+{
+	if (r.peer_netns.empty())
+		return set_gro(r.peer_name, on);
+	Fd ns(open((std::string(kNamedNetns) + "/" + r.peer_netns).c_str(), O_RDONLY | O_CLOEXEC));
+	if (!ns)
+		return fail(errno, "open", std::string(kNamedNetns) + "/" + r.peer_netns);
+	return in_netns(ns.get(), [&] { return set_gro(r.peer_name, on); });
 }
 
 Result<Readiness> make_redirect_target_ready(int ifindex, ReadyPolicy policy)
@@ -155,18 +272,28 @@ Result<Readiness> make_redirect_target_ready(int ifindex, ReadyPolicy policy)
 	if (!r || r->ready)
 		return r;
 	auto name = ifname_of(ifindex);
-	if (policy == ReadyPolicy::Refuse || r->peer_in_other_ns)
+	if (policy == ReadyPolicy::Refuse || !r->peer_ifindex)
 		return fail(EHOSTUNREACH, "redirect target", name ? *name : std::to_string(ifindex), r->reason);
-	auto peer = ifname_of(r->peer_ifindex);
-	if (!peer)
-		return std::unexpected(peer.error());
 	if (policy == ReadyPolicy::Gro) {
-		if (auto g = gro(*peer, true); !g)
-			return std::unexpected(g.error());
+		if (auto st = set_peer_gro(*r, true); !st)
+			return std::unexpected(st.error());
 	} else {
-		auto l = load({{"xdp_pass", {}}, {*peer}});
-		if (!l)
-			return std::unexpected(l.error());
+		// xdp_pass is pinned in the peer's namespace, where `xdpctl unload` finds it
+		auto load_pass = [&]() -> Status {
+			auto l = load({{"xdp_pass", {}}, {r->peer_name}});
+			if (!l)
+				return std::unexpected(l.error());
+			return {};
+		};
+		Status st;
+		if (r->peer_netns.empty()) {
+			st = load_pass();
+		} else {
+			Fd ns(open((std::string(kNamedNetns) + "/" + r->peer_netns).c_str(), O_RDONLY | O_CLOEXEC));
+			st = ns ? in_netns(ns.get(), load_pass) : fail(errno, "open", r->peer_netns);
+		}
+		if (!st)
+			return std::unexpected(st.error());
 	}
 	return redirect_target_readiness(ifindex);
 }

@@ -147,7 +147,7 @@ VethPair NetnsTest::add_veth(const std::string &name, const std::string &peer, N
 		v.peer_mac = mac_of(peer);
 	} else {
 		std::string out;
-		sh("ip -n " + peer_ns_name + " -o link show " + peer + " | cut -d: -f1", &out);
+		sh("ip -n " + peer_ns_name + " -o link show " + peer + " 2>/dev/null | cut -d: -f1", &out);
 		v.peer_ifindex = std::atoi(out.c_str());
 		sscanf(mac1, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &v.peer_mac[0], &v.peer_mac[1], &v.peer_mac[2],
 		       &v.peer_mac[3], &v.peer_mac[4], &v.peer_mac[5]);

@@ -18,8 +18,12 @@ enum class ReadyPolicy {
 struct Readiness {
 	bool ready = false;
 	bool is_veth = false;
-	int peer_ifindex = 0;          // in this namespace; 0 when unknown
+	int peer_ifindex = 0;          // in the peer's namespace; 0 when unknown
+	std::string peer_name;         // "" when unknown
 	bool peer_in_other_ns = false; // IFLA_LINK_NETNSID was reported
+	// The peer's named namespace (ip netns, /run/netns/NAME) when it is not this one: readiness is
+	// read and made there. A peer in an unnamed namespace is unknown (peer_ifindex 0, not ready).
+	std::string peer_netns;
 	bool peer_has_xdp = false;
 	bool peer_gro = false;
 	std::string reason; // why it is (not) ready, in words
@@ -32,5 +36,7 @@ struct Readiness {
 
 // GRO on or off through SIOCETHTOOL (ETHTOOL_SGRO).
 [[nodiscard]] Status set_gro(const std::string &ifname, bool on);
+// GRO of a readiness' peer, in the peer's namespace.
+[[nodiscard]] Status set_peer_gro(const Readiness &r, bool on);
 
 } // namespace xdpctl
