@@ -2,7 +2,6 @@
 // namespaces of its own, so tearing down is: detach and unpin through the library (unload_all in
 // the switch namespace), then delete both namespaces, which takes every veth with it.
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -26,7 +25,6 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/demo.hpp"
 #include "xdpctl/devmap.hpp"
-#include "xdpctl/egress.h"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/netdev.hpp"
@@ -57,13 +55,6 @@ constexpr std::array<Port, 3> kOut = {{{"out-a", "02:58:44:50:0a:00", "rx-a", "0
 std::string mac_text(const uint8_t *m)
 {
 	return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-std::array<uint8_t, 6> mac_bytes(const char *text)
-{
-	std::array<uint8_t, 6> m{};
-	std::sscanf(text, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]);
-	return m;
 }
 
 // Runs iproute2's ip with these arguments; its stderr becomes the error's detail.
@@ -461,7 +452,8 @@ private:
 		ProgramSource egress{"xdp_egress", {}};
 		DevmapOptions refuse;
 		refuse.ready = ReadyPolicy::Refuse; // ready already: nothing else may change
-		if (!step("redirect in0 -> out-a through the devmap egress program xdp_egress", [&](std::string &d) {
+		refuse.egress_src_mac = true;       // xdp_egress writes each port's own MAC as source
+		if (!step("redirect in0 -> out-a through the devmap egress program xdp_egress (source MAC: out-a's)", [&](std::string &d) {
 			    return in_sw([&]() -> Status {
 				    auto w = redirect_add({{kIn.sw, kOut[0].sw, egress}}, refuse);
 				    if (!w)
@@ -472,7 +464,7 @@ private:
 			    });
 		    }))
 			return false;
-		if (!step("broadcast group out-a, out-b, out-c through xdp_egress", [&](std::string &d) {
+		if (!step("broadcast group out-a, out-b, out-c through xdp_egress (source MAC: each port's)", [&](std::string &d) {
 			    return in_sw([&]() -> Status {
 				    std::vector<std::string> ports;
 				    for (const Port &p : kOut)
@@ -490,35 +482,7 @@ private:
 			    });
 		    }))
 			return false;
-		if (!step("xdp_egress: each port writes its own MAC as source (egress_ports)",
-			  [&](std::string &) { return in_sw([&] { return configure_egress_ports(); }); }))
-			return false;
 		return send_and_check();
-	}
-
-	// The loader pins egress_ports with xdp_egress; a port without an entry passes frames
-	// unchanged, so the demo gives each egress port its own address.
-	Status configure_egress_ports()
-	{
-		auto l = current_layout();
-		if (!l)
-			return std::unexpected(l.error());
-		std::string pin = l->map_pin(XDPCTL_EGRESS_PORTS_MAP);
-		Fd m(bpf_obj_get(pin.c_str()));
-		if (!m)
-			return fail(errno, "open pinned map", pin);
-		for (const Port &p : kOut) {
-			auto idx = ifindex_of(p.sw);
-			if (!idx)
-				return std::unexpected(idx.error());
-			struct xdpctl_egress_port v {};
-			auto mac = mac_bytes(p.sw_mac);
-			std::memcpy(v.src_mac, mac.data(), sizeof(v.src_mac));
-			uint32_t key = static_cast<uint32_t>(*idx);
-			if (bpf_map_update_elem(m.get(), &key, &v, BPF_ANY))
-				return fail(errno, "bpf_map_update_elem", pin);
-		}
-		return {};
 	}
 
 	bool send_and_check()
