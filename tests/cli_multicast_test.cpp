@@ -216,3 +216,14 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
 	EXPECT_NE(r.err.find("load one first: xdpctl load xdp_multicast"), std::string::npos) << r.err;
 }
+
+TEST(CliMulticastHelp, EveryMulticastVerbHasHelp)
+{
+	for (const char *verb : {"multicast", "multicast add", "multicast del", "multicast mac", "multicast mac add",
+				 "multicast mac del"}) {
+		SCOPED_TRACE(verb);
+		auto r = run_cmd(kBin + " " + verb + " --help");
+		EXPECT_EQ(r.rc, 0) << "exit code";
+		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << "usage printed: " << r.out;
+	}
+}
