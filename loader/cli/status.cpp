@@ -66,7 +66,7 @@ int run(const Globals &g)
 		}
 	}
 	if (!macs->empty())
-		fmt::print("\nmulticast MACs ({}, {} entries)\n", xdpctl::kMulticastMacsMap, macs->size());
+		fmt::print("\nmulticast MACs ({}: destination MAC -> group)\n", xdpctl::kMulticastMacsMap);
 	for (const auto &m : *macs)
 		fmt::print("  {} -> group {}\n", xdpctl::mac_string(m.mac), m.group);
 	return kExitOk;
