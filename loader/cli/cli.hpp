@@ -30,6 +30,7 @@ void register_unload(CLI::App &app, Globals &g);
 void register_status(CLI::App &app, Globals &g);
 void register_redirect(CLI::App &app, Globals &g);
 void register_broadcast(CLI::App &app, Globals &g);
+void register_multicast(CLI::App &app, Globals &g);
 void register_ctl(CLI::App &app, Globals &g);
 void register_stats(CLI::App &app, Globals &g);
 void register_features(CLI::App &app, Globals &g);

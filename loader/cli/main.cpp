@@ -97,6 +97,7 @@ int main(int argc, char **argv)
 	cli::register_status(app, g);
 	cli::register_redirect(app, g);
 	cli::register_broadcast(app, g);
+	cli::register_multicast(app, g);
 	cli::register_ctl(app, g);
 	cli::register_stats(app, g);
 	cli::register_features(app, g);

@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 
 #include "cli.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/devmap.hpp"
 #include "xdpctl/status.hpp"
 
 namespace cli {
@@ -13,6 +15,13 @@ int run(const Globals &g)
 	auto r = xdpctl::status();
 	if (!r)
 		return runtime_error(g, "status", r.error());
+	// xdp_multicast's MAC -> group table; its groups' ports are the devmaps mcast_group0..3
+	auto l = xdpctl::current_layout();
+	if (!l)
+		return runtime_error(g, "status", l.error());
+	auto macs = xdpctl::multicast_macs(*l);
+	if (!macs)
+		return runtime_error(g, "status", macs.error());
 	if (g.json) {
 		nlohmann::json j;
 		j["interfaces"] = nlohmann::json::array();
@@ -29,6 +38,9 @@ int run(const Globals &g)
 			j["devmaps"].push_back({{"name", d.name}, {"id", d.map_id}, {"type", d.hash ? "devmap_hash" : "devmap"},
 						{"max_entries", d.max_entries}, {"entries", e}});
 		}
+		j["multicast_macs"] = nlohmann::json::array();
+		for (const auto &m : *macs)
+			j["multicast_macs"].push_back({{"mac", xdpctl::mac_string(m.mac)}, {"group", m.group}});
 		j["stale_ifindexes"] = r->stale_ifindexes;
 		print_json(j);
 		return kExitOk;
@@ -53,6 +65,10 @@ int run(const Globals &g)
 				   x.egress_prog_id ? fmt::format(" egress {} (id {})", x.egress_prog, x.egress_prog_id) : "");
 		}
 	}
+	if (!macs->empty())
+		fmt::print("\nmulticast MACs ({}: destination MAC -> group)\n", xdpctl::kMulticastMacsMap);
+	for (const auto &m : *macs)
+		fmt::print("  {} -> group {}\n", xdpctl::mac_string(m.mac), m.group);
 	return kExitOk;
 }
 } // namespace

@@ -8,18 +8,23 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "loader_internal.hpp"
+#include "xdpctl/broadcast.h"
 #include "xdpctl/compat.h"
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/egress.h"
 #include "xdpctl/netdev.hpp"
 
 namespace xdpctl {
+
+static_assert(kMulticastGroups == XDPCTL_MCAST_GROUPS, "the API's group count is the program's");
 
 Status validate_egress_prog(const bpf_program *p, const std::string &name, std::optional<bool> devmap_frags)
 {
@@ -382,6 +387,46 @@ Result<std::pair<Layout, RootLock>> locked_layout()
 
 constexpr const char *kRedirectHint = "load one first: xdpctl load xdp_redirect IFNAME";
 constexpr const char *kBroadcastHint = "load one first: xdpctl load xdp_broadcast IFNAME";
+constexpr const char *kMulticastHint = "load one first: xdpctl load xdp_multicast IFNAME";
+
+Status check_group(uint32_t group)
+{
+	if (group >= kMulticastGroups)
+		return fail(EINVAL, "multicast group", std::to_string(group),
+			    "out of range; groups are 0.." + std::to_string(kMulticastGroups - 1));
+	return {};
+}
+
+std::string group_map(uint32_t group)
+{
+	return "mcast_group" + std::to_string(group);
+}
+
+// mcast_macs, checked to be the program's MAC -> group hash before anything is read or written.
+Result<Fd> open_macs(const Layout &l)
+{
+	std::string pin = l.map_pin(kMulticastMacsMap);
+	if (!path_exists(pin))
+		return fail(ENOENT, "map", kMulticastMacsMap,
+			    std::string("no program using it is loaded in this namespace; ") + kMulticastHint);
+	Fd fd(bpf_obj_get(pin.c_str()));
+	if (!fd)
+		return std::unexpected(detail::with_privilege_hint(Error{errno, "open pinned map", pin, {}}));
+	bpf_map_info info{};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd", pin);
+	if (info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(xdpctl_mac) || info.value_size != sizeof(uint32_t))
+		return fail(EINVAL, "map", pin, "is not xdp_multicast's MAC -> group hash");
+	return fd;
+}
+
+xdpctl_mac mac_key(const MacAddr &m)
+{
+	xdpctl_mac k{};
+	std::memcpy(k.addr, m.data(), sizeof(k.addr));
+	return k;
+}
 
 } // namespace
 
@@ -435,6 +480,136 @@ Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &p
 	if (!ll)
 		return std::unexpected(ll.error());
 	return delete_all(ll->first, kBroadcastMaps, kBroadcastHint, ports, "broadcast");
+}
+
+std::optional<MacAddr> parse_mac(std::string_view s)
+{
+	if (s.size() != 17)
+		return std::nullopt;
+	auto hex = [](char c) -> int {
+		if (c >= '0' && c <= '9')
+			return c - '0';
+		if (c >= 'a' && c <= 'f')
+			return c - 'a' + 10;
+		if (c >= 'A' && c <= 'F')
+			return c - 'A' + 10;
+		return -1;
+	};
+	MacAddr m{};
+	for (size_t i = 0; i < m.size(); i++) {
+		int hi = hex(s[i * 3]), lo = hex(s[i * 3 + 1]);
+		if (hi < 0 || lo < 0 || (i + 1 < m.size() && s[i * 3 + 2] != ':'))
+			return std::nullopt;
+		m[i] = static_cast<uint8_t>(hi << 4 | lo);
+	}
+	return m;
+}
+
+std::string mac_string(const MacAddr &m)
+{
+	char b[18];
+	std::snprintf(b, sizeof(b), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return b;
+}
+
+Result<std::vector<DevmapWrite>> multicast_add(uint32_t group, const std::vector<std::string> &ports,
+					       const std::optional<ProgramSource> &egress, const DevmapOptions &o)
+{
+	if (auto st = check_group(group); !st)
+		return std::unexpected(st.error());
+	std::vector<Planned> plan;
+	for (const auto &n : ports) {
+		auto p = port(n);
+		if (!p)
+			return std::unexpected(p.error());
+		plan.push_back({static_cast<uint32_t>(p->ifindex), *p, egress});
+	}
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	std::string name = group_map(group);
+	const char *const maps[] = {name.c_str()};
+	return write_all(ll->first, maps, kMulticastHint, plan, o.replace, o, "multicast group " + std::to_string(group));
+}
+
+Result<std::vector<DevmapWrite>> multicast_del(uint32_t group, const std::vector<std::string> &ports)
+{
+	if (auto st = check_group(group); !st)
+		return std::unexpected(st.error());
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	std::string name = group_map(group);
+	const char *const maps[] = {name.c_str()};
+	return delete_all(ll->first, maps, kMulticastHint, ports, "multicast group " + std::to_string(group));
+}
+
+Result<MulticastMac> multicast_mac_add(const MacAddr &mac, uint32_t group, bool replace)
+{
+	if (auto st = check_group(group); !st)
+		return std::unexpected(st.error());
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	auto fd = open_macs(ll->first);
+	if (!fd)
+		return std::unexpected(fd.error());
+	auto key = mac_key(mac);
+	MulticastMac out{mac, group, {}};
+	uint32_t cur = 0;
+	if (bpf_map_lookup_elem(fd->get(), &key, &cur) == 0) {
+		if (!replace)
+			return fail(EEXIST, "multicast mac", mac_string(mac),
+				    "is already in group " + std::to_string(cur) + "; remove it first or use --replace");
+		out.old_group = cur;
+	}
+	if (bpf_map_update_elem(fd->get(), &key, &group, BPF_ANY)) {
+		if (errno == E2BIG || errno == ENOSPC)
+			return fail(errno, "map", kMulticastMacsMap, "is full; remove MACs first");
+		return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_update_elem", kMulticastMacsMap, {}}));
+	}
+	return out;
+}
+
+Result<MulticastMac> multicast_mac_del(const MacAddr &mac)
+{
+	auto ll = locked_layout();
+	if (!ll)
+		return std::unexpected(ll.error());
+	auto fd = open_macs(ll->first);
+	if (!fd)
+		return std::unexpected(fd.error());
+	auto key = mac_key(mac);
+	uint32_t cur = 0;
+	if (bpf_map_lookup_elem(fd->get(), &key, &cur))
+		return fail(ENOENT, "multicast mac", mac_string(mac), "is in no group; nothing removed (see xdpctl status)");
+	if (bpf_map_delete_elem(fd->get(), &key))
+		return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_delete_elem", kMulticastMacsMap, {}}));
+	return MulticastMac{mac, cur, {}};
+}
+
+Result<std::vector<MulticastMac>> multicast_macs(const Layout &l)
+{
+	std::vector<MulticastMac> out;
+	if (!path_exists(l.map_pin(kMulticastMacsMap)))
+		return out;
+	auto fd = open_macs(l);
+	if (!fd)
+		return std::unexpected(fd.error());
+	xdpctl_mac key{}, next{};
+	xdpctl_mac *prev = nullptr;
+	while (bpf_map_get_next_key(fd->get(), prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		uint32_t g = 0;
+		if (bpf_map_lookup_elem(fd->get(), &key, &g))
+			continue; // deleted while we walked
+		MacAddr m{};
+		std::memcpy(m.data(), key.addr, m.size());
+		out.push_back({m, g, {}});
+	}
+	std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a.mac < b.mac; });
+	return out;
 }
 
 } // namespace xdpctl

@@ -69,8 +69,11 @@ const std::vector<ProgramSpec> kRegistry = {
 	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash"},
 	 .open = open_skeleton_object<xdp_broadcast>},
 	{.name = "xdp_multicast", .collection = "xdp_broadcast", .prog = "xdp_multicast",
-	 .summary = "multicast: destination MAC -> group devmap",
-	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash"},
+	 .summary = "multicast: destination MAC -> group devmap (xdpctl multicast)",
+	 // the MAC table and the array of group devmaps are the namespace's, like the devmaps: a
+	 // second interface's instance reuses the pinned ones (libbpf then skips presetting slots)
+	 .if_maps = {"xdpctl_stats"},
+	 .shared_maps = {"bcast_ports", "bcast_ports_hash", "mcast_groups", "mcast_macs"},
 	 .open = open_skeleton_object<xdp_broadcast>},
 #endif
 #ifdef XDPCTL_HAVE_EGRESS

@@ -8,11 +8,16 @@
 // Maps (BRIEF.md contract, pinned at ROOT/ns<NS>/maps/ by `xdpctl load`):
 //   tx_port / tx_port_hash          key = ingress ifindex, value = struct bpf_devmap_val
 //   bcast_ports / bcast_ports_hash  key = port ifindex,    value = struct bpf_devmap_val
+//   mcast_group0..3                 key = port ifindex,    value = struct bpf_devmap_val
+//   mcast_macs                      key = struct xdpctl_mac, value = __u32 group
+// (xdp_multicast; mcast_groups, the array of maps that holds mcast_group0..3, is preset at load)
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xdpctl/error.hpp"
@@ -24,6 +29,8 @@ namespace xdpctl {
 
 inline constexpr const char *kRedirectMaps[] = {"tx_port", "tx_port_hash"};
 inline constexpr const char *kBroadcastMaps[] = {"bcast_ports", "bcast_ports_hash"};
+inline constexpr const char *kMulticastMacsMap = "mcast_macs";
+inline constexpr uint32_t kMulticastGroups = 4; // XDPCTL_MCAST_GROUPS, checked in loader_devmap.cpp
 
 struct RedirectRule {
 	std::string in;  // ingress interface
@@ -62,6 +69,31 @@ struct DevmapWrite {
 							    const std::optional<ProgramSource> &egress,
 							    const DevmapOptions &o = {});
 [[nodiscard]] Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &ports);
+
+// Multicast groups (xdp_multicast): a port is in group G when its entry is in mcast_groupG; a
+// frame goes to the group its destination MAC maps to in mcast_macs. group >= kMulticastGroups
+// is EINVAL (nothing written); the maps must have been pinned by `xdpctl load xdp_multicast`.
+using MacAddr = std::array<uint8_t, 6>;
+// "aa:bb:cc:dd:ee:ff" (six two-digit hex fields, either case), nothing else.
+[[nodiscard]] std::optional<MacAddr> parse_mac(std::string_view s);
+[[nodiscard]] std::string mac_string(const MacAddr &m);
+
+[[nodiscard]] Result<std::vector<DevmapWrite>> multicast_add(uint32_t group, const std::vector<std::string> &ports,
+							    const std::optional<ProgramSource> &egress,
+							    const DevmapOptions &o = {});
+[[nodiscard]] Result<std::vector<DevmapWrite>> multicast_del(uint32_t group, const std::vector<std::string> &ports);
+
+struct MulticastMac {
+	MacAddr mac{};
+	uint32_t group = 0;
+	std::optional<uint32_t> old_group; // set when the MAC was in another group (with replace)
+};
+// MAC -> group; a MAC already mapped is EEXIST unless replace.
+[[nodiscard]] Result<MulticastMac> multicast_mac_add(const MacAddr &mac, uint32_t group, bool replace = false);
+// Removes the MAC's mapping; ENOENT when it has none. Returns the group it was in.
+[[nodiscard]] Result<MulticastMac> multicast_mac_del(const MacAddr &mac);
+// Every MAC -> group mapping, sorted by MAC (for status).
+[[nodiscard]] Result<std::vector<MulticastMac>> multicast_macs(const Layout &l);
 
 // Lower level, used by the above and by tests: writes (key -> {ifindex, prog_fd}) entries into one
 // devmap fd all-or-nothing (bpf_map_update_batch at or above batch_threshold entries, element by

@@ -1,0 +1,229 @@
+// xdpctl multicast, run as a user runs it, with real frames: xdp_multicast on two ingress veths
+// (in0, in1: the second instance must reuse the first's pinned MAC table and group devmaps),
+// group 1 = g1a + g1b, group 2 = g2a, MAC A -> group 1, MAC B -> group 2. A frame sent into an
+// ingress port arrives at the peers of exactly its group's ports; a MAC in no group gets
+// miss_action (XDP_PASS: the ingress port's own stack sees it). Then the bad inputs: one line,
+// the exit code, and no map changed.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "bpffs_dir.hpp"
+#include "netns.hpp"
+#include "packet.hpp"
+#include "traffic.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/devmap.hpp"
+#include "xdpctl/loader.hpp"
+
+using namespace xt;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string kBin = XDPCTL_BIN;
+
+const Mac kA = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0a};
+const Mac kB = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0b};
+const Mac kUnknown = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0c};
+const char *const kAStr = "01:00:5e:00:00:0a";
+const char *const kBStr = "01:00:5e:00:00:0b";
+
+size_t lines(const std::string &s)
+{
+	return std::count(s.begin(), s.end(), '\n');
+}
+
+// Capture points: the group ports' peers, and the ingress ports themselves (XDP_PASS).
+const char *const kPoints[] = {"g1ap", "g1bp", "g2ap", "in0", "in1"};
+// How many copies of the frame each capture point gets; points not listed get none.
+using Expect = std::map<std::string, size_t>;
+} // namespace
+
+class CliMulticast : public NetnsTest {
+protected:
+	void SetUp() override
+	{
+		NetnsTest::SetUp();
+		fs_ = std::make_unique<BpffsDir>();
+		ASSERT_TRUE(fs_->ok()) << "private bpffs";
+		for (const char *p : {"in0", "in1", "g1a", "g1b", "g2a"})
+			ASSERT_GT(add_veth(p, std::string(p) + "p").ifindex, 0) << "veth " << p;
+	}
+	void TearDown() override
+	{
+		if (fs_) {
+			(void)xdpctl::unload_all();
+			fs_.reset();
+		}
+		NetnsTest::TearDown();
+	}
+	CmdResult xdpctl(const std::string &args, const BpffsDir *fs = nullptr)
+	{
+		return run_cmd(ns().exec() + kBin + " " + args, "XDPCTL_BPFFS=" + (fs ? fs : fs_.get())->root());
+	}
+	// The groups as built by every test: loaded on both ingress ports, two groups, two MACs.
+	void build_groups()
+	{
+		for (const char *c : {"load xdp_multicast in0 in1", "multicast add 1 g1a g1b", "multicast add 2 g2a",
+				      "multicast mac add 01:00:5e:00:00:0a 1", "multicast mac add 01:00:5e:00:00:0b 2"}) {
+			auto r = xdpctl(c);
+			ASSERT_EQ(r.rc, 0) << c << ": " << r.err;
+		}
+	}
+	// Sends n frames to dst into `in` (from its peer) and checks every capture point.
+	void send_and_expect(const std::string &in, const Mac &dst, const Expect &want, const std::string &what)
+	{
+		SCOPED_TRACE(what);
+		std::map<std::string, std::unique_ptr<Capture>> caps;
+		for (const char *p : kPoints)
+			caps[p] = std::make_unique<Capture>(p, kEthTest);
+		Bytes f = Packet().eth(dst, mac_of(in + "p")).payload(46, 0x5a).build();
+		const int kN = 5;
+		ASSERT_EQ(send_frames(in + "p", f, kN), kN) << "frames sent";
+		for (const char *p : kPoints) {
+			auto it = want.find(p);
+			size_t n = it == want.end() ? 0 : it->second * kN;
+			auto got = caps[p]->drain(n ? 500ms : 100ms);
+			EXPECT_EQ(got.size(), n) << "copies at " << p;
+			for (const auto &g : got)
+				EXPECT_EQ(g, f) << "frame at " << p << " unchanged: " << hex(g);
+		}
+	}
+	// What the maps hold: the devmaps as `status -j` shows them, and the MAC table.
+	std::string state()
+	{
+		auto st = xdpctl("status -j");
+		auto j = nlohmann::json::parse(st.out, nullptr, false);
+		std::string s = j.is_discarded() ? "status: " + st.err : j.value("devmaps", nlohmann::json()).dump();
+		auto l = xdpctl::current_layout();
+		if (!l)
+			return s + " layout: " + l.error().message();
+		auto m = xdpctl::multicast_macs(*l);
+		if (!m)
+			return s + " macs: " + m.error().message();
+		for (const auto &e : *m)
+			s += " " + xdpctl::mac_string(e.mac) + "->" + std::to_string(e.group);
+		return s;
+	}
+	std::unique_ptr<BpffsDir> fs_;
+};
+
+TEST_F(CliMulticast, FramesReachExactlyTheirGroupsPorts)
+{
+	build_groups();
+	// Both instances must use the namespace's maps: one MAC table, one array of groups.
+	auto l = xdpctl::current_layout();
+	ASSERT_TRUE(l) << l.error().message();
+	for (const char *m : {"mcast_macs", "mcast_groups", "mcast_group1", "mcast_group2"})
+		EXPECT_TRUE(xdpctl::path_exists(l->map_pin(m))) << m << " pinned for the namespace";
+
+	struct Row {
+		const char *what;
+		std::string in;
+		Mac dst;
+		Expect want;
+	};
+	const Row rows[] = {
+		{"A into in0: group 1", "in0", kA, {{"g1ap", 1}, {"g1bp", 1}}},
+		{"B into in0: group 2", "in0", kB, {{"g2ap", 1}}},
+		{"unknown MAC into in0: XDP_PASS", "in0", kUnknown, {{"in0", 1}}},
+		{"A into in1 (second instance): group 1", "in1", kA, {{"g1ap", 1}, {"g1bp", 1}}},
+		{"B into in1 (second instance): group 2", "in1", kB, {{"g2ap", 1}}},
+		{"unknown MAC into in1: XDP_PASS", "in1", kUnknown, {{"in1", 1}}},
+	};
+	for (const auto &r : rows)
+		send_and_expect(r.in, r.dst, r.want, r.what);
+
+	auto st = xdpctl("status");
+	EXPECT_EQ(st.rc, 0) << st.err;
+	EXPECT_NE(st.out.find(std::string(kAStr) + " -> group 1"), std::string::npos) << "status shows the MACs: " << st.out;
+
+	auto d = xdpctl("multicast del 1 g1b");
+	ASSERT_EQ(d.rc, 0) << d.err;
+	EXPECT_EQ(d.out, "removed mcast_group1: g1b -> g1b\n") << "what was removed";
+	send_and_expect("in0", kA, {{"g1ap", 1}}, "A after g1b left group 1");
+	auto m = xdpctl(std::string("multicast mac del ") + kAStr);
+	ASSERT_EQ(m.rc, 0) << m.err;
+	EXPECT_EQ(m.out, std::string("removed mcast_macs: ") + kAStr + " -> group 1\n") << "what was removed";
+	send_and_expect("in0", kA, {{"in0", 1}}, "A in no group any more: XDP_PASS");
+	send_and_expect("in0", kB, {{"g2ap", 1}}, "B untouched");
+}
+
+TEST_F(CliMulticast, BadInputsFailWithOneLineAndChangeNoMap)
+{
+	build_groups();
+	struct Row {
+		const char *what;
+		std::string args;
+		int rc;
+		const char *says;
+	};
+	const Row rows[] = {
+		{"group out of range", "multicast add 7 g1a", 2, "GROUP 7 out of range: groups are 0..3"},
+		{"group out of range on del", "multicast del 4 g1a", 2, "out of range"},
+		{"group out of range for a MAC", "multicast mac add 01:00:5e:00:00:09 4", 2, "out of range"},
+		{"MAC too short", "multicast mac add 01:00:5e:00:00 1", 2, "is not a MAC"},
+		{"MAC with a bad digit", "multicast mac add 01:00:5e:00:00:0g 1", 2, "is not a MAC"},
+		{"MAC with dashes", "multicast mac add 01-00-5e-00-00-09 1", 2, "is not a MAC"},
+		{"bad MAC on del", "multicast mac del zz", 2, "is not a MAC"},
+		{"unknown interface", "multicast add 1 nosuchif0", 1, "nosuchif0: not found in this network namespace"},
+		{"unknown interface after a good one", "multicast add 2 g1a nosuchif0", 1, "nosuchif0"},
+		{"port already in the group", "multicast add 1 g1a", 1, "already has an entry in mcast_group1"},
+		{"port not in the group", "multicast del 2 g1a", 1, "has no entry"},
+		{"MAC already in a group", std::string("multicast mac add ") + kAStr + " 2", 1, "is already in group 1"},
+		{"MAC in no group", "multicast mac del 01:00:5e:00:00:0c", 1, "is in no group"},
+		{"egress action without egress program", "multicast add 3 g1a --egress-mac", 2, "--egress-mac"},
+	};
+	std::string before = state();
+	for (const auto &r : rows) {
+		SCOPED_TRACE(r.what);
+		auto res = xdpctl(r.args);
+		EXPECT_EQ(res.rc, r.rc) << "exit code; stderr: " << res.err;
+		EXPECT_EQ(lines(res.err), 1u) << "one line: " << res.err;
+		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
+		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
+		EXPECT_EQ(state(), before) << "no map changed";
+	}
+	send_and_expect("in0", kA, {{"g1ap", 1}, {"g1bp", 1}}, "group 1 still as built");
+}
+
+// Nothing loaded (a bpffs of its own: the namespace has no pins there): every verb says what to
+// load, exits 1, and creates nothing.
+TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
+{
+	{
+		BpffsDir empty;
+		ASSERT_TRUE(empty.ok()) << "second private bpffs";
+		for (const char *c : {"multicast add 1 g1a", "multicast del 1 g1a", "multicast mac add 01:00:5e:00:00:0a 1",
+				      "multicast mac del 01:00:5e:00:00:0a"}) {
+			SCOPED_TRACE(c);
+			auto r = xdpctl(c, &empty);
+			EXPECT_EQ(r.rc, 1) << "exit code; stderr: " << r.err;
+			EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
+			EXPECT_NE(r.err.find("nothing loaded in this namespace"), std::string::npos) << "says why: " << r.err;
+			EXPECT_TRUE(tree(empty.root()).empty()) << "nothing pinned or created";
+		}
+	}
+	// BpffsDir points XDPCTL_BPFFS at itself and unsets it when it goes: back to the test's
+	setenv("XDPCTL_BPFFS", fs_->root().c_str(), 1);
+	// xdp_broadcast pins the group devmaps (they are devmaps of its object) but not the MAC
+	// table: a MAC cannot be mapped until xdp_multicast is loaded.
+	ASSERT_EQ(xdpctl("load xdp_broadcast in0").rc, 0);
+	auto r = xdpctl("multicast mac add 01:00:5e:00:00:0a 1");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
+	EXPECT_NE(r.err.find("load one first: xdpctl load xdp_multicast"), std::string::npos) << r.err;
+}
+
+TEST(CliMulticastHelp, EveryMulticastVerbHasHelp)
+{
+	for (const char *verb : {"multicast", "multicast add", "multicast del", "multicast mac", "multicast mac add",
+				 "multicast mac del"}) {
+		SCOPED_TRACE(verb);
+		auto r = run_cmd(kBin + " " + verb + " --help");
+		EXPECT_EQ(r.rc, 0) << "exit code";
+		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << "usage printed: " << r.out;
+	}
+}
