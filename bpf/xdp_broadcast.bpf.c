@@ -20,9 +20,12 @@
  *
  * Maps: as above (run time), xdpctl_stats (per-action counters: one XDP_REDIRECT per frame,
  *       whatever the number of copies).
- * Load: xdpctl load xdp_broadcast IN; xdpctl broadcast IN PORT...   (fills the shared devmap)
+ * Load: xdpctl load xdp_broadcast IN; xdpctl broadcast add PORT...   (fills the shared devmap)
+ *       xdpctl load xdp_multicast IN; xdpctl multicast add GROUP PORT...;
+ *       xdpctl multicast mac add MAC GROUP                         (fills the shared group maps)
  * Test: tests/prog_xdp_broadcast_test.cpp (BPF_PROG_TEST_RUN verdicts, bytes, counters);
- *       tests/live_broadcast_test.cpp (live frames: which veth got which copy, byte for byte).
+ *       tests/live_broadcast_test.cpp (live frames: which veth got which copy, byte for byte);
+ *       tests/cli_multicast_test.cpp (groups through the CLI, real frames per group).
  */
 #include "lib/stats.h"
 #include "xdpctl/broadcast.h"
