@@ -458,8 +458,9 @@ Result<std::vector<DevmapWrite>> redirect_del(const std::vector<std::string> &in
 	return delete_all(ll->first, kRedirectMaps, kRedirectHint, in, "redirect");
 }
 
-Result<std::vector<DevmapWrite>> broadcast_add(const std::vector<std::string> &ports,
-					       const std::optional<ProgramSource> &egress, const DevmapOptions &o)
+namespace {
+// A group's entries: each port keyed by its own ifindex, all with the same egress program.
+Result<std::vector<Planned>> plan_ports(const std::vector<std::string> &ports, const std::optional<ProgramSource> &egress)
 {
 	std::vector<Planned> plan;
 	for (const auto &n : ports) {
@@ -468,10 +469,20 @@ Result<std::vector<DevmapWrite>> broadcast_add(const std::vector<std::string> &p
 			return std::unexpected(p.error());
 		plan.push_back({static_cast<uint32_t>(p->ifindex), *p, egress});
 	}
+	return plan;
+}
+} // namespace
+
+Result<std::vector<DevmapWrite>> broadcast_add(const std::vector<std::string> &ports,
+					       const std::optional<ProgramSource> &egress, const DevmapOptions &o)
+{
+	auto plan = plan_ports(ports, egress);
+	if (!plan)
+		return std::unexpected(plan.error());
 	auto ll = locked_layout();
 	if (!ll)
 		return std::unexpected(ll.error());
-	return write_all(ll->first, kBroadcastMaps, kBroadcastHint, plan, o.replace, o, "broadcast");
+	return write_all(ll->first, kBroadcastMaps, kBroadcastHint, *plan, o.replace, o, "broadcast");
 }
 
 Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &ports)
@@ -517,19 +528,15 @@ Result<std::vector<DevmapWrite>> multicast_add(uint32_t group, const std::vector
 {
 	if (auto st = check_group(group); !st)
 		return std::unexpected(st.error());
-	std::vector<Planned> plan;
-	for (const auto &n : ports) {
-		auto p = port(n);
-		if (!p)
-			return std::unexpected(p.error());
-		plan.push_back({static_cast<uint32_t>(p->ifindex), *p, egress});
-	}
+	auto plan = plan_ports(ports, egress);
+	if (!plan)
+		return std::unexpected(plan.error());
 	auto ll = locked_layout();
 	if (!ll)
 		return std::unexpected(ll.error());
 	std::string name = group_map(group);
 	const char *const maps[] = {name.c_str()};
-	return write_all(ll->first, maps, kMulticastHint, plan, o.replace, o, "multicast group " + std::to_string(group));
+	return write_all(ll->first, maps, kMulticastHint, *plan, o.replace, o, "multicast group " + std::to_string(group));
 }
 
 Result<std::vector<DevmapWrite>> multicast_del(uint32_t group, const std::vector<std::string> &ports)
