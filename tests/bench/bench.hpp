@@ -13,8 +13,26 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
+
+#include "xdpctl/skeleton.hpp"
 
 namespace bench {
+
+// Opens and loads skeleton S (before_load sets its rodata); a benchmark cannot go on without it.
+template <class S>
+xdpctl::Skel<S> load_skel_or_throw(const std::string &name, const std::function<void(S *)> &before_load = {})
+{
+	auto s = xdpctl::open_skel<S>(name);
+	if (!s)
+		throw std::runtime_error(s.error().message());
+	if (before_load)
+		before_load(s->get());
+	if (auto st = xdpctl::load_skel(*s, name); !st)
+		throw std::runtime_error(st.error().message());
+	return std::move(*s);
+}
 
 struct Spread {
 	double median = 0, min = 0, max = 0;

@@ -38,19 +38,6 @@
 namespace bench {
 namespace {
 
-template <class S>
-xdpctl::Skel<S> load(const std::string &name, const std::function<void(S *)> &before_load = {})
-{
-	auto s = xdpctl::open_skel<S>(name);
-	if (!s)
-		throw std::runtime_error(s.error().message());
-	if (before_load)
-		before_load(s->get());
-	if (auto st = xdpctl::load_skel(*s, name); !st)
-		throw std::runtime_error(st.error().message());
-	return std::move(*s);
-}
-
 void set_port(bpf_map *m, uint32_t key, uint32_t ifindex, int egress_prog_fd = 0)
 {
 	struct bpf_devmap_val v {};
@@ -125,7 +112,7 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		    xt::sh(ns.exec() + "ip link set " + p + "p up", &o))
 			throw std::runtime_error(std::string("veth ") + p + ": " + o);
 	}
-	auto base = load<bench_base>("bench_base");
+	auto base = load_skel_or_throw<bench_base>("bench_base");
 	std::vector<xt::XdpLink> peer_links;
 	for (const char *p : ports) {
 		auto l = xt::XdpLink::attach(bpf_program__fd(base->progs.base_drop),
@@ -139,13 +126,13 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 	for (int i = 0; i < 4; i++)
 		outs[i] = if_nametoindex(ports[i + 1]);
 
-	auto pass = load<xdp_pass>("xdp_pass");
-	auto miss_drop = load<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
-	auto miss_tx = load<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_TX; });
-	auto redir = load<xdp_redirect>("xdp_redirect");
-	auto egress = load<xdp_egress>("xdp_egress");
-	auto bcast = load<xdp_broadcast>("xdp_broadcast");
-	auto meta = load<xdp_meta_producer>("xdp_meta_producer");
+	auto pass = load_skel_or_throw<xdp_pass>("xdp_pass");
+	auto miss_drop = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
+	auto miss_tx = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_TX; });
+	auto redir = load_skel_or_throw<xdp_redirect>("xdp_redirect");
+	auto egress = load_skel_or_throw<xdp_egress>("xdp_egress");
+	auto bcast = load_skel_or_throw<xdp_broadcast>("xdp_broadcast");
+	auto meta = load_skel_or_throw<xdp_meta_producer>("xdp_meta_producer");
 
 	// 64 bytes on the wire: 60 plus the FCS the NIC would add.
 	auto pkt = xt::Packet().eth(xt::kMacB, xt::kMacA).ipv4("10.0.0.1", "10.0.0.2").udp(1000, 2000).pad_to(60).build();

@@ -35,19 +35,6 @@
 namespace bench {
 namespace {
 
-template <class S>
-xdpctl::Skel<S> must_load(const std::string &name, const std::function<void(S *)> &before_load = {})
-{
-	auto s = xdpctl::open_skel<S>(name);
-	if (!s)
-		throw std::runtime_error(s.error().message());
-	if (before_load)
-		before_load(s->get());
-	if (auto st = xdpctl::load_skel(*s, name); !st)
-		throw std::runtime_error(st.error().message());
-	return std::move(*s);
-}
-
 void must_sh(const std::string &cmd)
 {
 	std::string o;
@@ -88,9 +75,9 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 
 	dut.enter();
 	uint32_t d0 = if_nametoindex("d0"), d1 = if_nametoindex("d1"), d1p = if_nametoindex("d1p");
-	auto base = must_load<bench_base>("bench_base");
-	auto ours = must_load<xdp_redirect>("xdp_redirect");
-	auto sink = must_load<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
+	auto base = load_skel_or_throw<bench_base>("bench_base");
+	auto ours = load_skel_or_throw<xdp_redirect>("xdp_redirect");
+	auto sink = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
 	struct bpf_devmap_val v {};
 	v.ifindex = d1;
 	if (bpf_map__update_elem(ours->maps.tx_port_hash, &d0, sizeof(d0), &v, sizeof(v), BPF_ANY) ||
@@ -106,7 +93,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 
 	gen.enter();
 	uint32_t g0 = if_nametoindex("g0");
-	auto genp = must_load<bench_base>("bench_base");
+	auto genp = load_skel_or_throw<bench_base>("bench_base");
 	gen.leave();
 	int gen_fd = bpf_program__fd(genp->progs.base_gen);
 
