@@ -23,8 +23,8 @@
  * the load is expected to fail with EINVAL: load xdp_meta_producer instead. (Only the 6.18
  * path, every kfunc present, has been run.)
  *
- * Maps: meta_marks, meta_counters (as the producer), kfunc_counters (per-CPU, key enum
- *       xdpctl_meta_kfunc, value struct xdpctl_kfunc_counters), xdpctl_stats.
+ * Maps: meta_marks, meta_counters (as the producer), kfunc_counters (per-CPU, one entry: struct
+ *       xdpctl_kfunc_stats, counters per enum xdpctl_meta_kfunc), xdpctl_stats.
  * Load: xdpctl load xdp_meta_kfunc IFNAME   (the loader binds it to IFNAME)
  * Test: tests/live_meta_test.cpp attaches it natively on a veth, pings through it and reads the
  *       metadata back in tc_meta_consumer (XDPCTL_DEVBOUND_LIVE=1, see there).
@@ -48,9 +48,9 @@ const volatile __u8 has_rx_vlan_tag = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPCTL_KFUNC_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct xdpctl_kfunc_counters);
+	__type(value, struct xdpctl_kfunc_stats);
 } kfunc_counters SEC(".maps");
 
 /* Names struct xdpctl_meta in this object's BTF, where the control map's XDP_MD finds it
@@ -59,17 +59,21 @@ struct {
  * Never read or written. */
 struct xdpctl_meta *xdpctl_meta_btf;
 
-/* Records one kfunc's answer in m->valid/m->refused and kfunc_counters. */
-static __always_inline void kfunc_result(struct xdpctl_meta *m, __u32 kfunc, __u8 field, int err)
+/* Records one kfunc's answer in m->valid/m->refused and in its counters (ks: this CPU's
+ * kfunc_counters, looked up once per frame).
+ */
+static __always_inline void kfunc_result(struct xdpctl_meta *m, struct xdpctl_kfunc_stats *ks, __u32 kfunc,
+					 __u8 field, int err)
 {
-	struct xdpctl_kfunc_counters *c = bpf_map_lookup_elem(&kfunc_counters, &kfunc);
+	struct xdpctl_kfunc_counters *c;
 
 	if (!err)
 		m->valid |= field;
 	else if (err == -EOPNOTSUPP)
 		m->refused |= field;
-	if (!c)
+	if (!ks)
 		return;
+	c = &ks->kfunc[kfunc];
 	if (!err)
 		c->ok++;
 	else if (err == -EOPNOTSUPP)
@@ -85,25 +89,28 @@ int xdp_meta_kfunc(struct xdp_md *ctx)
 {
 	struct xdpctl_meta m = {};
 	enum xdp_rss_hash_type rss_type = 0;
+	struct xdpctl_kfunc_stats *ks;
+	__u32 zero = 0;
 	int err;
 
 	meta_fill_flow(ctx, &m);
+	ks = bpf_map_lookup_elem(&kfunc_counters, &zero);
 
 	err = -EOPNOTSUPP;
 	if (has_rx_hash)
 		err = bpf_xdp_metadata_rx_hash(ctx, &m.rx_hash, &rss_type);
 	m.rx_hash_type = rss_type;
-	kfunc_result(&m, XDPCTL_KFUNC_RX_HASH, XDPCTL_META_RX_HASH, err);
+	kfunc_result(&m, ks, XDPCTL_KFUNC_RX_HASH, XDPCTL_META_RX_HASH, err);
 
 	err = -EOPNOTSUPP;
 	if (has_rx_timestamp)
 		err = bpf_xdp_metadata_rx_timestamp(ctx, &m.rx_timestamp);
-	kfunc_result(&m, XDPCTL_KFUNC_RX_TIMESTAMP, XDPCTL_META_RX_TIMESTAMP, err);
+	kfunc_result(&m, ks, XDPCTL_KFUNC_RX_TIMESTAMP, XDPCTL_META_RX_TIMESTAMP, err);
 
 	err = -EOPNOTSUPP;
 	if (has_rx_vlan_tag)
 		err = bpf_xdp_metadata_rx_vlan_tag(ctx, &m.rx_vlan_proto, &m.rx_vlan_tci);
-	kfunc_result(&m, XDPCTL_KFUNC_RX_VLAN_TAG, XDPCTL_META_RX_VLAN, err);
+	kfunc_result(&m, ks, XDPCTL_KFUNC_RX_VLAN_TAG, XDPCTL_META_RX_VLAN, err);
 
 	meta_store(ctx, &m);
 	return xdpctl_count(ctx, XDP_PASS);

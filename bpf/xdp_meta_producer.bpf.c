@@ -8,8 +8,9 @@
  * A frame that already carries metadata (another program ran first) or arrives from a driver
  * without data_meta support leaves unchanged, counted as meta_counters[NO_ROOM].
  *
- * Maps: meta_marks (HASH, destination port -> mark, filled by the operator), meta_counters
- *       (per-CPU, enum xdpctl_meta_counter), xdpctl_stats (per-action counters).
+ * Maps: meta_marks (ARRAY indexed by destination port -> mark, 0 = none, filled by the
+ *       operator), meta_counters (per-CPU, enum xdpctl_meta_counter: the exceptions only),
+ *       xdpctl_stats (per-action counters).
  * Rodata: default_mark (mark for frames meta_marks does not match; 0 = none).
  * Load: xdpctl load xdp_meta_producer IFNAME
  * Test: tests/prog_meta_test.cpp runs it through BPF_PROG_TEST_RUN and compares data_meta with

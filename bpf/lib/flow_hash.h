@@ -16,9 +16,9 @@
 const volatile __u32 default_mark = 0;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XDPCTL_META_MARKS_MAX);
-	__type(key, __u16);
+	__type(key, __u32);
 	__type(value, __u32);
 } meta_marks SEC(".maps");
 
@@ -31,7 +31,8 @@ struct {
 
 static __always_inline void meta_count(__u32 counter)
 {
-	__u64 *c = bpf_map_lookup_elem(&meta_counters, &counter);
+	__u32 key = counter;
+	__u64 *c = bpf_map_lookup_elem(&meta_counters, &key);
 
 	if (c)
 		(*c)++;
@@ -121,10 +122,10 @@ static __always_inline void meta_fill_flow(struct xdp_md *ctx, struct xdpctl_met
 	m->flow_hash = len == 13 ? fnv1a(t, 13) : fnv1a(t, XDPCTL_TUPLE_MAX);
 	m->valid |= XDPCTL_META_FLOW_HASH;
 	if (dport) {
-		__u16 key = dport;
+		__u32 key = dport;
 
 		mark = bpf_map_lookup_elem(&meta_marks, &key);
-		if (mark) {
+		if (mark && *mark) {
 			m->mark = *mark;
 			m->valid |= XDPCTL_META_MARK;
 			meta_count(XDPCTL_METACNT_MARKED);
@@ -164,7 +165,6 @@ static __always_inline int meta_store(struct xdp_md *ctx, struct xdpctl_meta *m)
 		goto no_room;
 	m->magic = XDPCTL_META_MAGIC;
 	__builtin_memcpy(dst, m, sizeof(*m));
-	meta_count(XDPCTL_METACNT_WRITTEN);
 	return 0;
 no_room:
 	meta_count(XDPCTL_METACNT_NO_ROOM);

@@ -12,7 +12,7 @@
  * Frames without a complete IP header (ARP, unknown ethertypes, runts, a third VLAN tag) and
  * UDP/TCP frames whose L4 header is cut off get no flow hash: flow_hash 0, valid bit clear.
  *
- * mark (XDPCTL_META_MARK valid): meta_marks[destination port] for UDP/TCP when present, else
+ * mark (XDPCTL_META_MARK valid): meta_marks[destination port] for UDP/TCP when non-zero, else
  * the rodata default_mark when it is non-zero; otherwise 0 with the valid bit clear.
  */
 #ifndef XDPCTL_META_PROGS_H
@@ -24,21 +24,30 @@
 #define XDPCTL_FNV1A_BASIS 0x811c9dc5U
 #define XDPCTL_FNV1A_PRIME 0x01000193U
 
-/* meta_marks: BPF_MAP_TYPE_HASH, key __u16 destination port (host order), value __u32 mark. */
-#define XDPCTL_META_MARKS_MAX 1024
+/* meta_marks: BPF_MAP_TYPE_ARRAY indexed by destination port (host order, __u32 key 0..65535),
+ * value __u32 mark; 0 means no mark for that port. An array, not a hash: the lookup is a bounds
+ * check and an add that the verifier inlines, where a hash costs a jhash and a bucket walk on
+ * every frame (that miss was most of what the producer cost over a bare program). The price is
+ * memory: 65,536 slots of 8 bytes, 512 KiB per program instance.
+ */
+#define XDPCTL_META_MARKS_MAX 65536
 
 /* meta_counters (producer and kfunc program): BPF_MAP_TYPE_PERCPU_ARRAY of __u64, summed over
- * CPUs by readers.
+ * CPUs by readers. Only the exceptions are counted per frame: every frame a producer sees is an
+ * XDP_PASS in its xdpctl_stats, so the frames that carry our metadata are
+ *	xdpctl_stats[XDP_PASS].packets - meta_counters[XDPCTL_METACNT_NO_ROOM]
  */
 enum xdpctl_meta_counter {
-	XDPCTL_METACNT_WRITTEN = 0, /* struct xdpctl_meta placed in data_meta */
-	XDPCTL_METACNT_NO_ROOM, /* data_meta already used, or adjust_meta refused: passed as is */
+	XDPCTL_METACNT_NO_ROOM = 0, /* data_meta already used, or adjust_meta refused: passed as is */
 	XDPCTL_METACNT_NO_FLOW, /* no flow hash (not IP, or headers cut off) */
 	XDPCTL_METACNT_MARKED, /* mark valid */
 	XDPCTL_METACNT_MAX,
 };
 
-/* kfunc_counters (kfunc program): BPF_MAP_TYPE_PERCPU_ARRAY, key enum xdpctl_meta_kfunc. */
+/* kfunc_counters (kfunc program): BPF_MAP_TYPE_PERCPU_ARRAY with one entry (key 0), value
+ * struct xdpctl_kfunc_stats: one counter set per kfunc, indexed by enum xdpctl_meta_kfunc, so
+ * that one lookup a frame serves all three kfuncs.
+ */
 enum xdpctl_meta_kfunc {
 	XDPCTL_KFUNC_RX_HASH = 0,
 	XDPCTL_KFUNC_RX_TIMESTAMP,
@@ -51,6 +60,10 @@ struct xdpctl_kfunc_counters {
 	__u64 refused; /* -EOPNOTSUPP from the device, or the kernel lacks the kfunc */
 	__u64 nodata; /* -ENODATA: supported, but no value for this packet */
 	__u64 other; /* any other error */
+};
+
+struct xdpctl_kfunc_stats {
+	struct xdpctl_kfunc_counters kfunc[XDPCTL_KFUNC_MAX];
 };
 
 /* consumer_counters (TC consumer): BPF_MAP_TYPE_PERCPU_ARRAY of __u64. */

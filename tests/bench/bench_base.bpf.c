@@ -56,9 +56,9 @@ struct {
 } egress_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XDPCTL_META_MARKS_MAX);
-	__type(key, __u16);
+	__type(key, __u32);
 	__type(value, __u32);
 } meta_marks SEC(".maps");
 
@@ -170,10 +170,10 @@ static __always_inline int meta(struct xdp_md *ctx, bool mark)
 	m.flow_hash = h;
 	m.valid = XDPCTL_META_FLOW_HASH;
 	if (mark) {
-		__u16 key = bpf_ntohs(udph->dest);
+		__u32 key = bpf_ntohs(udph->dest);
 		__u32 *v = bpf_map_lookup_elem(&meta_marks, &key);
 
-		if (v) {
+		if (v && *v) {
 			m.mark = *v;
 			m.valid |= XDPCTL_META_MARK;
 		}

@@ -87,11 +87,13 @@ uint64_t percpu_u64(int map_fd, uint32_t key)
 struct xdpctl_kfunc_counters kfunc_counters(int map_fd, uint32_t kfunc)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	std::vector<struct xdpctl_kfunc_counters> v(ncpu > 0 ? ncpu : 1);
+	std::vector<struct xdpctl_kfunc_stats> v(ncpu > 0 ? ncpu : 1);
 	struct xdpctl_kfunc_counters sum {};
-	if (bpf_map_lookup_elem(map_fd, &kfunc, v.data()))
+	uint32_t key = 0;
+	if (kfunc >= XDPCTL_KFUNC_MAX || bpf_map_lookup_elem(map_fd, &key, v.data()))
 		return sum;
-	for (auto &c : v) {
+	for (auto &s : v) {
+		const auto &c = s.kfunc[kfunc];
 		sum.ok += c.ok;
 		sum.refused += c.refused;
 		sum.nodata += c.nodata;
