@@ -20,6 +20,7 @@
 #include "kmod/ctl_backend.hpp"
 #include "meta_ref.hpp"
 #include "netns.hpp"
+#include "prog_run.hpp"
 #include "tc_meta_consumer.skel.h"
 #include "traffic.hpp"
 #include "xdpctl/ctl_pins.hpp"

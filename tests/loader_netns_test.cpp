@@ -648,6 +648,39 @@ TEST_F(LoaderNetns, BroadcastGroupReachesEveryOtherHost)
 	EXPECT_TRUE(ping(h1, h2)) << "unicast goes through the group too (every port gets a copy): " << ping_out;
 }
 
+namespace {
+
+// The port configuration an xdp_egress instance was loaded with: its .rodata, whose only
+// variable is port_cfg.
+std::optional<xdpctl_egress_port> egress_port_cfg(uint32_t prog_id)
+{
+	xdpctl::Fd prog(bpf_prog_get_fd_by_id(prog_id));
+	if (!prog)
+		return std::nullopt;
+	bpf_prog_info pi{};
+	uint32_t len = sizeof(pi);
+	std::vector<uint32_t> ids(16);
+	pi.nr_map_ids = static_cast<uint32_t>(ids.size());
+	pi.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+	if (bpf_obj_get_info_by_fd(prog.get(), &pi, &len))
+		return std::nullopt;
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < ids.size(); i++) {
+		xdpctl::Fd m(bpf_map_get_fd_by_id(ids[i]));
+		bpf_map_info mi{};
+		uint32_t ml = sizeof(mi);
+		if (!m || bpf_obj_get_info_by_fd(m.get(), &mi, &ml) || !std::string(mi.name).ends_with(".rodata") ||
+		    mi.value_size != sizeof(xdpctl_egress_port))
+			continue;
+		xdpctl_egress_port cfg{};
+		uint32_t zero = 0;
+		if (bpf_map_lookup_elem(m.get(), &zero, &cfg) == 0)
+			return cfg;
+	}
+	return std::nullopt;
+}
+
+} // namespace
+
 // The devmap egress program of a rule, with the --egress-mac action, writes the egress port's
 // MAC as the source of every frame it sends: the receiver sees p1's address, not the sender's.
 TEST_F(LoaderNetns, EgressProgramRewritesTheSourceMacSeenAtTheReceiver)
@@ -660,14 +693,21 @@ TEST_F(LoaderNetns, EgressProgramRewritesTheSourceMacSeenAtTheReceiver)
 	ASSERT_EQ(xdpctl("redirect add p1 p0").rc, 0);
 	auto lay = xdpctl::current_layout();
 	ASSERT_TRUE(lay);
-	xdpctl::Fd ports(bpf_obj_get(lay->map_pin(XDPCTL_EGRESS_PORTS_MAP).c_str()));
-	ASSERT_TRUE(ports) << "egress_ports pinned by redirect add";
-	xdpctl_egress_port cfg{};
-	uint32_t key = b.v.ifindex;
-	ASSERT_EQ(bpf_map_lookup_elem(ports.get(), &key, &cfg), 0) << "p1 configured by --egress-mac";
-	EXPECT_TRUE(std::equal(b.v.mac.begin(), b.v.mac.end(), cfg.src_mac)) << "with p1's MAC";
-	key = a.v.ifindex;
-	EXPECT_NE(bpf_map_lookup_elem(ports.get(), &key, &cfg), 0) << "p0 has no egress program, so no entry";
+	xdpctl::Fd tx_port(bpf_obj_get(lay->map_pin("tx_port").c_str()));
+	ASSERT_TRUE(tx_port) << "tx_port pinned by load";
+	bpf_devmap_val to_p1{}, to_p0{};
+	uint32_t key = a.v.ifindex;
+	ASSERT_EQ(bpf_map_lookup_elem(tx_port.get(), &key, &to_p1), 0) << "rule p0 -> p1";
+	key = b.v.ifindex;
+	ASSERT_EQ(bpf_map_lookup_elem(tx_port.get(), &key, &to_p0), 0) << "rule p1 -> p0";
+	EXPECT_EQ(to_p0.bpf_prog.id, 0u) << "p1 -> p0 has no egress program";
+	ASSERT_NE(to_p1.bpf_prog.id, 0u) << "p0 -> p1 carries the egress program";
+	auto cfg = egress_port_cfg(to_p1.bpf_prog.id);
+	ASSERT_TRUE(cfg) << "port_cfg of the entry's xdp_egress instance";
+	EXPECT_EQ(cfg->set_src_mac, 1) << "p1's instance configured by --egress-mac";
+	EXPECT_TRUE(std::equal(b.v.mac.begin(), b.v.mac.end(), cfg->src_mac)) << "with p1's MAC";
+	EXPECT_EQ(cfg->vlan_action, XDPCTL_EGRESS_VLAN_NONE) << "and nothing else";
+	EXPECT_EQ(cfg->drop, 0) << "no drop policy";
 
 	b.ns->enter();
 	Capture cap("eth0", ETH_P_IP);
@@ -782,7 +822,7 @@ TEST_F(LoaderNetns, DevmapBadInputsLeaveTheDevmapsAsTheyWere)
 		{"duplicate rule", "redirect add a0 b0", "already has an entry in tx_port; remove it first or use --replace"},
 		{"duplicate rule to another port", "redirect add a0 c0", "already has an entry in tx_port"},
 		{"devmap full (no slot for the ingress ifindex)", "redirect add big0 b0", "tx_port"},
-		// the egress program, its egress_ports pin and b0's entry there are undone too
+		// the egress program instance loaded for b0 goes with the rest: nothing pinned
 		{"devmap full, with an egress program and action", "redirect add big0 b0 --egress xdp_egress --egress-mac",
 		 "tx_port"},
 		{"egress device in another namespace", "redirect add c0 x0", "x0: not found in this network namespace"},

@@ -14,6 +14,7 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/compat.h"
 #include "xdpctl/devmap.hpp"
+#include "xdpctl/egress.h"
 #include "xdpctl/meta.hpp"
 #include "xdpctl/object.hpp"
 #include "xdpctl/registry.hpp"
@@ -41,6 +42,45 @@ TEST(Registry, XdpPassIsThereAndOpens)
 	EXPECT_EQ(rp->if_maps, std::vector<std::string>{"xdpctl_stats"}) << "per-interface maps";
 	for (const auto &e : registry())
 		EXPECT_EQ(find_program(e.name), &e) << "names are unique: " << e.name;
+}
+
+// The egress program's per-port configuration goes into its rodata by name, through the
+// object's BTF, before load; a wrong name, a wrong size or a loaded object is refused.
+TEST(Object, SetRodataByNameBeforeLoadOnly)
+{
+	auto rp = resolve_program({"xdp_egress", {}}, ProgKind::DevmapEgress);
+	ASSERT_TRUE(rp) << rp.error().message();
+	EXPECT_TRUE(rp->shared_maps.empty()) << "xdp_egress shares no map: its counters are its port's";
+	EXPECT_TRUE(rp->obj.has_rodata(XDPCTL_EGRESS_CFG_VAR)) << "xdp_egress has port_cfg";
+	EXPECT_FALSE(rp->obj.has_rodata("no_such_var")) << "an unknown variable";
+	xdpctl_egress_port cfg{};
+	cfg.set_src_mac = 1;
+	cfg.src_mac[5] = 0x42;
+	auto st = rp->obj.set_rodata("no_such_var", &cfg, sizeof(cfg));
+	ASSERT_FALSE(st) << "unknown variable refused";
+	EXPECT_EQ(st.error().err, ENOENT) << st.error().message();
+	st = rp->obj.set_rodata(XDPCTL_EGRESS_CFG_VAR, &cfg, sizeof(cfg) - 1);
+	ASSERT_FALSE(st) << "size mismatch refused";
+	EXPECT_EQ(st.error().err, EINVAL) << st.error().message();
+	st = rp->obj.set_rodata(XDPCTL_EGRESS_CFG_VAR, &cfg, sizeof(cfg));
+	ASSERT_TRUE(st) << st.error().message();
+	ASSERT_TRUE(rp->obj.load()) << "load";
+	st = rp->obj.set_rodata(XDPCTL_EGRESS_CFG_VAR, &cfg, sizeof(cfg));
+	ASSERT_FALSE(st) << "set after load refused";
+	EXPECT_EQ(st.error().err, EBUSY) << st.error().message();
+
+	// what the kernel holds is what was set
+	bpf_map *m = nullptr, *rodata = nullptr;
+	bpf_object__for_each_map(m, rp->obj.get())
+		if (std::string_view(bpf_map__name(m)).ends_with(".rodata"))
+			rodata = m;
+	ASSERT_NE(rodata, nullptr) << "the object has rodata";
+	ASSERT_EQ(bpf_map__value_size(rodata), sizeof(cfg)) << "port_cfg is its only variable";
+	xdpctl_egress_port got{};
+	uint32_t zero = 0;
+	ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(rodata), &zero, &got), 0) << "read the loaded rodata";
+	EXPECT_EQ(got.set_src_mac, 1) << "set_src_mac in the kernel's copy";
+	EXPECT_EQ(got.src_mac[5], 0x42) << "src_mac in the kernel's copy";
 }
 
 // `xdpctl load xdp_meta_kfunc` must switch off the kfuncs the kernel lacks before the verifier

@@ -6,10 +6,12 @@
 // egress program: tests/progs/egress_ingress.bpf.c redirects each frame (BPF_PROG_TEST_RUN with
 // BPF_F_TEST_XDP_LIVE_FRAMES) through a devmap whose entry carries xdp_egress, the kernel runs
 // xdp_egress for the egress veth, and the veth's peer (made a ready redirect target by xdp_pass)
-// receives what the egress program let through. Each row: a described frame, the port, what that
-// port's peer must receive byte for byte (or nothing), and what was done to it (for the
-// counters). The egress program runs inside the test-run syscall, so its counters are exact when
-// the call returns; only the peer's receive is asynchronous.
+// receives what the egress program let through. Each port has its own xdp_egress instance, its
+// configuration in the instance's rodata port_cfg, as the loader makes them. Each row: a
+// described frame, the port, what that port's peer must receive byte for byte (or nothing), and
+// what was done to it (for the port's counters). The egress program runs inside the test-run
+// syscall, so its counters are exact when the call returns; only the peer's receive is
+// asynchronous.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -30,10 +32,12 @@
 #include "netns.hpp"
 #include "prog_run.hpp"
 #include "wire_capture.hpp"
+// the skeleton's rodata port_cfg is a struct xdpctl_egress_port: declared first
+#include "xdpctl/egress.h"
+
 #include "xdp_egress.skel.h"
 #include "xdp_pass.skel.h"
 #include "xdpctl/compat.h"
-#include "xdpctl/egress.h"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/skeleton.hpp"
 
@@ -81,53 +85,70 @@ struct Row {
 	bool on_wire = true;
 };
 
-struct xdpctl_egress_stats read_port_stats(int map_fd, uint32_t ifindex)
+// One port's counters: its instance's xdpctl_stats and egress_counters, summed over CPUs.
+struct PortCounters {
+	uint64_t pass_packets = 0, pass_bytes = 0, drop_packets = 0, drop_bytes = 0;
+	uint64_t policy_drops = 0, malformed = 0, errors = 0, popped = 0;
+	bool operator==(const PortCounters &) const = default;
+};
+
+PortCounters read_port_counters(const xdpctl::Skel<xdp_egress> &eg)
 {
-	struct xdpctl_egress_stats sum {};
-	int ncpu = libbpf_num_possible_cpus();
-	std::vector<struct xdpctl_egress_stats> per_cpu(ncpu > 0 ? ncpu : 1);
-	if (bpf_map_lookup_elem(map_fd, &ifindex, per_cpu.data()))
-		return sum;
-	for (const auto &c : per_cpu) {
-		sum.packets += c.packets;
-		sum.bytes += c.bytes;
-		sum.drops += c.drops;
-		sum.malformed += c.malformed;
-		sum.errors += c.errors;
-		sum.vlan_pushed += c.vlan_pushed;
-		sum.vlan_popped += c.vlan_popped;
-		sum.unconfigured += c.unconfigured;
-	}
-	return sum;
+	PortCounters c;
+	auto a = read_action_stats(eg->maps.xdpctl_stats);
+	c.pass_packets = a[XDP_PASS].packets;
+	c.pass_bytes = a[XDP_PASS].bytes;
+	c.drop_packets = a[XDP_DROP].packets;
+	c.drop_bytes = a[XDP_DROP].bytes;
+	int fd = bpf_map__fd(eg->maps.egress_counters);
+	c.policy_drops = percpu_u64(fd, XDPCTL_EGRESS_CNT_POLICY_DROP);
+	c.malformed = percpu_u64(fd, XDPCTL_EGRESS_CNT_MALFORMED);
+	c.errors = percpu_u64(fd, XDPCTL_EGRESS_CNT_ERROR);
+	c.popped = percpu_u64(fd, XDPCTL_EGRESS_CNT_VLAN_POPPED);
+	return c;
 }
 
-void expect_port_stats(const struct xdpctl_egress_stats &got, const struct xdpctl_egress_stats &want,
-		       const std::string &port)
+void expect_port_counters(const PortCounters &got, const PortCounters &want, const std::string &port)
 {
-	EXPECT_EQ(got.packets, want.packets) << port << ": packets transmitted";
-	EXPECT_EQ(got.bytes, want.bytes) << port << ": bytes transmitted";
-	EXPECT_EQ(got.drops, want.drops) << port << ": policy drops";
+	EXPECT_EQ(got.pass_packets, want.pass_packets) << port << ": packets transmitted (XDP_PASS)";
+	EXPECT_EQ(got.pass_bytes, want.pass_bytes) << port << ": bytes transmitted";
+	EXPECT_EQ(got.drop_packets, want.drop_packets) << port << ": packets dropped (XDP_DROP)";
+	EXPECT_EQ(got.drop_bytes, want.drop_bytes) << port << ": bytes dropped, as they came";
+	EXPECT_EQ(got.policy_drops, want.policy_drops) << port << ": policy drops";
 	EXPECT_EQ(got.malformed, want.malformed) << port << ": malformed drops";
 	EXPECT_EQ(got.errors, want.errors) << port << ": adjust_head errors";
-	EXPECT_EQ(got.vlan_pushed, want.vlan_pushed) << port << ": tags pushed";
-	EXPECT_EQ(got.vlan_popped, want.vlan_popped) << port << ": tags popped";
-	EXPECT_EQ(got.unconfigured, want.unconfigured) << port << ": unconfigured passes";
+	EXPECT_EQ(got.popped, want.popped) << port << ": tags popped";
 }
 
-void account(struct xdpctl_egress_stats &s, const Row &row)
+void account(PortCounters &c, const Row &row)
 {
 	if (row.out) {
-		s.packets++;
-		s.bytes += row.out->size();
+		c.pass_packets++;
+		c.pass_bytes += row.out->size();
+	} else {
+		c.drop_packets++;
+		c.drop_bytes += row.in.size();
 	}
 	switch (row.effect) {
-	case Effect::Sent: break;
-	case Effect::Pushed: s.vlan_pushed++; break;
-	case Effect::Popped: s.vlan_popped++; break;
-	case Effect::Unconfigured: s.unconfigured++; break;
-	case Effect::PolicyDrop: s.drops++; break;
-	case Effect::Malformed: s.malformed++; break;
+	case Effect::Sent:
+	case Effect::Pushed:
+	case Effect::Unconfigured: break;
+	case Effect::Popped: c.popped++; break;
+	case Effect::PolicyDrop: c.policy_drops++; break;
+	case Effect::Malformed: c.malformed++; break;
 	}
+}
+
+// An xdp_egress instance for one port, configured through its rodata as the loader does.
+xdpctl::Result<xdpctl::Skel<xdp_egress>> load_port_instance(const struct xdpctl_egress_port &cfg)
+{
+	auto eg = xdpctl::open_skel<xdp_egress>("xdp_egress");
+	if (!eg)
+		return std::unexpected(eg.error());
+	(*eg)->rodata->port_cfg = cfg;
+	if (auto st = xdpctl::load_skel(*eg, "xdp_egress"); !st)
+		return std::unexpected(st.error());
+	return eg;
 }
 
 int devmap_val_update(int map_fd, uint32_t key, int ifindex, int prog_fd)
@@ -153,9 +174,6 @@ protected:
 		auto pass = xdpctl::open_and_load_skel<xdp_pass>("xdp_pass");
 		ASSERT_TRUE(pass) << pass.error().message();
 		pass_ = std::move(*pass);
-		auto eg = xdpctl::open_and_load_skel<xdp_egress>("xdp_egress");
-		ASSERT_TRUE(eg) << eg.error().message();
-		egress_ = std::move(*eg);
 		auto ing = xdpctl::open_and_load_skel<egress_ingress>("egress_ingress");
 		ASSERT_TRUE(ing) << ing.error().message();
 		ingress_ = std::move(*ing);
@@ -169,23 +187,25 @@ protected:
 				<< "xdp_pass on p_" << p.name;
 
 		for (const auto &p : kPorts) {
-			if (!p.configured)
-				continue;
 			struct xdpctl_egress_port cfg {};
-			std::copy(ports_[p.name].mac.begin(), ports_[p.name].mac.end(), cfg.src_mac);
-			cfg.vlan_action = p.vlan_action;
-			cfg.vlan_proto = p.vlan_proto;
-			cfg.vlan_tci = p.vlan_tci;
-			cfg.drop = p.drop;
-			uint32_t key = static_cast<uint32_t>(ports_[p.name].ifindex);
-			ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(egress_->maps.egress_ports), &key, &cfg, 0), 0)
-				<< "egress_ports entry for " << p.name;
+			if (p.configured) {
+				std::copy(ports_[p.name].mac.begin(), ports_[p.name].mac.end(), cfg.src_mac);
+				cfg.set_src_mac = 1;
+				cfg.vlan_action = p.vlan_action;
+				cfg.vlan_proto = p.vlan_proto;
+				cfg.vlan_tci = p.vlan_tci;
+				cfg.drop = p.drop;
+			}
+			auto eg = load_port_instance(cfg);
+			ASSERT_TRUE(eg) << "xdp_egress instance for " << p.name << ": " << eg.error().message();
+			egress_[p.name] = std::move(*eg);
 		}
 	}
 
-	int egress_fd(bool frags) const
+	int egress_fd(const std::string &port, bool frags) const
 	{
-		return bpf_program__fd(frags ? egress_->progs.xdp_egress_frags : egress_->progs.xdp_egress);
+		const auto &eg = egress_.at(port);
+		return bpf_program__fd(frags ? eg->progs.xdp_egress_frags : eg->progs.xdp_egress);
 	}
 
 	Mac mac(const std::string &port) { return ports_.at(port).mac; }
@@ -263,27 +283,19 @@ protected:
 		int tx_fd = bpf_map__fd(frags ? ingress_->maps.tx_port_frags : ingress_->maps.tx_port);
 
 		std::map<std::string, std::vector<const Row *>> arrive;
-		std::map<std::string, struct xdpctl_egress_stats> want;
-		struct xdpctl_action_stats want_pass {}, want_drop {};
+		std::map<std::string, PortCounters> want;
 		const auto table = rows();
 		for (const auto &row : table) {
 			SCOPED_TRACE(row.what);
 			ASSERT_EQ(devmap_val_update(tx_fd, static_cast<uint32_t>(in_.ifindex), ports_[row.port].ifindex,
-						    egress_fd(frags)),
+						    egress_fd(row.port, frags)),
 				  0)
-				<< "devmap entry: ingress -> " << row.port << " with the egress program";
+				<< "devmap entry: ingress -> " << row.port << " with the port's egress program";
 			auto r = run_xdp(prog, row.in, {.ingress_ifindex = static_cast<uint32_t>(in_.ifindex), .live = true});
 			ASSERT_EQ(r.err, 0) << "live test run";
 			account(want[row.port], row);
-			if (row.out) {
-				if (row.on_wire)
-					arrive[row.port].push_back(&row);
-				want_pass.packets++;
-				want_pass.bytes += row.out->size();
-			} else {
-				want_drop.packets++;
-				want_drop.bytes += row.in.size();
-			}
+			if (row.out && row.on_wire)
+				arrive[row.port].push_back(&row);
 		}
 
 		for (const auto &p : kPorts) {
@@ -299,17 +311,11 @@ protected:
 			for (size_t i = 0; i < exp.size() && i < got.size(); i++)
 				EXPECT_EQ(got[i], *exp[i]->out) << exp[i]->what << "\n got " << hex(got[i]) << "\nwant "
 								 << hex(*exp[i]->out);
-			expect_port_stats(read_port_stats(bpf_map__fd(egress_->maps.egress_stats),
-							  static_cast<uint32_t>(ports_[p.name].ifindex)),
-					  want[p.name], p.name);
+			expect_port_counters(read_port_counters(egress_.at(p.name)), want[p.name], p.name);
+			EXPECT_EQ(read_action_stats(egress_.at(p.name)->maps.xdpctl_stats)[XDP_ABORTED].packets, 0u)
+				<< p.name << ": XDP_ABORTED";
 		}
 
-		auto eg = read_action_stats(egress_->maps.xdpctl_stats);
-		EXPECT_EQ(eg[XDP_PASS].packets, want_pass.packets) << "egress XDP_PASS packets";
-		EXPECT_EQ(eg[XDP_PASS].bytes, want_pass.bytes) << "egress XDP_PASS bytes (as transmitted)";
-		EXPECT_EQ(eg[XDP_DROP].packets, want_drop.packets) << "egress XDP_DROP packets";
-		EXPECT_EQ(eg[XDP_DROP].bytes, want_drop.bytes) << "egress XDP_DROP bytes (as they came)";
-		EXPECT_EQ(eg[XDP_ABORTED].packets, 0u) << "egress XDP_ABORTED";
 		auto in = read_action_stats(ingress_->maps.xdpctl_stats);
 		EXPECT_EQ(in[XDP_REDIRECT].packets, table.size()) << "ingress redirected every row";
 		EXPECT_EQ(in[XDP_DROP].packets, 0u) << "no devmap lookup miss";
@@ -324,7 +330,7 @@ protected:
 		uint32_t key = 0;
 		for (const auto &p : kPorts) {
 			caps[p.name] = std::make_unique<WireCapture>(std::string("p_") + p.name);
-			ASSERT_EQ(devmap_val_update(bcast_fd, key++, ports_[p.name].ifindex, egress_fd(frags)), 0)
+			ASSERT_EQ(devmap_val_update(bcast_fd, key++, ports_[p.name].ifindex, egress_fd(p.name, frags)), 0)
 				<< "broadcast devmap entry " << p.name;
 		}
 		auto tagged = [](const Mac &src) { return Packet().eth(kMacB, src).vlan(20).payload(46).build(); };
@@ -353,11 +359,10 @@ protected:
 			if (exp) {
 				EXPECT_EQ(got[0], *exp) << "\n got " << hex(got[0]) << "\nwant " << hex(*exp);
 			}
-			auto s = read_port_stats(bpf_map__fd(egress_->maps.egress_stats),
-						 static_cast<uint32_t>(ports_[p.name].ifindex));
-			EXPECT_EQ(s.packets, exp ? 1u : 0u) << "packets transmitted";
-			EXPECT_EQ(s.bytes, exp ? exp->size() : 0u) << "bytes transmitted";
-			EXPECT_EQ(s.drops, exp ? 0u : 1u) << "policy drops";
+			auto c = read_port_counters(egress_.at(p.name));
+			EXPECT_EQ(c.pass_packets, exp ? 1u : 0u) << "packets transmitted";
+			EXPECT_EQ(c.pass_bytes, exp ? exp->size() : 0u) << "bytes transmitted";
+			EXPECT_EQ(c.policy_drops, exp ? 0u : 1u) << "policy drops";
 		}
 		auto in_stats = read_action_stats(ingress_->maps.xdpctl_stats);
 		EXPECT_EQ(in_stats[XDP_REDIRECT].packets, 1u) << "one broadcast redirect";
@@ -366,7 +371,7 @@ protected:
 	VethPair in_;
 	std::map<std::string, VethPair> ports_;
 	xdpctl::Skel<xdp_pass> pass_;
-	xdpctl::Skel<xdp_egress> egress_;
+	std::map<std::string, xdpctl::Skel<xdp_egress>> egress_; // one instance per port
 	xdpctl::Skel<egress_ingress> ingress_;
 };
 
@@ -434,6 +439,30 @@ TEST(XdpEgressKernel, RefusesTestRunOfDevmapPrograms)
 	auto c = read_action_stats((*eg)->maps.xdpctl_stats);
 	for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++)
 		EXPECT_EQ(c[a].packets, 0u) << "the program never ran, action " << a;
+}
+
+// The configuration is rodata, so the verifier decides every branch on it and removes the code
+// a port does not use: an unconfigured port's instance is a counter and little else.
+TEST(XdpEgressKernel, AnUnconfiguredPortsInstanceRunsNoConfigurationCode)
+{
+	auto xlated_len = [](const xdpctl::Skel<xdp_egress> &eg) {
+		bpf_prog_info pi{};
+		uint32_t len = sizeof(pi);
+		EXPECT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(eg->progs.xdp_egress), &pi, &len), 0) << "prog info";
+		return pi.xlated_prog_len / 8;
+	};
+	auto bare = load_port_instance({});
+	ASSERT_TRUE(bare) << bare.error().message();
+	struct xdpctl_egress_port all {};
+	all.set_src_mac = 1;
+	all.src_mac[0] = 0x02;
+	all.vlan_action = XDPCTL_EGRESS_VLAN_POP;
+	all.drop = XDPCTL_EGRESS_DROP_TAGGED;
+	auto full = load_port_instance(all);
+	ASSERT_TRUE(full) << full.error().message();
+	uint32_t n_bare = xlated_len(*bare), n_full = xlated_len(*full);
+	EXPECT_LT(n_bare * 3, n_full) << "unconfigured " << n_bare << " instructions, pop+policy+MAC " << n_full;
+	EXPECT_LT(n_bare, 64u) << "unconfigured instance: the per-action counter and the returns (44 on 6.18)";
 }
 
 // dev_xdp_attach(): a BPF_XDP_DEVMAP program runs only from a devmap entry.

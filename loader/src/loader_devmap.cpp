@@ -188,28 +188,6 @@ Result<Port> port(const std::string &ifname)
 	return Port{ifname, *idx};
 }
 
-// Loads each distinct egress program once (validated before load), pins its shared maps in txn.
-Result<std::map<std::string, int>> load_egress(const Layout &l, const std::vector<ProgramSource> &srcs, Txn &txn,
-						std::vector<ResolvedProgram> &keep)
-{
-	std::map<std::string, int> fds;
-	for (const auto &s : srcs) {
-		std::string key = s.name_or_path + ":" + s.prog;
-		if (fds.contains(key))
-			continue;
-		auto rp = resolve_program(s, ProgKind::DevmapEgress);
-		if (!rp)
-			return std::unexpected(rp.error());
-		if (auto st = validate_egress_prog(rp->prog, rp->name, std::nullopt); !st)
-			return std::unexpected(st.error());
-		if (auto st = detail::load_instance(*rp, l, txn, 0); !st)
-			return std::unexpected(st.error());
-		fds[key] = bpf_program__fd(rp->prog);
-		keep.push_back(std::move(*rp));
-	}
-	return fds;
-}
-
 struct Planned {
 	uint32_t key;
 	Port out;
@@ -252,37 +230,50 @@ Result<std::array<uint8_t, 6>> hw_addr(const std::string &ifname)
 	return mac;
 }
 
-// egress_ports[port].src_mac = the port's MAC for every planned port with an egress program,
-// other fields of an existing entry kept; the previous entries come back when txn is undone.
-Status write_egress_src_macs(const Layout &l, const std::vector<Planned> &plan, Txn &txn)
+// One instance of the egress program per egress port (validated before load), its port_cfg
+// (include/xdpctl/egress.h) set for that port: with src_mac, the port's own MAC as every frame's
+// source. Shared maps of object files are pinned in txn. Returns the program fd per program and
+// port; the instances stay in keep until the devmap entries hold them.
+using EgressKey = std::pair<std::string, int>; // program source, egress ifindex
+
+EgressKey egress_key(const Planned &p)
 {
-	std::string pin = l.map_pin(XDPCTL_EGRESS_PORTS_MAP);
-	auto fd = std::make_shared<Fd>(bpf_obj_get(pin.c_str()));
-	if (!*fd)
-		return fail(errno == ENOENT ? EINVAL : errno, "egress action", XDPCTL_EGRESS_PORTS_MAP,
-			    "the egress program has no egress_ports map to write the source MAC into; use --egress xdp_egress");
+	return {p.egress->name_or_path + ":" + p.egress->prog, p.out.ifindex};
+}
+
+Result<std::map<EgressKey, int>> load_egress(const Layout &l, const std::vector<Planned> &plan, bool src_mac,
+					     Txn &txn, std::vector<ResolvedProgram> &keep)
+{
+	std::map<EgressKey, int> fds;
 	for (const auto &p : plan) {
-		if (!p.egress)
+		if (!p.egress || fds.contains(egress_key(p)))
 			continue;
-		auto mac = hw_addr(p.out.name);
-		if (!mac)
-			return std::unexpected(mac.error());
-		uint32_t key = static_cast<uint32_t>(p.out.ifindex);
-		xdpctl_egress_port cur{};
-		std::optional<xdpctl_egress_port> old;
-		if (bpf_map_lookup_elem(fd->get(), &key, &cur) == 0)
-			old = cur;
-		std::memcpy(cur.src_mac, mac->data(), mac->size());
-		if (bpf_map_update_elem(fd->get(), &key, &cur, BPF_ANY))
-			return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_update_elem", pin, {}}));
-		txn.on_undo([fd, key, old] {
-			if (old)
-				(void)bpf_map_update_elem(fd->get(), &key, &*old, BPF_ANY);
-			else
-				(void)bpf_map_delete_elem(fd->get(), &key);
-		});
+		auto rp = resolve_program(*p.egress, ProgKind::DevmapEgress);
+		if (!rp)
+			return std::unexpected(rp.error());
+		if (auto st = validate_egress_prog(rp->prog, rp->name, std::nullopt); !st)
+			return std::unexpected(st.error());
+		xdpctl_egress_port cfg{};
+		if (src_mac) {
+			if (!rp->obj.has_rodata(XDPCTL_EGRESS_CFG_VAR))
+				return fail(EINVAL, "egress action", rp->name,
+					    "the egress program has no port_cfg (struct xdpctl_egress_port) to hold the "
+					    "source MAC; use --egress xdp_egress");
+			auto mac = hw_addr(p.out.name);
+			if (!mac)
+				return std::unexpected(mac.error());
+			std::memcpy(cfg.src_mac, mac->data(), mac->size());
+			cfg.set_src_mac = 1;
+		}
+		if (rp->obj.has_rodata(XDPCTL_EGRESS_CFG_VAR))
+			if (auto st = rp->obj.set_rodata(XDPCTL_EGRESS_CFG_VAR, &cfg, sizeof(cfg)); !st)
+				return std::unexpected(st.error());
+		if (auto st = detail::load_instance(*rp, l, txn, 0); !st)
+			return std::unexpected(st.error());
+		fds[egress_key(p)] = bpf_program__fd(rp->prog);
+		keep.push_back(std::move(*rp));
 	}
-	return {};
+	return fds;
 }
 
 Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char *const> maps, const char *hint,
@@ -308,16 +299,9 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	}
 	Txn txn;
 	std::vector<ResolvedProgram> keep;
-	std::vector<ProgramSource> srcs;
-	for (const auto &p : plan)
-		if (p.egress)
-			srcs.push_back(*p.egress);
-	auto egress = load_egress(l, srcs, txn, keep);
+	auto egress = load_egress(l, plan, o.egress_src_mac, txn, keep);
 	if (!egress)
 		return std::unexpected(egress.error());
-	if (o.egress_src_mac)
-		if (auto st = write_egress_src_macs(l, plan, txn); !st)
-			return std::unexpected(st.error());
 	for (const auto &peer : *gro_peers) {
 		if (auto st = set_peer_gro(peer, true); !st)
 			return std::unexpected(st.error());
@@ -327,7 +311,7 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	for (const auto &m : *pinned) {
 		std::vector<DevmapEntryWrite> es;
 		for (const auto &p : plan) {
-			int fd = p.egress ? egress->at(p.egress->name_or_path + ":" + p.egress->prog) : -1;
+			int fd = p.egress ? egress->at(egress_key(p)) : -1;
 			es.push_back({p.key, static_cast<uint32_t>(p.out.ifindex), fd});
 			bpf_prog_info pi{};
 			uint32_t pl = sizeof(pi);

@@ -14,6 +14,9 @@
 #define XDPCTL_HAVE_BROADCAST 1
 #endif
 #if __has_include("xdp_egress.skel.h")
+// the skeleton's rodata port_cfg is a struct xdpctl_egress_port: declared first
+#include "xdpctl/egress.h"
+
 #include "xdp_egress.skel.h"
 #define XDPCTL_HAVE_EGRESS 1
 #endif
@@ -78,13 +81,11 @@ const std::vector<ProgramSpec> kRegistry = {
 #endif
 #ifdef XDPCTL_HAVE_EGRESS
 	{.name = "xdp_egress", .collection = "xdp_egress", .prog = "xdp_egress",
-	 .summary = "devmap egress program: MAC rewrite, VLAN push/pop, per-port counters (--egress)",
-	 .kind = ProgKind::DevmapEgress, .shared_maps = {"egress_ports"},
-	 .open = open_skeleton_object<xdp_egress>},
+	 .summary = "devmap egress program, one instance per port: MAC rewrite, VLAN push/pop, counters (--egress)",
+	 .kind = ProgKind::DevmapEgress, .open = open_skeleton_object<xdp_egress>},
 	{.name = "xdp_egress_frags", .collection = "xdp_egress", .prog = "xdp_egress_frags",
 	 .summary = "xdp_egress for multi-buffer (frags) devmaps (--egress)",
-	 .kind = ProgKind::DevmapEgress, .shared_maps = {"egress_ports"},
-	 .open = open_skeleton_object<xdp_egress>},
+	 .kind = ProgKind::DevmapEgress, .open = open_skeleton_object<xdp_egress>},
 #endif
 #ifdef XDPCTL_HAVE_META_PRODUCER
 	{.name = "xdp_meta_producer", .collection = "xdp_meta_producer", .prog = "xdp_meta_producer",
@@ -154,13 +155,12 @@ Result<ResolvedProgram> resolve_program(const ProgramSource &src, ProgKind want)
 		bpf_object__for_each_program(p, obj->get())
 			bpf_program__set_autoload(p, p == prog);
 		std::vector<std::string> shared = spec->shared_maps;
-		// devmaps are always per namespace (rules and groups span interfaces); an egress
-		// program has one instance per namespace, so all of its maps are
+		// devmaps are always per namespace (rules and groups span interfaces); xdp_egress has
+		// an instance per egress port whose counters are that port's, so none of its maps is
 		bpf_map *m = nullptr;
 		bpf_object__for_each_map(m, obj->get()) {
 			auto t = bpf_map__type(m);
-			bool share = spec->kind == ProgKind::DevmapEgress || t == BPF_MAP_TYPE_DEVMAP ||
-				     t == BPF_MAP_TYPE_DEVMAP_HASH;
+			bool share = t == BPF_MAP_TYPE_DEVMAP || t == BPF_MAP_TYPE_DEVMAP_HASH;
 			if (share && !bpf_map__is_internal(m) &&
 			    std::find(shared.begin(), shared.end(), bpf_map__name(m)) == shared.end())
 				shared.emplace_back(bpf_map__name(m));
@@ -192,8 +192,9 @@ Result<ResolvedProgram> resolve_program(const ProgramSource &src, ProgKind want)
 	bpf_object__for_each_program(p, obj->get())
 		bpf_program__set_autoload(p, p == prog);
 
-	// An object file does not say which maps are shared: devmaps are (and, for an egress program,
-	// every map, as there is one egress instance per namespace); the rest belong to the interface.
+	// An object file does not say which maps are shared: devmaps are, and every map of an egress
+	// program (loaded once per egress port, its instances share its maps: what it configures or
+	// counts is the namespace's); the rest belong to the interface.
 	ResolvedProgram r{std::move(*obj), prog, bpf_program__name(prog), {}, {}, want, false};
 	bpf_map *m = nullptr;
 	bpf_object__for_each_map(m, r.obj.get()) {

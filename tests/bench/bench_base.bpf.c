@@ -10,10 +10,11 @@
  *   base_redirect_devmap(_hash)   vs xdp_redirect_devmap(_hash); the miss action is a literal
  *   base_broadcast_devmap(_hash)  vs xdp_broadcast_devmap(_hash)
  *   base_egress                   vs xdp_egress: a devmap egress program that only passes
+ *   base_egress_mac               vs xdp_egress with --egress-mac: writes a fixed source MAC
  *   base_meta                     vs xdp_meta_producer: same flow hash and data_meta store,
  *                                 without the mark lookup and the counters
- *   base_egress_lookups           diagnostic: xdp_egress's two map lookups (port config, per-port
- *                                 per-CPU stats) for an unconfigured port, without its counters
+ *   base_egress_count             diagnostic: base_egress plus one per-CPU counter update, the
+ *                                 least a counting egress program can do
  *   base_meta_mark                diagnostic: base_meta plus xdp_meta_producer's mark lookup
  *   base_gen                      not a baseline: the live pipeline's generator (XDP_TX in a
  *                                 live test run transmits every frame out of the ingress veth)
@@ -23,7 +24,7 @@
  */
 #include "lib/parse.h"
 #include "xdpctl/broadcast.h"
-#include "xdpctl/egress.h"
+#include "xdpctl/stats.h"
 #include "xdpctl/meta.h"
 #include "xdpctl/meta_progs.h"
 
@@ -40,27 +41,22 @@ DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, tx_port_hash);
 DEVMAP(BPF_MAP_TYPE_DEVMAP, bcast_ports);
 DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, bcast_ports_hash);
 
-/* the shapes of xdp_egress's and xdp_meta_producer's maps, for the diagnostics */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
-	__type(key, __u32);
-	__type(value, struct xdpctl_egress_port);
-} egress_ports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, XDPCTL_EGRESS_MAX_PORTS);
-	__type(key, __u32);
-	__type(value, struct xdpctl_egress_stats);
-} egress_stats SEC(".maps");
-
+/* the shape of xdp_meta_producer's mark map, and of every program's counters, for the
+ * diagnostics
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, XDPCTL_META_MARKS_MAX);
 	__type(key, __u32);
 	__type(value, __u32);
 } meta_marks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPCTL_ACTION_MAX);
+	__type(key, __u32);
+	__type(value, struct xdpctl_action_stats);
+} base_counters SEC(".maps");
 
 SEC("xdp")
 int base_drop(struct xdp_md *ctx)
@@ -125,19 +121,30 @@ int base_egress(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* The runner fills egress_stats for the port beforehand: the lookup hits, as in xdp_egress
- * after a port's first frame.
- */
-SEC("xdp/devmap")
-int base_egress_lookups(struct xdp_md *ctx)
-{
-	__u32 port = ctx->egress_ifindex;
-	struct xdpctl_egress_stats *st = bpf_map_lookup_elem(&egress_stats, &port);
+const volatile __u8 egress_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-	if (bpf_map_lookup_elem(&egress_ports, &port))
+SEC("xdp/devmap")
+int base_egress_mac(struct xdp_md *ctx)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
-	if (st)
-		st->packets++;
+	for (int i = 0; i < ETH_ALEN; i++)
+		eth->h_source[i] = egress_mac[i];
+	return XDP_PASS;
+}
+
+SEC("xdp/devmap")
+int base_egress_count(struct xdp_md *ctx)
+{
+	__u32 key = XDP_PASS;
+	struct xdpctl_action_stats *c = bpf_map_lookup_elem(&base_counters, &key);
+
+	if (c) {
+		c->packets++;
+		c->bytes += ctx->data_end - ctx->data;
+	}
 	return XDP_PASS;
 }
 

@@ -72,18 +72,6 @@ std::string describe(const struct xdpctl_meta &m)
 	return o.str();
 }
 
-uint64_t percpu_u64(int map_fd, uint32_t key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	std::vector<uint64_t> v(ncpu > 0 ? ncpu : 1);
-	if (bpf_map_lookup_elem(map_fd, &key, v.data()))
-		return 0;
-	uint64_t sum = 0;
-	for (auto x : v)
-		sum += x;
-	return sum;
-}
-
 struct xdpctl_kfunc_counters kfunc_counters(int map_fd, uint32_t kfunc)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -32,8 +32,6 @@ struct xdpctl_meta producer_meta(const std::optional<FlowTuple> &flow, std::opti
 Bytes meta_bytes(const struct xdpctl_meta &m);
 std::string describe(const struct xdpctl_meta &m);
 
-// Sum over all possible CPUs of a per-CPU array of __u64 at `key`.
-uint64_t percpu_u64(int map_fd, uint32_t key);
 struct xdpctl_kfunc_counters kfunc_counters(int map_fd, uint32_t kfunc);
 
 } // namespace xt

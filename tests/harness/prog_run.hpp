@@ -49,6 +49,8 @@ using ActionCounters = std::array<struct xdpctl_action_stats, XDPCTL_ACTION_MAX>
 
 // The xdpctl_stats map summed over all possible CPUs, indexed by XDP action.
 ActionCounters read_action_stats(int map_fd);
+// Sum over all possible CPUs of a per-CPU array of __u64 at `key` (0 when the lookup fails).
+uint64_t percpu_u64(int map_fd, uint32_t key);
 inline ActionCounters read_action_stats(const struct bpf_map *m)
 {
 	return read_action_stats(bpf_map__fd(m));

@@ -45,9 +45,9 @@ struct DevmapOptions {
 	ReadyPolicy ready = ReadyPolicy::Gro;
 	// At or above this many entries the write goes through bpf_map_update_batch.
 	size_t batch_threshold = 8;
-	// The egress program's action for each egress port: its egress_ports entry (xdp_egress,
-	// include/xdpctl/egress.h) gets the port's own MAC as the source every frame leaves with.
-	// Needs an egress program with that map; undone with the rest when the change fails.
+	// The egress program's action for each egress port: its instance for that port (one per
+	// port, include/xdpctl/egress.h) gets the port's own MAC in port_cfg, the source every
+	// frame leaves with. Needs an egress program with port_cfg (xdp_egress).
 	bool egress_src_mac = false;
 };
 

@@ -51,6 +51,12 @@ public:
 	// bpf_object__load with the verifier log's tail in the error.
 	[[nodiscard]] Status load();
 
+	// Before load: sets the `const volatile` global `var` (in .rodata, found through the
+	// object's BTF) to the size bytes at value. ENOENT when the object has no such variable,
+	// EINVAL when its size differs, EBUSY once loaded.
+	[[nodiscard]] Status set_rodata(const std::string &var, const void *value, size_t size);
+	[[nodiscard]] bool has_rodata(const std::string &var) const;
+
 private:
 	void reset()
 	{
