@@ -41,14 +41,6 @@ struct {
 	__type(value, __u64);
 } consumer_counters SEC(".maps");
 
-static __always_inline void consumer_count(__u32 counter)
-{
-	__u64 *c = bpf_map_lookup_elem(&consumer_counters, &counter);
-
-	if (c)
-		(*c)++;
-}
-
 static __always_inline void remember_flow(struct __sk_buff *skb, const struct xdpctl_meta *m)
 {
 	struct xdpctl_meta_flow *f, init = {};
@@ -75,25 +67,25 @@ int tc_meta_consumer(struct __sk_buff *skb)
 	struct xdpctl_meta m;
 
 	if ((void *)(mp + 1) > data) {
-		consumer_count(XDPCTL_CONSCNT_NO_META);
+		percpu_inc(&consumer_counters, XDPCTL_CONSCNT_NO_META);
 		return TC_ACT_OK;
 	}
 	if (mp->magic != XDPCTL_META_MAGIC) {
-		consumer_count(XDPCTL_CONSCNT_BAD_MAGIC);
+		percpu_inc(&consumer_counters, XDPCTL_CONSCNT_BAD_MAGIC);
 		return TC_ACT_OK;
 	}
 	/* a copy: data_meta is packet memory, helpers below may invalidate the pointer */
 	__builtin_memcpy(&m, mp, sizeof(m));
-	consumer_count(XDPCTL_CONSCNT_WITH_META);
+	percpu_inc(&consumer_counters, XDPCTL_CONSCNT_WITH_META);
 
 	if (m.valid & XDPCTL_META_MARK) {
 		skb->mark = m.mark;
-		consumer_count(XDPCTL_CONSCNT_MARK_SET);
+		percpu_inc(&consumer_counters, XDPCTL_CONSCNT_MARK_SET);
 	}
 	if (m.valid & XDPCTL_META_FLOW_HASH)
 		remember_flow(skb, &m);
 	if (drop_mark && (m.valid & XDPCTL_META_MARK) && m.mark == drop_mark) {
-		consumer_count(XDPCTL_CONSCNT_DROPPED);
+		percpu_inc(&consumer_counters, XDPCTL_CONSCNT_DROPPED);
 		return TC_ACT_SHOT;
 	}
 	return TC_ACT_OK;

@@ -42,15 +42,6 @@ struct {
 	__type(value, __u64);
 } egress_counters SEC(".maps");
 
-static __always_inline void egress_count(__u32 counter)
-{
-	__u32 key = counter;
-	__u64 *c = bpf_map_lookup_elem(&egress_counters, &key);
-
-	if (c)
-		(*c)++;
-}
-
 /* New outermost tag {proto, tci}. The MAC addresses move 4 bytes to the front; the ethertype
  * stays in place and becomes the tag's encapsulated protocol.
  */
@@ -129,14 +120,14 @@ static __always_inline int egress(struct xdp_md *ctx)
 		if ((void *)(eth + 1) > data_end)
 			goto malformed;
 		if (drop_by_policy(port_cfg.drop, proto_is_vlan(eth->h_proto))) {
-			egress_count(XDPCTL_EGRESS_CNT_POLICY_DROP);
+			percpu_inc(&egress_counters, XDPCTL_EGRESS_CNT_POLICY_DROP);
 			return xdpctl_count(ctx, XDP_DROP);
 		}
 	}
 
 	if (port_cfg.vlan_action == XDPCTL_EGRESS_VLAN_PUSH) {
 		if (vlan_push(ctx, port_cfg.vlan_proto, port_cfg.vlan_tci)) {
-			egress_count(XDPCTL_EGRESS_CNT_ERROR);
+			percpu_inc(&egress_counters, XDPCTL_EGRESS_CNT_ERROR);
 			return xdpctl_count(ctx, XDP_DROP);
 		}
 	} else if (port_cfg.vlan_action == XDPCTL_EGRESS_VLAN_POP) {
@@ -144,7 +135,7 @@ static __always_inline int egress(struct xdp_md *ctx)
 		if (ret < 0)
 			goto malformed;
 		if (ret)
-			egress_count(XDPCTL_EGRESS_CNT_VLAN_POPPED);
+			percpu_inc(&egress_counters, XDPCTL_EGRESS_CNT_VLAN_POPPED);
 	}
 
 	if (port_cfg.set_src_mac) {
@@ -163,7 +154,7 @@ static __always_inline int egress(struct xdp_md *ctx)
 	return xdpctl_count(ctx, XDP_PASS);
 
 malformed:
-	egress_count(XDPCTL_EGRESS_CNT_MALFORMED);
+	percpu_inc(&egress_counters, XDPCTL_EGRESS_CNT_MALFORMED);
 	return xdpctl_count(ctx, XDP_DROP);
 }
 

@@ -24,4 +24,15 @@
 #define IPPROTO_UDP 17
 #endif
 
+/* Adds one to the __u64 at key of a per-CPU array of event counters (drop reasons, metadata
+ * exceptions). key is a copy, so the caller's values stay in registers.
+ */
+static __always_inline void percpu_inc(void *map, __u32 key)
+{
+	__u64 *c = bpf_map_lookup_elem(map, &key);
+
+	if (c)
+		(*c)++;
+}
+
 #endif

@@ -29,15 +29,6 @@ struct {
 	__type(value, __u64);
 } meta_counters SEC(".maps");
 
-static __always_inline void meta_count(__u32 counter)
-{
-	__u32 key = counter;
-	__u64 *c = bpf_map_lookup_elem(&meta_counters, &key);
-
-	if (c)
-		(*c)++;
-}
-
 #define XDPCTL_TUPLE_MAX 37 /* IPv6: 16 + 16 + 1 + 2 + 2 */
 
 static __always_inline __u32 fnv1a(const __u8 *b, int len)
@@ -128,19 +119,19 @@ static __always_inline void meta_fill_flow(struct xdp_md *ctx, struct xdpctl_met
 		if (mark && *mark) {
 			m->mark = *mark;
 			m->valid |= XDPCTL_META_MARK;
-			meta_count(XDPCTL_METACNT_MARKED);
+			percpu_inc(&meta_counters, XDPCTL_METACNT_MARKED);
 			return;
 		}
 	}
 	goto default_mark;
 
 no_flow:
-	meta_count(XDPCTL_METACNT_NO_FLOW);
+	percpu_inc(&meta_counters, XDPCTL_METACNT_NO_FLOW);
 default_mark:
 	if (default_mark) {
 		m->mark = default_mark;
 		m->valid |= XDPCTL_META_MARK;
-		meta_count(XDPCTL_METACNT_MARKED);
+		percpu_inc(&meta_counters, XDPCTL_METACNT_MARKED);
 	}
 }
 
@@ -167,7 +158,7 @@ static __always_inline int meta_store(struct xdp_md *ctx, struct xdpctl_meta *m)
 	__builtin_memcpy(dst, m, sizeof(*m));
 	return 0;
 no_room:
-	meta_count(XDPCTL_METACNT_NO_ROOM);
+	percpu_inc(&meta_counters, XDPCTL_METACNT_NO_ROOM);
 	return -1;
 }
 
