@@ -2,7 +2,7 @@
 # The kernel lane: boots Debian's 6.1 and 6.12 kernels under qemu (TCG, no KVM needed) with a
 # busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
 #
-#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test"]
+#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test bench_smoke"]
 #
 # The initramfs holds busybox, the guest kernel's veth/sch_ingress/cls_bpf modules, bpf_ctlmap.ko
 # when `make kmod` built it for that kernel, the gtest binaries (stripped) with every shared
@@ -28,7 +28,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=build
 KERNELS="${LANE_KERNELS:-6.1 6.12}"
-TESTS="${LANE_TESTS:-*_test}"
+# bench_smoke: in a guest it smokes the device-bound benchmark section (tests/bench/bench_smoke.cpp)
+TESTS="${LANE_TESTS:-*_test bench_smoke}"
 TIMEOUT="${LANE_TIMEOUT:-1500}"   # seconds per guest, boot to power-off
 MEM="${LANE_MEM:-1G}"
 while [ $# -gt 0 ]; do
@@ -130,7 +131,7 @@ build_initramfs() {
 	done
 	[ -d "$BUILD/bpf" ] && for t in "$BUILD"/bpf/*.bpf.o; do put "$dst" "$t"; done
 	[ -x "$CMAKE_DIR/bin/xdpctl" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl"
-	# the benchmark runner, for a LANE_EXTRA script (make bench: tests/bench/run.sh)
+	# the benchmark runner: bench_smoke runs it, and make bench's LANE_EXTRA (tests/bench/run.sh)
 	[ -x "$CMAKE_DIR/bin/xdpctl_bench" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl_bench"
 	cat >"$dst/bin/lane-file-out" <<'EOF'
 #!/bin/sh
