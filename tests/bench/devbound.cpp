@@ -9,10 +9,12 @@
 // 6.18.44 host, removing a device while a program bound to it was alive oopsed the kernel and
 // left RTNL held (tests/harness/kernel.hpp), so xdpctl_bench refuses the section otherwise.
 //
-// BPF_PROG_TEST_RUN, plain and with live frames, is tried first on the bound program and what
-// the kernel answers is recorded in the JSON (extra.prog_test_run). The figures come from live
-// traffic either way: the RX metadata kfuncs are the driver's (veth's), which read the driver's
-// own context around the xdp_buff, and only the driver's receive path builds that context.
+// BPF_PROG_TEST_RUN, plain and with live frames, is tried first on the bound program, next to
+// an unbound control with the same arguments, and what the kernel answers is recorded in the
+// JSON (extra.prog_test_run). Debian's 6.12 answers EINVAL to the bound program both ways and
+// accepts the control, so the figures come from live traffic. They would anyway: the bound
+// program calls the driver's (veth's) kfuncs, which read veth's own context around the
+// xdp_buff, and a test run does not build one.
 //
 // Two figures, both "processed Mpps" (frames d0's XDP program ran on, veth's
 // rx_queue_*_xdp_packets, over the generator's wall time; ours / baseline per round):
