@@ -21,6 +21,8 @@ ip link set lo up
 ulimit -l unlimited
 
 kver=$(cat /etc/lane-kernel)
+# tells the binaries they run in the lane's guest (bench_smoke, xdpctl_bench's devbound section)
+export XDPCTL_LANE="$kver"
 echo "LANE-BEGIN $kver $(uname -r) cpus=$(nproc)"
 load_mod() {
 	if insmod "/lib/modules/$1.ko"; then

@@ -2,7 +2,7 @@
 # The kernel lane: boots Debian's 6.1 and 6.12 kernels under qemu (TCG, no KVM needed) with a
 # busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
 #
-#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test"]
+#   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test bench_smoke"]
 #
 # The initramfs holds busybox, the guest kernel's veth/sch_ingress/cls_bpf modules, bpf_ctlmap.ko
 # when `make kmod` built it for that kernel, the gtest binaries (stripped) with every shared
@@ -10,6 +10,12 @@
 # their absolute host paths inside the guest, so the paths compiled into the tests still hold.
 # The guest's /init (kmod/lane-init.sh) mounts proc/sys/bpffs/tracefs, loads the modules, runs
 # each binary with --gtest_brief=1, scans the kernel log for WARN/BUG/Oops and powers off.
+#
+# Files out of the guest: a guest-side script (LANE_EXTRA=FILE, run before the test binaries)
+# hands a file to the host with `lane-file-out PATH [NAME]`, which prints it base64-encoded between
+# LANE-FILE-BEGIN/-END markers with its md5sum; after the guest ended this script writes it to
+# LANE_FILES_DIR/NAME (default build/lane/<kver>/files/) and prints "lane: guest file NAME -> PATH",
+# or says that it came back damaged. tests/bench/run.sh gets the device-bound benchmark this way.
 #
 # Output: the guest's console (prefixed), then one line per kernel
 #   lane 6.1.0-56-amd64: N passed, N failed, N skipped
@@ -22,7 +28,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=build
 KERNELS="${LANE_KERNELS:-6.1 6.12}"
-TESTS="${LANE_TESTS:-*_test}"
+# bench_smoke: in a guest it smokes the device-bound benchmark section (tests/bench/bench_smoke.cpp)
+TESTS="${LANE_TESTS:-*_test bench_smoke}"
 TIMEOUT="${LANE_TIMEOUT:-1500}"   # seconds per guest, boot to power-off
 MEM="${LANE_MEM:-1G}"
 while [ $# -gt 0 ]; do
@@ -124,6 +131,18 @@ build_initramfs() {
 	done
 	[ -d "$BUILD/bpf" ] && for t in "$BUILD"/bpf/*.bpf.o; do put "$dst" "$t"; done
 	[ -x "$CMAKE_DIR/bin/xdpctl" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl"
+	# the benchmark runner: bench_smoke runs it, and make bench's LANE_EXTRA (tests/bench/run.sh)
+	[ -x "$CMAKE_DIR/bin/xdpctl_bench" ] && put_elf "$dst" "$CMAKE_DIR/bin/xdpctl_bench"
+	cat >"$dst/bin/lane-file-out" <<'EOF'
+#!/bin/sh
+# lane-file-out PATH [NAME]: hands PATH to the host over the console (kmod/run-lane.sh)
+[ -f "$1" ] || { echo "lane-file-out: no file $1" >&2; exit 1; }
+name=${2:-$(basename "$1")}
+echo "LANE-FILE-BEGIN $name"
+base64 "$1" | sed 's/^/LANE-FILE /'
+echo "LANE-FILE-END $name $(md5sum <"$1" | cut -d' ' -f1)"
+EOF
+	chmod +x "$dst/bin/lane-file-out"
 	: >"$dst/etc/lane-tests"
 	for t in $TESTS; do
 		for b in "$CMAKE_DIR"/$t; do
@@ -134,10 +153,37 @@ build_initramfs() {
 	done
 	echo "$kver" >"$dst/etc/lane-kernel"
 	# guest-side checks that are shell, not gtest (kmod/lane-checks.sh), and LANE_EXTRA=FILE for
-	# debugging: both run after the modules are loaded, before the test binaries
+	# debugging or for make bench (tests/bench/run.sh): both run after the modules are loaded, before
+	# the test binaries
 	[ -f "$here/lane-checks.sh" ] && cp "$here/lane-checks.sh" "$dst/etc/lane-checks.sh"
 	[ -n "${LANE_EXTRA:-}" ] && cp "$LANE_EXTRA" "$dst/etc/lane-extra.sh"
 	(cd "$dst" && find . | cpio -o -H newc --quiet) >"$img"
+}
+
+# writes every file a guest handed out with lane-file-out (console log $1) into directory $2
+extract_files() {
+	local log="$1" dir="$2" name sum tmp f
+	grep -q '^LANE-FILE-BEGIN ' "$log" || return 0
+	mkdir -p "$dir"
+	tmp=$(mktemp -d)
+	# a kernel message printed in the middle of the block is dropped by the prefix match; one
+	# that split a line shows up in the md5sum
+	awk -v d="$tmp" '
+	/^LANE-FILE-BEGIN / { name = $2; f = d "/" name ".b64"; printf "" > f; next }
+	/^LANE-FILE-END /   { if (name == $2) { close(f); print $3 > (d "/" name ".md5"); close(d "/" name ".md5") } name = ""; next }
+	/^LANE-FILE / && name != "" { print substr($0, 11) >> f }' "$log"
+	for f in "$tmp"/*.md5; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f" .md5)
+		sum=$(cat "$f")
+		if base64 -d "$tmp/$name.b64" >"$tmp/$name" 2>/dev/null && [ "$(md5sum <"$tmp/$name" | cut -d' ' -f1)" = "$sum" ]; then
+			mv "$tmp/$name" "$dir/$name"
+			echo "lane: guest file $name -> $dir/$name"
+		else
+			echo "lane: guest file $name came back damaged over the console (md5sum differs); not kept" >&2
+		fi
+	done
+	rm -rf "$tmp"
 }
 
 # parses one guest log: prints "P F S" (passed, failed, skipped)
@@ -195,6 +241,8 @@ if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/bu
 			grep -q '^LANE-BEGIN' "$work/console.log" && break
 			[ $attempt -eq 1 ] && echo "lane: kernel $kver: guest died before its init ran (${secs}s); booting it once more" >&2
 		done
+		[ -n "${LANE_FILES_DIR:-}" ] || rm -rf "$work/files"
+		extract_files "$work/console.log" "${LANE_FILES_DIR:-$work/files}"
 		read -r p f sk <<<"$(parse_log "$work/console.log")"
 		grep -q '^LANE-END' "$work/console.log" || echo "lane: kernel $kver: guest did not finish (timeout, panic or crash); see $work/console.log" >&2
 		echo "lane $kver (${secs}s): $p passed, $f failed, $sk skipped"

@@ -76,5 +76,9 @@ double now_ns();
 void dataplane(const Config &c, std::vector<Figure> &out);
 void controlplane(const Config &c, std::vector<Figure> &out);
 void pipeline(const Config &c, std::vector<Figure> &out);
+// Device-bound programs (devbound.cpp): not a default section, and refused unless
+// XDPCTL_DEVBOUND_LIVE=1 (the kernel lane's guest sets it; see tests/harness/kernel.hpp).
+bool devbound_allowed();
+void devbound(const Config &c, std::vector<Figure> &out);
 
 } // namespace bench
