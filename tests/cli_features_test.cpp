@@ -9,6 +9,7 @@
 
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
+#include "xdpctl_fixture.hpp"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/netdev_genl.h"
 #include "xdpctl/nl.hpp"
@@ -17,7 +18,6 @@ using namespace xt;
 using nlohmann::json;
 
 namespace {
-const std::string kBin = XDPCTL_BIN;
 
 // Documentation/netlink/specs/netdev.yaml
 const std::vector<std::pair<uint64_t, std::string>> kXdpAct = {
@@ -39,26 +39,14 @@ bool has(const json &arr, const std::string &name)
 }
 } // namespace
 
-class CliFeatures : public NetnsTest {
+class CliFeatures : public XdpctlNetnsTest {
 protected:
 	void SetUp() override
 	{
-		NetnsTest::SetUp();
-		fs_ = std::make_unique<BpffsDir>();
-		ASSERT_TRUE(fs_->ok()) << "private bpffs";
+		XdpctlNetnsTest::SetUp();
+		if (HasFatalFailure())
+			return;
 		add_veth("fa0", "fb0");
-	}
-	void TearDown() override
-	{
-		if (fs_) {
-			(void)xdpctl::unload_all();
-			fs_.reset();
-		}
-		NetnsTest::TearDown();
-	}
-	CmdResult xdpctl(const std::string &args)
-	{
-		return run_cmd(ns().exec() + kBin + " " + args, "XDPCTL_BPFFS=" + fs_->root());
 	}
 	// The kernel's dev-get for fa0; nullopt when the netdev family is absent.
 	std::optional<xdpctl::nl::NetdevDev> kernel_says()
@@ -71,7 +59,6 @@ protected:
 		EXPECT_TRUE(d) << "dev-get fa0: " << (d ? "" : d.error().message());
 		return d ? std::optional(*d) : std::nullopt;
 	}
-	std::unique_ptr<BpffsDir> fs_;
 };
 
 TEST_F(CliFeatures, JsonMatchesWhatTheKernelReports)

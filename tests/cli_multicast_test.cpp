@@ -12,6 +12,7 @@
 
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
+#include "xdpctl_fixture.hpp"
 #include "packet.hpp"
 #include "traffic.hpp"
 #include "xdpctl/bpffs.hpp"
@@ -41,27 +42,15 @@ const char *const kPoints[] = {"g1ap", "g1bp", "g2ap", "in0", "in1"};
 using Expect = std::map<std::string, size_t>;
 } // namespace
 
-class CliMulticast : public NetnsTest {
+class CliMulticast : public XdpctlNetnsTest {
 protected:
 	void SetUp() override
 	{
-		NetnsTest::SetUp();
-		fs_ = std::make_unique<BpffsDir>();
-		ASSERT_TRUE(fs_->ok()) << "private bpffs";
+		XdpctlNetnsTest::SetUp();
+		if (HasFatalFailure())
+			return;
 		for (const char *p : {"in0", "in1", "g1a", "g1b", "g2a"})
 			ASSERT_GT(add_veth(p, std::string(p) + "p").ifindex, 0) << "veth " << p;
-	}
-	void TearDown() override
-	{
-		if (fs_) {
-			(void)xdpctl::unload_all();
-			fs_.reset();
-		}
-		NetnsTest::TearDown();
-	}
-	CmdResult xdpctl(const std::string &args, const BpffsDir *fs = nullptr)
-	{
-		return run_cmd(ns().exec() + kBin + " " + args, "XDPCTL_BPFFS=" + (fs ? fs : fs_.get())->root());
 	}
 	// The groups as built by every test: loaded on both ingress ports, two groups, two MACs.
 	void build_groups()
@@ -107,7 +96,6 @@ protected:
 			s += " " + xdpctl::mac_string(e.mac) + "->" + std::to_string(e.group);
 		return s;
 	}
-	std::unique_ptr<BpffsDir> fs_;
 };
 
 TEST_F(CliMulticast, FramesReachExactlyTheirGroupsPorts)

@@ -11,6 +11,7 @@
 
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
+#include "xdpctl_fixture.hpp"
 #include "spawn.hpp"
 #include "traffic.hpp"
 #include "xdpctl/loader.hpp"
@@ -54,24 +55,8 @@ const json *iface(const json &line, const std::string &name)
 const Bytes kFrame = Packet().eth(kMacBcast, kMacB).payload(46).build();
 } // namespace
 
-class CliStats : public NetnsTest {
+class CliStats : public XdpctlNetnsTest {
 protected:
-	void SetUp() override
-	{
-		NetnsTest::SetUp();
-		fs_ = std::make_unique<BpffsDir>();
-		ASSERT_TRUE(fs_->ok()) << "private bpffs";
-	}
-	void TearDown() override
-	{
-		if (fs_) {
-			(void)xdpctl::unload_all();
-			fs_.reset();
-		}
-		NetnsTest::TearDown();
-	}
-	std::string env() const { return "XDPCTL_BPFFS=" + fs_->root(); }
-	CmdResult xdpctl(const std::string &args) { return run_cmd(ns().exec() + kBin + " " + args, env()); }
 	// xdp_pass on sa0; frames sent out of sb0 arrive there
 	void load_pass()
 	{
@@ -79,7 +64,6 @@ protected:
 		auto r = xdpctl("load xdp_pass sa0");
 		ASSERT_EQ(r.rc, 0) << "load: " << r.err;
 	}
-	std::unique_ptr<BpffsDir> fs_;
 };
 
 TEST_F(CliStats, CountCountersSentBeforeTheRunAndJsonLinesParse)

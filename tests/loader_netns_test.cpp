@@ -26,6 +26,7 @@
 
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
+#include "xdpctl_fixture.hpp"
 #include "wire_capture.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/broadcast.h"
@@ -188,24 +189,18 @@ std::string missing(const std::set<uint32_t> &got, uint32_t n)
 }
 } // namespace
 
-class LoaderNetns : public NetnsTest {
+class LoaderNetns : public XdpctlNetnsTest {
 protected:
 	void SetUp() override
 	{
 		if (!rtnl_answers())
 			GTEST_SKIP() << "rtnetlink does not answer on this machine (the rtnl lock is held); cannot create namespaces";
-		NetnsTest::SetUp();
-		fs_ = std::make_unique<BpffsDir>();
-		ASSERT_TRUE(fs_->ok()) << "private bpffs";
+		XdpctlNetnsTest::SetUp();
 	}
 	void TearDown() override
 	{
-		if (fs_) {
-			(void)xdpctl::unload_all();
-			fs_.reset();
-		}
+		XdpctlNetnsTest::TearDown();
 		hosts_.clear();
-		NetnsTest::TearDown();
 	}
 
 	// A host behind a port: a namespace of its own holding the peer (eth0) of the test
@@ -237,11 +232,6 @@ protected:
 	}
 	std::string ping_out;
 
-	// xdpctl run inside the test namespace with the test's bpffs
-	CmdResult xdpctl(const std::string &args)
-	{
-		return run_cmd(ns().exec() + kBin + " " + args, "XDPCTL_BPFFS=" + fs_->root());
-	}
 	std::string ns_dir()
 	{
 		auto l = xdpctl::current_layout();
@@ -256,7 +246,6 @@ protected:
 		return a ? a->prog_id : 0;
 	}
 
-	std::unique_ptr<BpffsDir> fs_;
 	std::vector<std::unique_ptr<Host>> hosts_;
 };
 
