@@ -197,12 +197,21 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	// BpffsDir points XDPCTL_BPFFS at itself and unsets it when it goes: back to the test's
 	setenv("XDPCTL_BPFFS", fs_->root().c_str(), 1);
 	// xdp_broadcast pins the group devmaps (they are devmaps of its object) but not the MAC
-	// table: a MAC cannot be mapped until xdp_multicast is loaded.
+	// table: neither a MAC nor a port goes into a group until xdp_multicast is loaded.
 	ASSERT_EQ(xdpctl("load xdp_broadcast in0").rc, 0);
-	auto r = xdpctl("multicast mac add 01:00:5e:00:00:0a 1");
-	EXPECT_EQ(r.rc, 1) << r.err;
-	EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
-	EXPECT_NE(r.err.find("load one first: xdpctl load xdp_multicast"), std::string::npos) << r.err;
+	auto pins = tree(fs_->root());
+	for (const char *c : {"multicast mac add 01:00:5e:00:00:0a 1", "multicast add 1 g1a"}) {
+		SCOPED_TRACE(c);
+		auto r = xdpctl(c);
+		EXPECT_EQ(r.rc, 1) << r.err;
+		EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
+		EXPECT_NE(r.err.find("load one first: xdpctl load xdp_multicast"), std::string::npos) << r.err;
+		EXPECT_EQ(tree(fs_->root()), pins) << "no pin added or removed";
+	}
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
+		EXPECT_TRUE(m.at("entries").empty()) << m.at("name") << ": no entry written";
 }
 
 TEST(CliMulticastHelp, EveryMulticastVerbHasHelp)

@@ -518,6 +518,11 @@ Result<std::vector<DevmapWrite>> multicast_add(uint32_t group, const std::vector
 	auto ll = locked_layout();
 	if (!ll)
 		return std::unexpected(ll.error());
+	// xdp_broadcast pins the group devmaps too (they are devmaps of its object); only
+	// xdp_multicast, which pins the MAC table, reads them
+	if (!path_exists(ll->first.map_pin(kMulticastMacsMap)))
+		return fail(ENOENT, "multicast group", std::to_string(group),
+			    std::string("no xdp_multicast is loaded in this namespace to use it; ") + kMulticastHint);
 	std::string name = group_map(group);
 	const char *const maps[] = {name.c_str()};
 	return write_all(ll->first, maps, kMulticastHint, *plan, o.replace, o, "multicast group " + std::to_string(group));
