@@ -16,6 +16,7 @@
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/egress.h"
 #include "xdpctl/meta.hpp"
+#include "xdpctl/netdev.hpp"
 #include "xdpctl/object.hpp"
 #include "xdpctl/registry.hpp"
 
@@ -42,6 +43,28 @@ TEST(Registry, XdpPassIsThereAndOpens)
 	EXPECT_EQ(rp->if_maps, std::vector<std::string>{"xdpctl_stats"}) << "per-interface maps";
 	for (const auto &e : registry())
 		EXPECT_EQ(find_program(e.name), &e) << "names are unique: " << e.name;
+}
+
+// The kernel keeps 15 characters of a program's name; status and stats show the whole one,
+// from the program's BTF.
+TEST(Netdev, ProgNameIsTheWholeFunctionName)
+{
+	auto rp = resolve_program({"xdp_redirect_hash", {}}, ProgKind::Xdp);
+	ASSERT_TRUE(rp) << rp.error().message();
+	ASSERT_TRUE(rp->obj.load()) << "load";
+	bpf_prog_info pi{};
+	uint32_t len = sizeof(pi);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(rp->prog), &pi, &len), 0) << "prog info";
+	EXPECT_STREQ(pi.name, "xdp_redirect_de") << "the kernel's copy is cut";
+	EXPECT_EQ(prog_name(pi.id), "xdp_redirect_devmap_hash") << "the whole name";
+	auto rp2 = resolve_program({"xdp_pass", {}}, ProgKind::Xdp);
+	ASSERT_TRUE(rp2) << rp2.error().message();
+	ASSERT_TRUE(rp2->obj.load()) << "load";
+	pi = {};
+	len = sizeof(pi);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(rp2->prog), &pi, &len), 0) << "prog info";
+	EXPECT_EQ(prog_name(pi.id), "xdp_pass_prog") << "a short name as it is";
+	EXPECT_EQ(prog_name(0x7fffffff), "") << "a program that is gone";
 }
 
 // The egress program's per-port configuration goes into its rodata by name, through the

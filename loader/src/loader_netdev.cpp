@@ -1,8 +1,13 @@
 #include <net/if.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+
+#include <memory>
+#include <string_view>
+#include <vector>
 
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev.hpp"
@@ -81,7 +86,26 @@ std::string prog_name(uint32_t prog_id)
 	uint32_t len = sizeof(info);
 	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
 		return {};
-	return info.name;
+	std::string name = info.name;
+	// the kernel keeps 15 characters (xdp_redirect_de); the program's BTF has the whole name,
+	// in the FUNC record of its first instruction (as bpftool prog show finds it)
+	if (name.size() < BPF_OBJ_NAME_LEN - 1 || !info.btf_id || !info.nr_func_info ||
+	    info.func_info_rec_size != sizeof(bpf_func_info))
+		return name;
+	std::vector<bpf_func_info> funcs(info.nr_func_info);
+	bpf_prog_info finfo{};
+	finfo.nr_func_info = info.nr_func_info;
+	finfo.func_info_rec_size = sizeof(bpf_func_info);
+	finfo.func_info = reinterpret_cast<uintptr_t>(funcs.data());
+	len = sizeof(finfo);
+	if (bpf_obj_get_info_by_fd(fd.get(), &finfo, &len))
+		return name;
+	std::unique_ptr<btf, decltype(&btf__free)> b(btf__load_from_kernel_by_id(info.btf_id), btf__free);
+	if (!b)
+		return name;
+	const btf_type *t = btf__type_by_id(b.get(), funcs[0].type_id);
+	const char *full = t && btf_is_func(t) ? btf__name_by_offset(b.get(), t->name_off) : nullptr;
+	return full && std::string_view(full).starts_with(name) ? full : name;
 }
 
 } // namespace xdpctl

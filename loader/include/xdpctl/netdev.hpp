@@ -30,7 +30,8 @@ struct XdpAttachment {
 };
 [[nodiscard]] Result<XdpAttachment> xdp_attachment(int ifindex);
 
-// A loaded program's name (from the kernel), "" when it is gone.
+// A loaded program's name, "" when it is gone: the whole function name from its BTF where the
+// kernel's own copy is cut at 15 characters.
 [[nodiscard]] std::string prog_name(uint32_t prog_id);
 
 } // namespace xdpctl
