@@ -2,7 +2,10 @@
 #   gnuplot -e "datafile='chart.dat'; outfile='chart.png'; machine='...'" chart.gp
 # chart.dat columns: index, "name", ratio median, min, max, 1 when measured in the kernel lane's
 # qemu TCG guest (the device-bound figures; drawn in another colour).
-set terminal pngcairo size 1400,720 font "DejaVu Sans,11" noenhanced
+stats datafile using 1 nooutput
+n = STATS_records
+# ~30 px a bar: the pipeline alone has two dozen figures
+set terminal pngcairo size (n * 30 > 1400 ? n * 30 : 1400),760 font "DejaVu Sans,11" noenhanced
 set output outfile
 set title "xdpctl vs bare baseline, same run (1.0 = as fast as the baseline; dashed: 0.98 target; axis cut at 2)\n".machine
 set ylabel "ratio (baseline/ours for times, ours/baseline for rates)"
@@ -13,8 +16,6 @@ set xtics rotate by 35 right nomirror
 set bmargin 14
 set lmargin 24
 set key inside top left opaque box
-stats datafile using 1 nooutput
-n = STATS_records
 set xrange [-0.6:n-0.4]
 # one outlier round (up to 9x on this machine) would squash every bar: whiskers stop at 2
 # (after stats, which would count only the rows inside the range)
