@@ -35,6 +35,7 @@ const std::pair<const char *, const char *> kFigures[] = {
 	{"controlplane", "DEVMAP_HASH fill"},
 	{"controlplane", "XDP_STATS dump"},
 	{"controlplane", "ctl stats peak RSS"},
+	{"controlplane", "xdpctl stats peak RSS"},
 	{"pipeline", "pipeline processed, 1 gen thread(s)"},
 	{"pipeline", "pipeline delivered, 1 gen thread(s)"},
 	{"pipeline", "pipeline processed, 2 gen thread(s)"},

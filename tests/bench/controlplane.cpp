@@ -10,6 +10,9 @@
 //                     against `ip -s -j link show` over the same devices
 //   ctl stats memory  peak RSS (ru_maxrss, through bench_rss.c) of `xdpctl ctl stats -j` against
 //                     `ip -s -j link show`, both over the same devices
+//   stats memory      peak RSS of `xdpctl stats -j` watching 1,000 devices that run xdp_pass,
+//                     against bench_stats_reader.c, a bare libbpf reader of the same pinned maps
+//                     (and `ip -s -j link show` over them in `extra`)
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -30,6 +33,7 @@
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
 #include "xdp_pass.skel.h"
+#include "xdpctl/ctl_pins.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/fd.hpp"
@@ -280,6 +284,44 @@ Figure stats_memory(const Config &c, int devices)
 	return f;
 }
 
+// Figure 5: peak memory of `xdpctl stats` watching every interface of the namespace, all running
+// xdp_pass loaded by xdpctl (one xdpctl::load for all of them, once per run), against a bare
+// reader of the same pinned counters; `ip -s -j link show` over the same devices for scale.
+Figure watch_memory(const Config &c, const std::vector<std::string> &ifs)
+{
+	const std::string interval = c.smoke ? "0.05" : "0.25", count = c.smoke ? "2" : "4";
+	Figure f{.group = "controlplane", .name = "xdpctl stats peak RSS", .unit = "KiB",
+		 .how = std::to_string(ifs.size()) + " veths, each running xdp_pass loaded by xdpctl; -i " + interval +
+			" -c " + count + "; ru_maxrss of the command (spawned by bench_rss)"};
+	f.ours.what = "`xdpctl stats -j -i " + interval + " -c " + count + "` (every interface xdpctl attached to)";
+	f.baseline.what = "bench_stats_reader.c: libbpf, each pinned xdpctl_stats read per interval, one line printed";
+	double t0 = now_ns();
+	auto r = xdpctl::load({.program = {.name_or_path = "xdp_pass"}, .interfaces = ifs});
+	if (!r)
+		throw std::runtime_error("xdpctl::load onto " + std::to_string(ifs.size()) + " veths: " + r.error().message());
+	f.extra["load_ms"] = ms_since(t0);
+	auto ns_dir = xdpctl::ctl::bpffs_ns_dir();
+	if (!ns_dir)
+		throw std::runtime_error(ns_dir.error().message());
+	std::vector<double> ip_rss;
+	interleave(
+		c.cp_rounds, f,
+		[&] {
+			return static_cast<double>(
+				run_child({xdpctl_bin(), "stats", "-j", "-i", interval, "-c", count}, true).maxrss_kib);
+		},
+		[&] {
+			ip_rss.push_back(static_cast<double>(run_child(kIpLinkStats, true).maxrss_kib));
+			return static_cast<double>(run_child({XDPCTL_BENCH_STATS_READER, *ns_dir, std::to_string(ifs.size()),
+							      interval, count},
+							     true)
+							   .maxrss_kib);
+		});
+	auto ip = spread(ip_rss);
+	f.extra["ip_s_j_link_show_KiB"] = {{"median", ip.median}, {"min", ip.min}, {"max", ip.max}};
+	return f;
+}
+
 } // namespace
 
 void controlplane(const Config &c, std::vector<Figure> &out)
@@ -309,6 +351,12 @@ void controlplane(const Config &c, std::vector<Figure> &out)
 		add_veths(ns, dump_devices / 2);
 		out.push_back(stats_dump(c, dump_devices));
 		out.push_back(stats_memory(c, dump_devices));
+		// last: it attaches xdp_pass to every device (they go with the namespace)
+		std::vector<std::string> all;
+		for (int i = 0; i < dump_devices / 2; i++)
+			for (const char *end : {"a", "b"})
+				all.push_back("bench" + std::to_string(i) + end);
+		out.push_back(watch_memory(c, all));
 	}
 }
 
