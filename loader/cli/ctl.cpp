@@ -191,7 +191,9 @@ std::string indent(const std::string &text, size_t n)
 }
 
 // Printed as each netdev is looked up, never held all at once: with -j the same document as
-// json{backend, netdevs: [...], type}.dump(2), written piece by piece.
+// json{backend, netdevs: [...], type}.dump(2), written piece by piece. An error in the middle of
+// the walk (one line on stderr, exit 1) leaves that document unfinished, never closed as if
+// complete.
 void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(type, o);
