@@ -95,4 +95,19 @@ TEST_F(CtlNl, NetdevDevGetGivesXdpFeatures)
 		<< "veth implements all three kfuncs";
 	auto q = g->netdev_qstats_get(v.ifindex);
 	ASSERT_TRUE(q) << q.error().message();
+
+	// the dumps a control map walk takes: every device, each as its own request says
+	auto all = g->netdev_dev_dump();
+	ASSERT_TRUE(all) << all.error().message();
+	EXPECT_EQ(all->size(), 3u) << "lo, nle, nlf";
+	for (int idx : {v.ifindex, v.peer_ifindex}) {
+		ASSERT_TRUE(all->count(idx)) << "ifindex " << idx << " in the dev-get dump";
+		auto one = g->netdev_dev_get(idx);
+		ASSERT_TRUE(one) << one.error().message();
+		EXPECT_EQ(all->at(idx).xdp_features, one->xdp_features) << "xdp-features as dev-get says";
+		EXPECT_EQ(all->at(idx).xdp_rx_metadata_features, one->xdp_rx_metadata_features) << "rx metadata features";
+	}
+	auto qs = g->netdev_qstats_dump();
+	ASSERT_TRUE(qs) << qs.error().message();
+	EXPECT_EQ(qs->count(v.ifindex) != 0, q->has_value()) << "qstats dump has the veth exactly when qstats-get does";
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "bpffs_dir.hpp"
@@ -182,6 +183,111 @@ TEST_P(CtlStats, MonitorMapsAreSummedForTheirDevice)
 	EXPECT_EQ(s->xdp_redirect_errors, 11u) << "redirect errors of this device, every errno";
 	EXPECT_EQ(s->xdp_devmap_xmit_sent, 20u) << "devmap transmits out of this device";
 	EXPECT_EQ(s->xdp_devmap_xmit_drops, 2u) << "devmap drops out of this device";
+}
+
+namespace {
+
+// Walks every key from no key, looking each up as it goes; the values by ifindex.
+std::map<uint32_t, struct bpf_ctrl_xdp_stats> walk(ctl::ControlMap &m)
+{
+	std::map<uint32_t, struct bpf_ctrl_xdp_stats> out;
+	uint32_t key = 0, next = 0;
+	const uint32_t *cur = nullptr;
+	while (m.get_next_key(cur, &next)) {
+		key = next;
+		cur = &key;
+		auto v = m.lookup_as<struct bpf_ctrl_xdp_stats>(key);
+		EXPECT_TRUE(v) << "lookup of a walked key: " << v.error().message();
+		if (v)
+			out[key] = *v;
+	}
+	return out;
+}
+
+// Sends n minimum frames out of v.name and waits until the kernel counted them on the peer.
+void send_and_wait(const VethPair &v, int n)
+{
+	auto before = ip_link_stats(v.peer);
+	ASSERT_TRUE(before);
+	auto frame = Packet().eth(v.peer_mac, v.mac).pad_to(60).build();
+	ASSERT_EQ(send_frames(v.name, frame, n), n) << "frames sent";
+	for (int i = 0; i < 100; i++) {
+		auto now = ip_link_stats(v.peer);
+		if (now && now->rx_packets >= before->rx_packets + static_cast<uint64_t>(n))
+			return;
+		usleep(10000);
+	}
+	FAIL() << v.peer << " never counted the frames";
+}
+
+} // namespace
+
+// The freshness rule (user backend: a walk's lookups come from one snapshot taken when the
+// walk starts, ctlmap.hpp): what changed before a walk starts is in it, a second lookup of a key
+// and a lookup after the walk ended ask the kernel, and devices created or deleted after the
+// snapshot are answered as they are now. The kernel backend asks every time; the same holds.
+TEST_P(CtlStats, EachWalkAndEachLookupAfterTheFirstSeeTheCountersOfNow)
+{
+	auto v = add_veth("fr0", "fr1");
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
+	ASSERT_TRUE(map) << map.error().message();
+	const uint32_t idx = static_cast<uint32_t>(v.ifindex);
+
+	auto first = walk(*map);
+	ASSERT_TRUE(first.count(idx)) << "fr0 walked";
+	expect_link_counters(first[idx], "fr0");
+
+	send_and_wait(v, 5);
+	auto second = walk(*map);
+	ASSERT_TRUE(second.count(idx)) << "fr0 walked again";
+	EXPECT_EQ(second[idx].tx_packets, first[idx].tx_packets + 5) << "the second walk sees the 5 frames sent between";
+	expect_link_counters(second[idx], "fr0");
+
+	// within one walk: the first lookup of fr0, then frames, then fr0 again
+	uint32_t next = 0;
+	ASSERT_TRUE(map->get_next_key(nullptr, &next)) << "a walk starts";
+	auto in_walk = map->lookup_as<struct bpf_ctrl_xdp_stats>(idx);
+	ASSERT_TRUE(in_walk) << in_walk.error().message();
+	send_and_wait(v, 3);
+	auto again = map->lookup_as<struct bpf_ctrl_xdp_stats>(idx);
+	ASSERT_TRUE(again) << again.error().message();
+	EXPECT_EQ(again->tx_packets, second[idx].tx_packets + 3) << "a second lookup of a key in the walk is fresh";
+	expect_link_counters(*again, "fr0");
+
+	// the walk runs to its end; afterwards a lookup is outside any walk
+	uint32_t key = next;
+	while (map->get_next_key(&key, &next))
+		key = next;
+	send_and_wait(v, 2);
+	auto after = map->lookup_as<struct bpf_ctrl_xdp_stats>(idx);
+	ASSERT_TRUE(after) << after.error().message();
+	EXPECT_EQ(after->tx_packets, second[idx].tx_packets + 5) << "a lookup outside a walk is fresh";
+	expect_link_counters(*after, "fr0");
+}
+
+TEST_P(CtlStats, DevicesCreatedOrDeletedAfterTheWalkStartedAreAnsweredAsTheyAreNow)
+{
+	auto old = add_veth("sn0", "sn1");
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, GetParam());
+	ASSERT_TRUE(map) << map.error().message();
+	uint32_t next = 0;
+	ASSERT_TRUE(map->get_next_key(nullptr, &next)) << "a walk starts (and takes its snapshot)";
+
+	auto v = add_veth("sn2", "sn3");
+	send_and_wait(v, 4);
+	auto s = map->lookup_as<struct bpf_ctrl_xdp_stats>(static_cast<uint32_t>(v.ifindex));
+	ASSERT_TRUE(s) << "a device created after the walk started: " << s.error().message();
+	EXPECT_EQ(s->ifindex, static_cast<uint32_t>(v.ifindex)) << "its own value";
+	EXPECT_EQ(s->tx_packets, 4u) << "its own counters";
+	expect_link_counters(*s, "sn2");
+
+	must("ip link del sn0");
+	auto gone = map->lookup_as<struct bpf_ctrl_xdp_stats>(static_cast<uint32_t>(old.ifindex));
+	ASSERT_FALSE(gone) << "a device deleted after the walk started is not answered from the past";
+	EXPECT_EQ(gone.error().err, ENOENT) << gone.error().message();
+	auto gone_peer = map->lookup_as<struct bpf_ctrl_xdp_stats>(static_cast<uint32_t>(old.peer_ifindex));
+	ASSERT_FALSE(gone_peer) << "nor its peer, deleted with it";
+	EXPECT_EQ(gone_peer.error().err, ENOENT) << gone_peer.error().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CtlStats, ::testing::ValuesIn(ctl_backends()), ctl_backend_name);

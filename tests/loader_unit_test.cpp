@@ -6,7 +6,9 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <map>
 
 #include "bpffs_dir.hpp"
 #include "loader_devmap_test.skel.h"
@@ -15,6 +17,7 @@
 #include "xdpctl/compat.h"
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/egress.h"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/meta.hpp"
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/object.hpp"
@@ -295,6 +298,66 @@ TEST(Devmap, FailedWriteRestoresEveryEntryItTouched)
 	}
 	EXPECT_EQ(dump(fd, 64).size(), 4u) << "uncommitted txn took its writes back";
 	EXPECT_EQ(dump(fd, 64).count(8), 0u) << "new key removed";
+}
+
+namespace {
+// Every entry of a DEVMAP_HASH: key -> {ifindex, egress program id}.
+std::map<uint32_t, std::pair<uint32_t, uint32_t>> dump_hash(int fd)
+{
+	std::map<uint32_t, std::pair<uint32_t, uint32_t>> m;
+	uint32_t key = 0, next = 0;
+	const uint32_t *cur = nullptr;
+	while (bpf_map_get_next_key(fd, cur, &next) == 0) {
+		bpf_devmap_val v{};
+		if (bpf_map_lookup_elem(fd, &next, &v) == 0)
+			m[next] = {v.ifindex, v.bpf_prog.id};
+		key = next;
+		cur = &key;
+	}
+	return m;
+}
+} // namespace
+
+// DEVMAP_HASH writes insert new keys with BPF_NOEXIST and read an old value only where the key
+// exists: a write mixing both that fails midway, or is taken back by its txn, must still leave
+// the map exactly as it was, overwritten egress programs included.
+TEST(Devmap, HashWriteOfNewAndExistingKeysLeavesTheMapAsItWasOnFailure)
+{
+	auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
+	ASSERT_TRUE(obj);
+	bpf_program *p = nullptr;
+	bpf_object__for_each_program(p, obj->get())
+		bpf_program__set_autoload(p, std::string(bpf_program__name(p)) != "test_egress_frags");
+	ASSERT_TRUE(obj->load()) << "loaded";
+	int eg = bpf_program__fd(obj->program("test_egress"));
+	Fd map(bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, "unit_hash", sizeof(uint32_t), sizeof(bpf_devmap_val), 4, nullptr));
+	ASSERT_TRUE(map) << "DEVMAP_HASH with 4 entries: " << strerror(errno);
+	int fd = map.get();
+	ASSERT_TRUE(devmap_write(fd, "unit_hash", {{2, 1, eg}, {4, 1, -1}})) << "prior entries, key 2 with an egress program";
+	auto before = dump_hash(fd);
+	ASSERT_EQ(before.size(), 2u);
+	ASSERT_NE(before[2].second, 0u) << "key 2 runs the egress program";
+
+	for (size_t threshold : {size_t(100), size_t(2)}) {
+		SCOPED_TRACE(threshold == 2 ? "batch threshold reached (devmaps have no batch op)" : "element path");
+		// new 1, overwrite 2 (drops its program), new 3: the map is then full, so new 5 fails
+		auto st = devmap_write(fd, "unit_hash", {{1, 1, -1}, {2, 1, -1}, {3, 1, -1}, {5, 1, -1}}, threshold);
+		ASSERT_FALSE(st) << "refused";
+		EXPECT_NE(st.error().message().find("is full"), std::string::npos) << "says full: " << st.error().message();
+		EXPECT_EQ(dump_hash(fd), before) << "new keys deleted, key 2 has its program again, nothing else changed";
+	}
+	{
+		Txn txn;
+		ASSERT_TRUE(devmap_write(fd, "unit_hash", {{1, 1, -1}, {2, 1, -1}}, 8, &txn)) << "new 1, overwrite 2";
+		auto mid = dump_hash(fd);
+		EXPECT_EQ(mid.size(), 3u) << "written";
+		EXPECT_EQ(mid[2].second, 0u) << "key 2 without its program";
+	}
+	EXPECT_EQ(dump_hash(fd), before) << "the uncommitted txn took both back";
+	// a key given twice: the second write overwrites the first, and failure undoes both
+	auto st = devmap_write(fd, "unit_hash", {{2, 1, -1}, {2, 1, -1}, {6, 1, -1}, {7, 1, -1}, {8, 1, -1}});
+	ASSERT_FALSE(st) << "refused: full";
+	EXPECT_EQ(dump_hash(fd), before) << "key 2 back as it was";
 }
 
 TEST(Devmap, EgressProgramGoesIntoTheEntry)

@@ -68,12 +68,26 @@ std::string ifname_of(uint32_t ifindex)
 	return if_indextoname(ifindex, buf) ? buf : "?";
 }
 
-// The keys to show: one interface, or every netdev in get_next_key order.
-std::vector<uint32_t> keys(ctl::ControlMap &m, const CtlOpts &o)
+struct Entry {
+	uint32_t ifindex;
+	std::string ifname;
+	std::vector<std::byte> value;
+};
+
+// One interface, or every netdev walked the proposal's way: get_next_key, then lookup of that
+// key, fn(entry) for each as it comes (a walk's lookups are answered from one snapshot of the
+// namespace: ctlmap.hpp). A netdev that vanished between its key and its lookup is skipped.
+template <class Fn>
+void for_each_entry(ctl::ControlMap &m, const CtlOpts &o, Fn &&fn)
 {
-	if (!o.ifname.empty())
-		return {ifindex_of(o.ifname)};
-	std::vector<uint32_t> out;
+	if (!o.ifname.empty()) {
+		uint32_t k = ifindex_of(o.ifname);
+		auto v = m.lookup(k);
+		if (!v)
+			die(v.error());
+		fn(Entry{k, ifname_of(k), std::move(*v)});
+		return;
+	}
 	uint32_t key = 0, next = 0;
 	const uint32_t *cur = nullptr;
 	for (;;) {
@@ -82,32 +96,15 @@ std::vector<uint32_t> keys(ctl::ControlMap &m, const CtlOpts &o)
 			break;
 		if (!st)
 			die(st.error());
-		out.push_back(next);
 		key = next;
 		cur = &key;
-	}
-	return out;
-}
-
-struct Entry {
-	uint32_t ifindex;
-	std::string ifname;
-	std::vector<std::byte> value;
-};
-
-// Looks every key up; a netdev that vanished between the walk and its lookup is skipped.
-std::vector<Entry> snapshot(ctl::ControlMap &m, const CtlOpts &o)
-{
-	std::vector<Entry> out;
-	for (uint32_t k : keys(m, o)) {
-		auto v = m.lookup(k);
-		if (!v && v.error().err == ENOENT && o.ifname.empty())
+		auto v = m.lookup(key);
+		if (!v && v.error().err == ENOENT)
 			continue;
 		if (!v)
 			die(v.error());
-		out.push_back({k, ifname_of(k), std::move(*v)});
+		fn(Entry{key, ifname_of(key), std::move(*v)});
 	}
-	return out;
 }
 
 uint32_t avail_of(const std::vector<std::byte> &v)
@@ -181,22 +178,42 @@ std::string join(const std::vector<std::string> &v)
 	return s;
 }
 
+// Every line of text indented by n spaces.
+std::string indent(const std::string &text, size_t n)
+{
+	std::string out(n, ' ');
+	for (char c : text) {
+		out += c;
+		if (c == '\n')
+			out.append(n, ' ');
+	}
+	return out;
+}
+
+// Printed as each netdev is looked up, never held all at once: with -j the same document as
+// json{backend, netdevs: [...], type}.dump(2), written piece by piece. An error in the middle of
+// the walk (one line on stderr, exit 1) leaves that document unfinished, never closed as if
+// complete.
 void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(type, o);
-	auto entries = snapshot(m, o);
 	if (g.json) {
-		json out{{"backend", m.backend_name()}, {"type", ctl::ctrl_type_name(type)}, {"netdevs", json::array()}};
-		for (auto &e : entries)
-			out["netdevs"].push_back({{"ifindex", e.ifindex},
-						  {"ifname", e.ifname},
-						  {"unavailable", unavailable(type, avail_of(e.value))},
-						  {"value", value_json(m, e)}});
-		std::cout << out.dump(2) << "\n";
+		std::cout << "{\n  \"backend\": " << json(m.backend_name()).dump() << ",\n  \"netdevs\": [";
+		bool first = true;
+		for_each_entry(m, o, [&](const Entry &e) {
+			json one{{"ifindex", e.ifindex},
+				 {"ifname", e.ifname},
+				 {"unavailable", unavailable(type, avail_of(e.value))},
+				 {"value", value_json(m, e)}};
+			std::cout << (first ? "\n" : ",\n") << indent(one.dump(2), 4);
+			first = false;
+		});
+		std::cout << (first ? "]" : "\n  ]") << ",\n  \"type\": " << json(ctl::ctrl_type_name(type)).dump()
+			  << "\n}\n";
 		return;
 	}
 	std::cout << ctl::ctrl_type_name(type) << " from the " << m.backend_name() << " backend\n";
-	for (auto &e : entries) {
+	for_each_entry(m, o, [&](const Entry &e) {
 		auto text = ctl::btf_pretty(m.btf(), m.value_type_id(), e.value);
 		if (!text)
 			die(text.error());
@@ -204,7 +221,7 @@ void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 		auto na = unavailable(type, avail_of(e.value));
 		if (!na.empty())
 			std::cout << "  unavailable (shown as 0 above, not a value): " << join(na) << "\n";
-	}
+	});
 }
 
 // Per-second rates of every counter, computed on the BTF-driven JSON: whatever numbers a value
@@ -249,19 +266,18 @@ void flatten(const json &j, const std::string &prefix, std::vector<std::pair<std
 void stats_rates(const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(BPF_CTRL_XDP_STATS, o);
-	auto as_json = [&](const std::vector<Entry> &es) {
+	auto as_json = [&] {
 		std::map<uint32_t, std::pair<std::string, json>> out;
-		for (auto &e : es)
-			out[e.ifindex] = {e.ifname, value_json(m, e)};
+		for_each_entry(m, o, [&](const Entry &e) { out[e.ifindex] = {e.ifname, value_json(m, e)}; });
 		return out;
 	};
 	if (!g.json)
 		std::cout << "XDP_STATS rates from the " << m.backend_name() << " backend, every " << o.interval << " s\n";
-	auto prev = as_json(snapshot(m, o));
+	auto prev = as_json();
 	auto t0 = std::chrono::steady_clock::now();
 	for (unsigned n = 0; !o.count || n < o.count; n++) {
 		std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
-		auto cur = as_json(snapshot(m, o));
+		auto cur = as_json();
 		auto t1 = std::chrono::steady_clock::now();
 		double secs = std::chrono::duration<double>(t1 - t0).count();
 		json line{{"backend", m.backend_name()}, {"interval", secs}, {"netdevs", json::array()}};

@@ -6,7 +6,9 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "cli.hpp"
@@ -124,23 +126,50 @@ void print_interval(double t, const xdpctl::StatsSample &now, const xdpctl::Stat
 	}
 }
 
+// One JSON line written piece by piece: `head` (an object's members before "interfaces", may be
+// empty), then one object per interface from each(i), then `tail` (the members after it). The
+// same text as building the whole line with nlohmann::json and dump(), whose members come in
+// name order, without holding 1,000 interfaces' objects at once.
+void print_json_line(const std::string &head, size_t n, const std::function<nlohmann::json(size_t)> &each,
+		     const std::string &tail)
+{
+	std::string out = "{" + head + "\"interfaces\":[";
+	for (size_t i = 0; i < n; i++) {
+		out += i ? "," : "";
+		out += each(i).dump();
+		if (out.size() >= 64 * 1024) {
+			std::fwrite(out.data(), 1, out.size(), stdout);
+			out.clear();
+		}
+	}
+	out += "]," + tail + "}\n";
+	std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+std::string member(const char *name, const nlohmann::json &v)
+{
+	return "\"" + std::string(name) + "\":" + v.dump();
+}
+
 void print_summary(const xdpctl::StatsSample &last, const xdpctl::StatsSample &first, unsigned intervals, const Globals &g)
 {
 	double dt = secs(last.at - first.at);
 	if (g.json) {
-		nlohmann::json ifs = nlohmann::json::array();
-		for (size_t i = 0; i < last.interfaces.size(); i++) {
-			const auto &n = last.interfaces[i];
-			nlohmann::json counters = nlohmann::json::object();
-			for (size_t a = 0; a < n.xdp.size(); a++)
-				counters[xdpctl::kXdpActionNames[a]] = {{"packets", n.xdp[a].packets}, {"bytes", n.xdp[a].bytes}};
-			ifs.push_back({{"ifname", n.ifname},
-				       {"ifindex", n.ifindex},
-				       {"prog", n.prog},
-				       {"actions", actions_json(n, first.interfaces[i], dt > 0 ? dt : 1)},
-				       {"counters", counters}});
-		}
-		fmt::print("{}\n", nlohmann::json{{"type", "summary"}, {"duration", dt}, {"intervals", intervals}, {"interfaces", ifs}}.dump());
+		print_json_line(
+			member("duration", dt) + ",", last.interfaces.size(),
+			[&](size_t i) {
+				const auto &n = last.interfaces[i];
+				nlohmann::json counters = nlohmann::json::object();
+				for (size_t a = 0; a < n.xdp.size(); a++)
+					counters[xdpctl::kXdpActionNames[a]] = {{"packets", n.xdp[a].packets},
+										{"bytes", n.xdp[a].bytes}};
+				return nlohmann::json{{"ifname", n.ifname},
+						      {"ifindex", n.ifindex},
+						      {"prog", n.prog},
+						      {"actions", actions_json(n, first.interfaces[i], dt > 0 ? dt : 1)},
+						      {"counters", counters}};
+			},
+			member("intervals", intervals) + "," + member("type", "summary"));
 		return;
 	}
 	fmt::print("\nSummary: {} interval{} in {:.1f} s\n", intervals, intervals == 1 ? "" : "s", dt);
@@ -199,16 +228,18 @@ int run(const StatsArgs &a, const Globals &g)
 		n++;
 		double dt = secs(cur->at - prev.at);
 		if (g.json) {
-			nlohmann::json ifs = nlohmann::json::array();
-			for (size_t i = 0; i < cur->interfaces.size(); i++) {
-				const auto &c = cur->interfaces[i];
-				nlohmann::json e{{"ifname", c.ifname}, {"ifindex", c.ifindex}, {"prog", c.prog},
-						 {"actions", actions_json(c, prev.interfaces[i], dt)}};
-				if (a.extended)
-					e.update(extended_json(c, prev.interfaces[i], dt));
-				ifs.push_back(e);
-			}
-			fmt::print("{}\n", nlohmann::json{{"type", "interval"}, {"time", secs(cur->at - first->at)}, {"interval", dt}, {"interfaces", ifs}}.dump());
+			print_json_line(
+				"", cur->interfaces.size(),
+				[&](size_t i) {
+					const auto &c = cur->interfaces[i];
+					nlohmann::json e{{"ifname", c.ifname}, {"ifindex", c.ifindex}, {"prog", c.prog},
+							 {"actions", actions_json(c, prev.interfaces[i], dt)}};
+					if (a.extended)
+						e.update(extended_json(c, prev.interfaces[i], dt));
+					return e;
+				},
+				member("interval", dt) + "," + member("time", secs(cur->at - first->at)) + "," +
+					member("type", "interval"));
 		} else {
 			print_interval(secs(cur->at - first->at), *cur, prev, dt, a.extended);
 		}

@@ -1,13 +1,33 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
+#include "loader_internal.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/live_stats.hpp"
 #include "xdpctl/netdev.hpp"
-#include "xdpctl/status.hpp"
 
 namespace xdpctl {
+
+namespace {
+
+// The program xdpctl attached to ifindex, from its pinned link (ROOT/ns<NS>/if<IFINDEX>/link)
+// when that link is attached to the device (a link whose device went away reports ifindex 0):
+// what `xdpctl status` calls owned. Read from the pins, so watching N interfaces costs N reads
+// however many netdevs the namespace has.
+std::optional<std::string> owned_prog(const Layout &l, int ifindex)
+{
+	auto li = detail::pinned_link_info(l, ifindex);
+	if (!li || li->ifindex != static_cast<uint32_t>(ifindex))
+		return std::nullopt;
+	return prog_name(li->prog_id);
+}
+
+} // namespace
 
 Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 {
@@ -15,26 +35,32 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 	auto m = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
 	if (!m)
 		return std::unexpected(m.error());
-	auto st = status();
-	if (!st)
-		return std::unexpected(st.error());
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
 	std::vector<Watched> ifs;
 	for (const auto &name : ifnames) {
 		auto idx = ifindex_of(name);
 		if (!idx)
 			return std::unexpected(idx.error());
-		auto it = std::find_if(st->interfaces.begin(), st->interfaces.end(),
-				       [&](const InterfaceStatus &i) { return i.ifindex == *idx; });
-		if (it == st->interfaces.end() || !it->owned)
+		auto prog = owned_prog(*l, *idx);
+		if (!prog)
 			return fail(ENOENT, "interface", name,
 				    "runs no program of xdpctl, so there are no counters to read (xdpctl status shows what runs)");
 		if (std::none_of(ifs.begin(), ifs.end(), [&](const Watched &w) { return w.ifindex == *idx; }))
-			ifs.push_back({*idx, name, it->prog});
+			ifs.push_back({*idx, name, *prog});
 	}
 	if (ifnames.empty()) {
-		for (const auto &i : st->interfaces)
-			if (i.owned)
-				ifs.push_back({i.ifindex, i.name, i.prog});
+		for (const auto &n : list_dir(l->ns_dir())) {
+			if (n.size() < 3 || !n.starts_with("if") || !std::all_of(n.begin() + 2, n.end(), ::isdigit))
+				continue;
+			int idx = std::atoi(n.c_str() + 2);
+			auto prog = owned_prog(*l, idx);
+			auto name = prog ? ifname_of(idx) : Result<std::string>(std::string());
+			if (prog && name)
+				ifs.push_back({idx, *name, *prog});
+		}
+		std::sort(ifs.begin(), ifs.end(), [](const Watched &a, const Watched &b) { return a.ifindex < b.ifindex; });
 		if (ifs.empty())
 			return fail(ENOENT, "interfaces", {},
 				    "no interface in this network namespace runs a program of xdpctl; load one first "

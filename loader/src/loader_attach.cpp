@@ -217,11 +217,14 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		return std::unexpected(lock.error());
 
 	// Everything is checked before anything is made: the program first (it can be opened
-	// without touching the system), then the interfaces.
+	// without touching the system), then the interfaces. The opened object serves the first
+	// interface; each further one opens its own instance.
+	std::optional<ResolvedProgram> checked;
 	{
 		auto rp = resolve_program(req.program, ProgKind::Xdp);
 		if (!rp)
 			return std::unexpected(rp.error());
+		checked.emplace(std::move(*rp));
 	}
 	std::vector<Target> targets;
 	for (const auto &ifname : req.interfaces) {
@@ -256,7 +259,9 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		return std::unexpected(st.error());
 
 	for (const auto &t : targets) {
-		auto rp = resolve_program(req.program, ProgKind::Xdp);
+		Result<ResolvedProgram> rp = checked ? Result<ResolvedProgram>(std::move(*checked))
+						     : resolve_program(req.program, ProgKind::Xdp);
+		checked.reset();
 		if (!rp)
 			return std::unexpected(rp.error());
 		bool bound = req.dev_bound || rp->dev_bound;

@@ -103,33 +103,38 @@ Status devmap_write(int map_fd, const std::string &name, const std::vector<Devma
 
 	std::vector<uint32_t> keys;
 	std::vector<bpf_devmap_val> vals;
-	std::vector<Old> olds;
 	for (const auto &e : entries) {
 		bpf_devmap_val v{};
 		v.ifindex = e.ifindex;
-		v.bpf_prog.fd = e.prog_fd;
+		v.bpf_prog.fd = info.value_size < sizeof(bpf_devmap_val) ? 0 : e.prog_fd; // only the ifindex is read
 		keys.push_back(e.key);
 		vals.push_back(v);
-		bpf_devmap_val cur{};
-		olds.push_back({e.key, bpf_map_lookup_elem(map_fd, &e.key, &cur) == 0 ? std::optional(cur) : std::nullopt});
 	}
-	if (info.value_size < sizeof(bpf_devmap_val))
-		for (auto &v : vals)
-			v.bpf_prog.fd = 0; // only the ifindex is read
+	auto read_old = [&](uint32_t key) {
+		bpf_devmap_val cur{};
+		return Old{key, bpf_map_lookup_elem(map_fd, &key, &cur) == 0 ? std::optional(cur) : std::nullopt};
+	};
 
+	// A zero-count batch tells whether the map has a batch op without changing anything; no
+	// devmap has one on the kernels we know (ENOTSUPP), so this is the exception.
+	std::vector<Old> olds; // what each written key held before, in write order
 	bool done = false;
-	if (entries.size() >= batch_threshold && !entries.empty()) {
+	uint32_t zero = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	if (entries.size() >= batch_threshold && !entries.empty() &&
+	    !bpf_map_update_batch(map_fd, keys.data(), vals.data(), &zero, &bo)) {
+		for (uint32_t k : keys)
+			olds.push_back(read_old(k));
 		// Values are read at value_size strides: pack them when the map has 4-byte values.
 		std::vector<uint8_t> packed(vals.size() * info.value_size);
 		for (size_t i = 0; i < vals.size(); i++)
 			std::memcpy(packed.data() + i * info.value_size, &vals[i], info.value_size);
 		uint32_t count = static_cast<uint32_t>(entries.size());
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 		int err = bpf_map_update_batch(map_fd, keys.data(), packed.data(), &count, &bo);
 		if (!err) {
 			done = true;
 		} else if (errno == ENOTSUP || errno == EOPNOTSUPP || errno == kENOTSUPP || (errno == EINVAL && count == 0)) {
-			// DEVMAPs have no batch op on every kernel: element by element below
+			olds.clear(); // element by element below
 		} else {
 			int e = errno;
 			restore(map_fd, std::vector<Old>(olds.begin(), olds.begin() + std::min<size_t>(count, olds.size())));
@@ -137,12 +142,25 @@ Status devmap_write(int map_fd, const std::string &name, const std::vector<Devma
 		}
 	}
 	if (!done) {
+		// DEVMAP_HASH: insert with BPF_NOEXIST, and only where the key exists (EEXIST) read the
+		// old value before overwriting it, so a fill of new keys costs one syscall per entry.
+		// DEVMAP: every index exists, empty or not: read each old value first.
+		const bool hash = info.type == BPF_MAP_TYPE_DEVMAP_HASH;
 		for (size_t i = 0; i < entries.size(); i++) {
-			if (bpf_map_update_elem(map_fd, &keys[i], &vals[i], 0)) {
-				int e = errno;
-				restore(map_fd, std::vector<Old>(olds.begin(), olds.begin() + i));
-				return std::unexpected(write_error(e, name, info, entries[i]));
+			if (hash && bpf_map_update_elem(map_fd, &keys[i], &vals[i], BPF_NOEXIST) == 0) {
+				olds.push_back({keys[i], std::nullopt});
+				continue;
 			}
+			int e = errno;
+			if (!hash || e == EEXIST) {
+				olds.push_back(read_old(keys[i]));
+				if (bpf_map_update_elem(map_fd, &keys[i], &vals[i], BPF_ANY) == 0)
+					continue;
+				e = errno;
+				olds.pop_back(); // not written: nothing of this key to restore
+			}
+			restore(map_fd, olds);
+			return std::unexpected(write_error(e, name, info, entries[i]));
 		}
 	}
 	if (txn) {

@@ -11,6 +11,7 @@
 
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/nl.hpp"
 
 namespace xdpctl {
 
@@ -57,20 +58,28 @@ const char *to_string(XdpMode m)
 
 Result<XdpAttachment> xdp_attachment(int ifindex)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	if (int err = bpf_xdp_query(ifindex, 0, &q); err)
-		return fail(-err, "bpf_xdp_query", "ifindex " + std::to_string(ifindex));
+	// One RTM_GETLINK for this device. libbpf's bpf_xdp_query dumps every link of the namespace
+	// and keeps the one it wants: O(netdevs) per call, which a load onto N of 2,000 veths or a
+	// status of them pays N times.
+	auto rt = nl::Rtnl::open();
+	if (!rt)
+		return std::unexpected(rt.error());
+	auto l = rt->get_link(static_cast<uint32_t>(ifindex));
+	if (!l && l.error().err == ENODEV)
+		return XdpAttachment{}; // gone: nothing attached, as bpf_xdp_query answered
+	if (!l)
+		return std::unexpected(l.error());
 	XdpAttachment a;
-	a.drv_prog_id = q.drv_prog_id;
-	a.skb_prog_id = q.skb_prog_id;
-	a.hw_prog_id = q.hw_prog_id;
-	switch (q.attach_mode) {
-	case XDP_ATTACHED_DRV: a.mode = XdpMode::Native; a.prog_id = q.drv_prog_id; break;
-	case XDP_ATTACHED_SKB: a.mode = XdpMode::Skb; a.prog_id = q.skb_prog_id; break;
-	case XDP_ATTACHED_HW: a.mode = XdpMode::Hw; a.prog_id = q.hw_prog_id; break;
+	a.drv_prog_id = l->xdp_drv_prog_id;
+	a.skb_prog_id = l->xdp_skb_prog_id;
+	a.hw_prog_id = l->xdp_hw_prog_id;
+	switch (l->xdp_attached) {
+	case XDP_ATTACHED_DRV: a.mode = XdpMode::Native; a.prog_id = a.drv_prog_id; break;
+	case XDP_ATTACHED_SKB: a.mode = XdpMode::Skb; a.prog_id = a.skb_prog_id; break;
+	case XDP_ATTACHED_HW: a.mode = XdpMode::Hw; a.prog_id = a.hw_prog_id; break;
 	case XDP_ATTACHED_MULTI:
 		a.mode = XdpMode::Multi;
-		a.prog_id = q.drv_prog_id ? q.drv_prog_id : (q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id);
+		a.prog_id = a.drv_prog_id ? a.drv_prog_id : (a.skb_prog_id ? a.skb_prog_id : a.hw_prog_id);
 		break;
 	default: break;
 	}

@@ -44,6 +44,7 @@ const std::pair<const char *, const char *> kFigures[] = {
 	{"controlplane", "DEVMAP_HASH fill"},
 	{"controlplane", "XDP_STATS dump"},
 	{"controlplane", "ctl stats peak RSS"},
+	{"controlplane", "xdpctl stats peak RSS"},
 	{"pipeline", "pipeline drop processed, 1 gen thread(s)"},
 	{"pipeline", "pipeline drop processed, 2 gen thread(s)"},
 	{"pipeline", "pipeline pass processed, 1 gen thread(s)"},

@@ -8,8 +8,11 @@
 //                     tried once and its errno recorded), so the element loop is the floor
 //   XDP_STATS dump    the control map (user backend: get_next_key + lookup over every netdev)
 //                     against `ip -s -j link show` over the same devices
-//   ctl stats memory  peak RSS (getrusage of the child) of `xdpctl ctl stats -j` against
+//   ctl stats memory  peak RSS (ru_maxrss, through bench_rss.c) of `xdpctl ctl stats -j` against
 //                     `ip -s -j link show`, both over the same devices
+//   stats memory      peak RSS of `xdpctl stats -j` watching 1,000 devices that run xdp_pass,
+//                     against bench_stats_reader.c, a bare libbpf reader of the same pinned maps
+//                     (and `ip -s -j link show` over them in `extra`)
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -21,6 +24,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -29,6 +33,7 @@
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
 #include "xdp_pass.skel.h"
+#include "xdpctl/ctl_pins.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/fd.hpp"
@@ -163,11 +168,33 @@ Figure devmap_fill(const Config &c, uint32_t n, uint32_t ifindex)
 	return f;
 }
 
-// Runs argv in the calling thread's namespace with stdout to /dev/null; returns {ms, peak RSS
-// in KiB} from wait4's rusage of that child alone.
-std::pair<double, long> run_child(const std::vector<std::string> &argv)
+// The xdpctl the CLI figures run: XDPCTL_BENCH_XDPCTL when set (to compare two builds of it in
+// one run's conditions), else the one built with this runner.
+std::string xdpctl_bin()
 {
+	const char *env = getenv("XDPCTL_BENCH_XDPCTL");
+	return env && *env ? env : XDPCTL_BIN;
+}
+
+struct ChildRun {
+	double ms = 0;
+	long maxrss_kib = 0; // 0 unless asked for
+};
+
+// Runs argv in the calling thread's namespace with stdout to /dev/null and returns its wall time.
+// With rss, it runs under bench_rss (its header says why) and its peak RSS is read from a pipe;
+// the time then includes bench_rss's own fork, so figures of time run without it.
+ChildRun run_child(const std::vector<std::string> &argv, bool rss = false)
+{
+	int pfd[2] = {-1, -1};
+	if (rss && pipe2(pfd, O_CLOEXEC))
+		throw std::runtime_error(std::string("pipe: ") + strerror(errno));
+	std::string wfd = std::to_string(pfd[1]);
 	std::vector<char *> a;
+	if (rss) {
+		a.push_back(const_cast<char *>(XDPCTL_BENCH_RSS));
+		a.push_back(wfd.data());
+	}
 	for (const auto &s : argv)
 		a.push_back(const_cast<char *>(s.c_str()));
 	a.push_back(nullptr);
@@ -178,6 +205,8 @@ std::pair<double, long> run_child(const std::vector<std::string> &argv)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
+		if (rss)
+			fcntl(pfd[1], F_SETFD, 0); // bench_rss writes the figure here
 		execvp(a[0], a.data());
 		_exit(127);
 	}
@@ -185,11 +214,18 @@ std::pair<double, long> run_child(const std::vector<std::string> &argv)
 	struct rusage ru {};
 	if (wait4(pid, &status, 0, &ru) < 0)
 		throw std::runtime_error(std::string("wait4: ") + strerror(errno));
-	double ms = ms_since(t0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	ChildRun r{ms_since(t0), 0};
+	if (rss) {
+		close(pfd[1]);
+		char buf[32] = {};
+		ssize_t n = read(pfd[0], buf, sizeof(buf) - 1);
+		close(pfd[0]);
+		r.maxrss_kib = n > 0 ? atol(buf) : 0;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (rss && r.maxrss_kib <= 0))
 		throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed (status " +
 					 std::to_string(status) + ")");
-	return {ms, ru.ru_maxrss};
+	return r;
 }
 
 const std::vector<std::string> kIpLinkStats = {"ip", "-s", "-j", "link", "show"};
@@ -222,7 +258,7 @@ Figure stats_dump(const Config &c, int devices)
 			}
 			return ms_since(t0);
 		},
-		[&] { return run_child(kIpLinkStats).first; });
+		[&] { return run_child(kIpLinkStats).ms; });
 	f.extra["netdevs_seen"] = seen;
 	if (seen < static_cast<size_t>(devices))
 		throw std::runtime_error("XDP_STATS walk saw " + std::to_string(seen) + " netdevs of " +
@@ -235,16 +271,54 @@ Figure stats_dump(const Config &c, int devices)
 Figure stats_memory(const Config &c, int devices)
 {
 	Figure f{.group = "controlplane", .name = "ctl stats peak RSS", .unit = "KiB",
-		 .how = std::to_string(devices) + " veths (+ lo), ru_maxrss of the child"};
-	f.ours.what = "`xdpctl ctl stats -j --backend user`";
+		 .how = std::to_string(devices) + " veths (+ lo), ru_maxrss of the command (spawned by bench_rss)"};
+	f.ours.what = "`xdpctl ctl --backend user stats -j`";
 	f.baseline.what = "`ip -s -j link show`";
 	interleave(
 		c.cp_rounds, f,
 		[&] {
 			return static_cast<double>(
-				run_child({XDPCTL_BIN, "ctl", "--backend", "user", "stats", "-j"}).second);
+				run_child({xdpctl_bin(), "ctl", "--backend", "user", "stats", "-j"}, true).maxrss_kib);
 		},
-		[&] { return static_cast<double>(run_child(kIpLinkStats).second); });
+		[&] { return static_cast<double>(run_child(kIpLinkStats, true).maxrss_kib); });
+	return f;
+}
+
+// Figure 5: peak memory of `xdpctl stats` watching every interface of the namespace, all running
+// xdp_pass loaded by xdpctl (one xdpctl::load for all of them, once per run), against a bare
+// reader of the same pinned counters; `ip -s -j link show` over the same devices for scale.
+Figure watch_memory(const Config &c, const std::vector<std::string> &ifs)
+{
+	const std::string interval = c.smoke ? "0.05" : "0.25", count = c.smoke ? "2" : "4";
+	Figure f{.group = "controlplane", .name = "xdpctl stats peak RSS", .unit = "KiB",
+		 .how = std::to_string(ifs.size()) + " veths, each running xdp_pass loaded by xdpctl; -i " + interval +
+			" -c " + count + "; ru_maxrss of the command (spawned by bench_rss)"};
+	f.ours.what = "`xdpctl stats -j -i " + interval + " -c " + count + "` (every interface xdpctl attached to)";
+	f.baseline.what = "bench_stats_reader.c: libbpf, each pinned xdpctl_stats read per interval, one line printed";
+	double t0 = now_ns();
+	auto r = xdpctl::load({.program = {.name_or_path = "xdp_pass"}, .interfaces = ifs});
+	if (!r)
+		throw std::runtime_error("xdpctl::load onto " + std::to_string(ifs.size()) + " veths: " + r.error().message());
+	f.extra["load_ms"] = ms_since(t0);
+	auto ns_dir = xdpctl::ctl::bpffs_ns_dir();
+	if (!ns_dir)
+		throw std::runtime_error(ns_dir.error().message());
+	std::vector<double> ip_rss;
+	interleave(
+		c.cp_rounds, f,
+		[&] {
+			return static_cast<double>(
+				run_child({xdpctl_bin(), "stats", "-j", "-i", interval, "-c", count}, true).maxrss_kib);
+		},
+		[&] {
+			ip_rss.push_back(static_cast<double>(run_child(kIpLinkStats, true).maxrss_kib));
+			return static_cast<double>(run_child({XDPCTL_BENCH_STATS_READER, *ns_dir, std::to_string(ifs.size()),
+							      interval, count},
+							     true)
+							   .maxrss_kib);
+		});
+	auto ip = spread(ip_rss);
+	f.extra["ip_s_j_link_show_KiB"] = {{"median", ip.median}, {"min", ip.min}, {"max", ip.max}};
 	return f;
 }
 
@@ -277,6 +351,12 @@ void controlplane(const Config &c, std::vector<Figure> &out)
 		add_veths(ns, dump_devices / 2);
 		out.push_back(stats_dump(c, dump_devices));
 		out.push_back(stats_memory(c, dump_devices));
+		// last: it attaches xdp_pass to every device (they go with the namespace)
+		std::vector<std::string> all;
+		for (int i = 0; i < dump_devices / 2; i++)
+			for (const char *end : {"a", "b"})
+				all.push_back("bench" + std::to_string(i) + end);
+		out.push_back(watch_memory(c, all));
 	}
 }
 

@@ -15,6 +15,14 @@
 // key; a device created during the walk is returned when its ifindex is larger than the current
 // key (new devices get increasing ifindexes); every key returned existed when it was returned.
 //
+// Freshness: the kernel backend asks the module at every operation. The user-space backend
+// answers a walk from one snapshot: get_next_key from no key takes it (one dump per netlink
+// family, not one request per device), and the first lookup of each key during that walk comes
+// from it, if the device still exists under the same name. A lookup outside a walk (after
+// get_next_key returned ENOENT), of a key the snapshot does not have, a second lookup of the
+// same key, a lookup once the snapshot is over a second old or after an update asks the
+// kernel. So each walk sees the counters as of its start, and a lookup is never older than that.
+//
 // Errors (Error::err, positive errno), nothing changed on any of them:
 //   ENOENT      no netdev has that ifindex; get_next_key: no key after this one
 //   EINVAL      unknown control type or command, key or value of the wrong size, value.ifindex

@@ -97,7 +97,9 @@ struct MulticastMac {
 
 // Lower level, used by the above and by tests: writes (key -> {ifindex, prog_fd}) entries into one
 // devmap fd all-or-nothing (bpf_map_update_batch at or above batch_threshold entries, element by
-// element when the map type has no batch op), restoring previous values on failure. With a txn,
+// element when the map type has no batch op), restoring previous values on failure. Element by
+// element, a DEVMAP_HASH key is inserted with BPF_NOEXIST and its old value read only when it
+// exists; a DEVMAP's old values are all read (every index exists). With a txn,
 // the previous values are also restored when the txn is not committed.
 struct DevmapEntryWrite {
 	uint32_t key = 0;

@@ -104,6 +104,11 @@ public:
 	[[nodiscard]] Result<NetdevDev> netdev_dev_get(uint32_t ifindex);
 	// netdev qstats-get, device scope. nullopt: the family, the command or the driver has none.
 	[[nodiscard]] Result<std::optional<QStats>> netdev_qstats_get(uint32_t ifindex);
+	// The same for every device of the namespace, one dump each (keyed by ifindex): what a walk
+	// over all devices asks instead of one request per device. A device without qstats is absent
+	// from the qstats map, which is empty where the kernel has no qstats-get.
+	[[nodiscard]] Result<std::map<uint32_t, NetdevDev>> netdev_dev_dump();
+	[[nodiscard]] Result<std::map<uint32_t, QStats>> netdev_qstats_dump();
 
 	// ethtool. A driver without the operation answers EOPNOTSUPP.
 	[[nodiscard]] Result<Rings> rings_get(uint32_t ifindex);

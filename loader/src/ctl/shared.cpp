@@ -141,14 +141,19 @@ std::vector<uint32_t> distinct_prog_ids(std::initializer_list<uint32_t> ids)
 	return out;
 }
 
-void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, struct bpf_ctrl_xdp_stats &s)
+void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, struct bpf_ctrl_xdp_stats &s,
+		      const std::string &ns_dir)
 {
 	if (prog_ids.empty())
 		return;
-	auto ns_dir = bpffs_ns_dir();
-	if (!ns_dir)
-		return;
-	std::string path = *ns_dir + "/if" + std::to_string(ifindex) + "/" + XDPCTL_STATS_MAP;
+	std::string dir = ns_dir;
+	if (dir.empty()) {
+		auto d = bpffs_ns_dir();
+		if (!d)
+			return;
+		dir = std::move(*d);
+	}
+	std::string path = dir + "/if" + std::to_string(ifindex) + "/" + XDPCTL_STATS_MAP;
 	Fd fd(bpf_obj_get(path.c_str()));
 	if (!fd)
 		return;
@@ -175,29 +180,47 @@ void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, s
 
 // The monitor counts by the device the program ran on (exceptions, redirect errors) and, for
 // devmap transmits, by the egress device: xmit sent/drops here are frames redirected out of it.
+std::optional<std::unordered_map<uint32_t, MonitorCounts>> read_monitor(const std::string &ns_dir)
+{
+	const std::string dir = ns_dir + "/monitor/";
+	std::unordered_map<uint32_t, MonitorCounts> all;
+	bool any = false;
+	any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_exc", [&](auto &k, auto &v) {
+		all[k.ifindex].exceptions += v[0];
+	});
+	any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_rerr", [&](auto &k, auto &v) {
+		all[k.ifindex].redirect_errors += v[0];
+	});
+	any |= for_each_monitor<struct xdpctl_mon_xmit_key, 3>(dir + "xdpctl_mon_xmit", [&](auto &k, auto &v) {
+		all[k.to_ifindex].xmit_sent += v[0];
+		all[k.to_ifindex].xmit_drops += v[1];
+	});
+	if (!any)
+		return std::nullopt;
+	return all;
+}
+
+void apply_monitor(const std::optional<std::unordered_map<uint32_t, MonitorCounts>> &all, uint32_t ifindex,
+		   struct bpf_ctrl_xdp_stats &s)
+{
+	if (!all)
+		return;
+	s.avail |= BPF_CTRL_STATS_XDP_ERRORS;
+	auto it = all->find(ifindex);
+	if (it == all->end())
+		return;
+	s.xdp_exceptions += it->second.exceptions;
+	s.xdp_redirect_errors += it->second.redirect_errors;
+	s.xdp_devmap_xmit_sent += it->second.xmit_sent;
+	s.xdp_devmap_xmit_drops += it->second.xmit_drops;
+}
+
 void add_monitor_stats(uint32_t ifindex, struct bpf_ctrl_xdp_stats &s)
 {
 	auto ns_dir = bpffs_ns_dir();
 	if (!ns_dir)
 		return;
-	const std::string dir = *ns_dir + "/monitor/";
-	bool any = false;
-	any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_exc", [&](auto &k, auto &v) {
-		if (k.ifindex == ifindex)
-			s.xdp_exceptions += v[0];
-	});
-	any |= for_each_monitor<struct xdpctl_mon_key, 1>(dir + "xdpctl_mon_rerr", [&](auto &k, auto &v) {
-		if (k.ifindex == ifindex)
-			s.xdp_redirect_errors += v[0];
-	});
-	any |= for_each_monitor<struct xdpctl_mon_xmit_key, 3>(dir + "xdpctl_mon_xmit", [&](auto &k, auto &v) {
-		if (k.to_ifindex == ifindex) {
-			s.xdp_devmap_xmit_sent += v[0];
-			s.xdp_devmap_xmit_drops += v[1];
-		}
-	});
-	if (any)
-		s.avail |= BPF_CTRL_STATS_XDP_ERRORS;
+	apply_monitor(read_monitor(*ns_dir), ifindex, s);
 }
 
 bool add_md_prog(uint32_t prog_id, struct bpf_ctrl_xdp_md &m)

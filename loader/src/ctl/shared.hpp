@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "xdpctl/ctlmap.h"
@@ -26,10 +28,23 @@ inline constexpr const char *kMetaProgName = "xdp_meta_kfunc";
 [[nodiscard]] std::vector<uint32_t> distinct_prog_ids(std::initializer_list<uint32_t> ids);
 
 // xdp[] from ROOT/ns<NS>/if<IFINDEX>/xdpctl_stats when that map belongs to one of prog_ids
-// (a stale pin counts for nothing); sets BPF_CTRL_STATS_XDP_ACTIONS.
-void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, struct bpf_ctrl_xdp_stats &s);
-// The monitor's counts for this device from ROOT/ns<NS>/monitor/; sets BPF_CTRL_STATS_XDP_ERRORS
-// when the monitor's maps are pinned.
+// (a stale pin counts for nothing); sets BPF_CTRL_STATS_XDP_ACTIONS. ns_dir: ROOT/ns<NS>, or
+// the calling thread's (bpffs_ns_dir()) when empty.
+void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, struct bpf_ctrl_xdp_stats &s,
+		      const std::string &ns_dir = {});
+
+// The tracepoint monitor's counts of one device.
+struct MonitorCounts {
+	uint64_t exceptions = 0, redirect_errors = 0, xmit_sent = 0, xmit_drops = 0;
+};
+// Every device's counts from ns_dir/monitor/ in one pass over the monitor's maps; nullopt when
+// none of them is pinned (the monitor does not run).
+[[nodiscard]] std::optional<std::unordered_map<uint32_t, MonitorCounts>> read_monitor(const std::string &ns_dir);
+// Puts one device's counts (none: 0) into s and sets BPF_CTRL_STATS_XDP_ERRORS, when the
+// monitor runs (all is not nullopt).
+void apply_monitor(const std::optional<std::unordered_map<uint32_t, MonitorCounts>> &all, uint32_t ifindex,
+		   struct bpf_ctrl_xdp_stats &s);
+// Both for one device of the calling thread's namespace.
 void add_monitor_stats(uint32_t ifindex, struct bpf_ctrl_xdp_stats &s);
 
 // When prog_id is the metadata program (xdp_meta_kfunc): enable_md, prog_id, md_btf_obj_id,

@@ -8,15 +8,34 @@
 //              the veth peer's state (native XDP program or GRO, and up) or xdp-features NDO_XMIT
 //   XDP_MD     netdev dev-get rx metadata features; the attached xdp_meta_kfunc program.
 //              SETUP_MD loads it through the loader (pinned link) or unloads it (shared.cpp)
+//
+// Freshness. A walk over every netdev asks the kernel once, not once per device: get_next_key
+// from no key (or from a key when no walk is going on) takes a snapshot of the namespace, one
+// RTM_GETLINK dump and, by type, one netdev qstats-get dump and one pass over the monitor's maps
+// (XDP_STATS) or one netdev dev-get dump (XDP_ATTR, XDP_MD). While that walk goes on, the first
+// lookup of a key in the snapshot is answered from it, after checking (SIOCGIFNAME) that the
+// device still exists under the same name. Everything else asks the kernel: a lookup outside a
+// walk, of a key not in the snapshot (a device created after it), a second lookup of the same
+// key in the walk, any lookup once the snapshot is older than kSnapshotMaxAge, or after an
+// update on this map. The walk ends when get_next_key returns ENOENT, after one more listing of
+// the namespace's ifindexes for devices created during the walk. The per-action counters
+// of xdpctl's programs are read from their maps at every lookup, snapshot or not; ethtool rings,
+// channels and features (XDP_ATTR) are asked per device.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "shared.hpp"
+#include "xdpctl/ctl_pins.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev_genl.h"
@@ -58,10 +77,33 @@ struct Readiness {
 	bool peer_up = false, peer_xdp = false, peer_gro = false;
 };
 
+// A lookup answered from a walk's snapshot is at most this old.
+constexpr auto kSnapshotMaxAge = std::chrono::seconds(1);
+
+// What one walk's dumps said (see Freshness above).
+struct Snapshot {
+	std::chrono::steady_clock::time_point taken;
+	std::vector<uint32_t> keys; // ascending; a vanished key is dropped when found
+	struct Entry {
+		nl::Link link;
+		bool served = false; // looked up once already in this walk
+	};
+	std::unordered_map<uint32_t, Entry> links;
+	std::map<uint32_t, nl::QStats> qstats;                                          // XDP_STATS
+	std::optional<std::unordered_map<uint32_t, detail::MonitorCounts>> monitor;     // XDP_STATS
+	std::string ns_dir;                                                             // XDP_STATS
+	std::map<uint32_t, nl::NetdevDev> devs;                                         // XDP_ATTR, XDP_MD
+};
+
+// Where the values of one lookup come from: a snapshot's dumps, or nullptr: ask the kernel.
+struct Sources {
+	const Snapshot *snap = nullptr;
+};
+
 class UserBackend final : public Backend {
 public:
-	explicit UserBackend(uint32_t type, nl::Rtnl rt, nl::Genl genl)
-		: Backend(type), rt_(std::move(rt)), genl_(std::move(genl))
+	explicit UserBackend(uint32_t type, nl::Rtnl rt, nl::Genl genl, Fd ioctl_sock)
+		: Backend(type), rt_(std::move(rt)), genl_(std::move(genl)), sock_(std::move(ioctl_sock))
 	{
 	}
 
@@ -69,56 +111,58 @@ public:
 
 	Status get_next_key(const uint32_t *key, uint32_t *next) override
 	{
-		if (!key || snapshot_.empty()) {
-			if (auto st = refresh(); !st)
+		if (!key || !walk_) {
+			if (auto st = take_snapshot(); !st)
 				return st;
 		}
 		uint32_t after = key ? *key : 0;
 		bool refreshed_at_end = false;
 		for (;;) {
-			auto it = key ? std::upper_bound(snapshot_.begin(), snapshot_.end(), after) : snapshot_.begin();
-			if (it == snapshot_.end()) {
+			auto &keys = walk_->keys;
+			auto it = key ? std::upper_bound(keys.begin(), keys.end(), after) : keys.begin();
+			if (it == keys.end()) {
 				// devices created since the snapshot carry larger ifindexes: look once more
-				if (refreshed_at_end)
+				if (refreshed_at_end) {
+					walk_.reset(); // the walk is over
 					return fail(ENOENT, "get_next_key", ctrl_type_name(type_), "no netdev after this one");
+				}
 				refreshed_at_end = true;
-				if (auto st = refresh(); !st)
+				if (auto st = add_new_keys(); !st)
 					return st;
 				continue;
 			}
 			uint32_t cand = *it;
-			auto l = rt_.get_link(cand);
-			if (l) {
+			auto name = ifname(cand);
+			if (name) {
 				*next = cand;
 				return {};
 			}
-			if (l.error().err != ENODEV)
-				return std::unexpected(l.error());
-			snapshot_.erase(it); // vanished since the snapshot: the walk goes on past it
+			if (name.error().err != ENODEV)
+				return std::unexpected(name.error());
+			keys.erase(it); // vanished since the snapshot: the walk goes on past it
+			walk_->links.erase(cand);
 		}
 	}
 
 	Status lookup(uint32_t ifindex, std::span<std::byte> value) override
 	{
+		if (auto *e = from_snapshot(ifindex)) {
+			e->served = true;
+			return lookup_with(e->link, value, Sources{&*walk_});
+		}
 		auto l = link(ifindex, "lookup");
 		if (!l)
 			return std::unexpected(l.error());
-		switch (type_) {
-		case BPF_CTRL_XDP_STATS:
-			return lookup_stats(*l, value);
-		case BPF_CTRL_XDP_ATTR:
-			return lookup_attr(*l, value);
-		case BPF_CTRL_XDP_MD:
-			return lookup_md(*l, value);
-		default:
-			return fail(EINVAL, "lookup", "type " + std::to_string(type_), "unknown control type");
-		}
+		return lookup_with(*l, value, Sources{});
 	}
 
 	Status update(uint32_t ifindex, std::span<const std::byte> value) override
 	{
 		if (auto st = detail::check_update(type_, ifindex, value); !st)
 			return st;
+		// what the update changes is not in the snapshot: later lookups ask the kernel
+		if (walk_)
+			walk_->links.clear();
 		auto l = link(ifindex, "update");
 		if (!l)
 			return std::unexpected(l.error());
@@ -136,19 +180,122 @@ private:
 		return l;
 	}
 
-	Status refresh()
+	// The device's name now (SIOCGIFNAME on a socket of the map's namespace): one syscall, where
+	// a netlink request would format the whole link. ENODEV when no device has this ifindex.
+	Result<std::string> ifname(uint32_t ifindex)
+	{
+		struct ifreq ifr {};
+		ifr.ifr_ifindex = static_cast<int>(ifindex);
+		if (ioctl(sock_.get(), SIOCGIFNAME, &ifr) < 0)
+			return fail(errno, "SIOCGIFNAME", ifobj(ifindex));
+		return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, sizeof(ifr.ifr_name)));
+	}
+
+	// The snapshot's entry for a lookup of ifindex, when the freshness rule lets it answer.
+	Snapshot::Entry *from_snapshot(uint32_t ifindex)
+	{
+		if (!walk_ || std::chrono::steady_clock::now() - walk_->taken > kSnapshotMaxAge)
+			return nullptr;
+		auto it = walk_->links.find(ifindex);
+		if (it == walk_->links.end() || it->second.served)
+			return nullptr;
+		auto now = ifname(ifindex);
+		if (!now || *now != it->second.link.name)
+			return nullptr; // gone or renamed: the kernel says what it is now
+		return &it->second;
+	}
+
+	Status take_snapshot()
 	{
 		auto links = rt_.dump_links();
 		if (!links)
 			return std::unexpected(links.error());
-		snapshot_.clear();
-		for (auto &l : *links)
-			snapshot_.push_back(l.ifindex);
-		std::sort(snapshot_.begin(), snapshot_.end());
+		Snapshot s;
+		for (auto &l : *links) {
+			s.keys.push_back(l.ifindex);
+			uint32_t idx = l.ifindex;
+			s.links.emplace(idx, Snapshot::Entry{std::move(l)});
+		}
+		std::sort(s.keys.begin(), s.keys.end());
+		// failures below mean "not available", as for one device (lookup_* ignore them too)
+		if (type_ == BPF_CTRL_XDP_STATS) {
+			if (auto q = genl_.netdev_qstats_dump())
+				s.qstats = std::move(*q);
+			if (auto d = bpffs_ns_dir()) {
+				s.ns_dir = *d;
+				s.monitor = detail::read_monitor(s.ns_dir);
+			}
+		} else {
+			if (auto d = genl_.netdev_dev_dump())
+				s.devs = std::move(*d);
+		}
+		s.taken = std::chrono::steady_clock::now();
+		walk_ = std::move(s);
 		return {};
 	}
 
-	Status lookup_stats(const nl::Link &l, std::span<std::byte> out)
+	// The ifindexes of the namespace now: from netdev dev-get's dump, whose messages are a few
+	// attributes where a link's carry every counter, or from a link dump before 6.3.
+	Result<std::vector<uint32_t>> ifindexes_now()
+	{
+		std::vector<uint32_t> out;
+		if (auto devs = genl_.netdev_dev_dump(); devs && !devs->empty()) {
+			for (const auto &[idx, d] : *devs)
+				out.push_back(idx);
+			return out;
+		}
+		auto links = rt_.dump_links();
+		if (!links)
+			return std::unexpected(links.error());
+		for (const auto &l : *links)
+			out.push_back(l.ifindex);
+		return out;
+	}
+
+	// At the snapshot's end: the keys of devices created since (larger ifindexes). Their lookups
+	// ask the kernel, as they are not in the snapshot's dumps.
+	Status add_new_keys()
+	{
+		auto now = ifindexes_now();
+		if (!now)
+			return std::unexpected(now.error());
+		uint32_t last = walk_->keys.empty() ? 0 : walk_->keys.back();
+		std::vector<uint32_t> fresh;
+		for (uint32_t idx : *now)
+			if (idx > last)
+				fresh.push_back(idx);
+		std::sort(fresh.begin(), fresh.end());
+		walk_->keys.insert(walk_->keys.end(), fresh.begin(), fresh.end());
+		return {};
+	}
+
+	Status lookup_with(const nl::Link &l, std::span<std::byte> value, const Sources &src)
+	{
+		switch (type_) {
+		case BPF_CTRL_XDP_STATS:
+			return lookup_stats(l, value, src);
+		case BPF_CTRL_XDP_ATTR:
+			return lookup_attr(l, value, src);
+		case BPF_CTRL_XDP_MD:
+			return lookup_md(l, value, src);
+		default:
+			return fail(EINVAL, "lookup", "type " + std::to_string(type_), "unknown control type");
+		}
+	}
+
+	// netdev dev-get of one device: from the snapshot's dump, or asked now.
+	std::optional<nl::NetdevDev> netdev_dev(uint32_t ifindex, const Sources &src)
+	{
+		if (src.snap) {
+			auto it = src.snap->devs.find(ifindex);
+			return it == src.snap->devs.end() ? std::nullopt : std::optional(it->second);
+		}
+		if (auto d = genl_.netdev_dev_get(ifindex))
+			return *d;
+		return std::nullopt;
+	}
+
+	Status lookup_stats(const nl::Link &l, std::span<std::byte> out, const Sources &src)
 	{
 		struct bpf_ctrl_xdp_stats s {};
 		s.ifindex = l.ifindex;
@@ -161,20 +308,30 @@ private:
 			s.tx_bytes = l.stats64->tx_bytes;
 			s.tx_dropped = l.stats64->tx_dropped;
 		}
-		detail::add_action_stats(l.ifindex, attached_prog_ids(l), s);
-		detail::add_monitor_stats(l.ifindex, s);
-		if (auto q = genl_.netdev_qstats_get(l.ifindex); q && *q) {
+		std::optional<nl::QStats> q;
+		if (src.snap) {
+			detail::add_action_stats(l.ifindex, attached_prog_ids(l), s, src.snap->ns_dir);
+			detail::apply_monitor(src.snap->monitor, l.ifindex, s);
+			if (auto it = src.snap->qstats.find(l.ifindex); it != src.snap->qstats.end())
+				q = it->second;
+		} else {
+			detail::add_action_stats(l.ifindex, attached_prog_ids(l), s);
+			detail::add_monitor_stats(l.ifindex, s);
+			if (auto r = genl_.netdev_qstats_get(l.ifindex); r && *r)
+				q = **r;
+		}
+		if (q) {
 			s.avail |= BPF_CTRL_STATS_QSTATS;
-			s.qstats_rx_packets = (*q)->rx_packets;
-			s.qstats_rx_bytes = (*q)->rx_bytes;
-			s.qstats_tx_packets = (*q)->tx_packets;
-			s.qstats_tx_bytes = (*q)->tx_bytes;
+			s.qstats_rx_packets = q->rx_packets;
+			s.qstats_rx_bytes = q->rx_bytes;
+			s.qstats_tx_packets = q->tx_packets;
+			s.qstats_tx_bytes = q->tx_bytes;
 		}
 		store(out, s);
 		return {};
 	}
 
-	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev)
+	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev, const Sources &src = {})
 	{
 		Readiness r;
 		if (l.kind == "veth") {
@@ -183,7 +340,12 @@ private:
 				r.why = l.link ? "the veth peer is in another network namespace" : "the veth has no peer";
 				return r;
 			}
-			auto peer = rt_.get_link(l.link);
+			// the peer as the same snapshot saw it, or asked now
+			const Snapshot::Entry *seen = nullptr;
+			if (src.snap)
+				if (auto it = src.snap->links.find(l.link); it != src.snap->links.end())
+					seen = &it->second;
+			auto peer = seen ? Result<nl::Link>(seen->link) : rt_.get_link(l.link);
 			if (!peer) {
 				r.why = "veth peer: " + peer.error().message();
 				return r;
@@ -215,7 +377,7 @@ private:
 		return r;
 	}
 
-	Status lookup_attr(const nl::Link &l, std::span<std::byte> out)
+	Status lookup_attr(const nl::Link &l, std::span<std::byte> out, const Sources &src)
 	{
 		struct bpf_ctrl_xdp_attr a {};
 		a.ifindex = l.ifindex;
@@ -227,9 +389,8 @@ private:
 			a.skb_prog_id = l.xdp_skb_prog_id;
 			a.hw_prog_id = l.xdp_hw_prog_id;
 		}
-		std::optional<nl::NetdevDev> dev;
-		if (auto d = genl_.netdev_dev_get(l.ifindex)) {
-			dev = *d;
+		auto dev = netdev_dev(l.ifindex, src);
+		if (auto &d = dev) {
 			a.avail |= BPF_CTRL_ATTR_FEATURES;
 			a.xdp_features = d->xdp_features;
 			if (d->has_xsk_features) {
@@ -255,7 +416,7 @@ private:
 			a.tx_max = c->tx_max;
 			a.rings.num = c->combined_max ? c->combined : c->tx;
 		}
-		auto r = readiness(l, dev);
+		auto r = readiness(l, dev, src);
 		if (r.known) {
 			a.avail |= BPF_CTRL_ATTR_REDIRECT_TARGET;
 			a.redirect_target_ready = r.ready;
@@ -355,11 +516,11 @@ private:
 		return {};
 	}
 
-	Status lookup_md(const nl::Link &l, std::span<std::byte> out)
+	Status lookup_md(const nl::Link &l, std::span<std::byte> out, const Sources &src)
 	{
 		struct bpf_ctrl_xdp_md m {};
 		m.ifindex = l.ifindex;
-		if (auto d = genl_.netdev_dev_get(l.ifindex); d && d->has_xdp_rx_metadata_features) {
+		if (auto d = netdev_dev(l.ifindex, src); d && d->has_xdp_rx_metadata_features) {
 			m.avail |= BPF_CTRL_MD_FEATURES;
 			m.rx_metadata_features = d->xdp_rx_metadata_features;
 		}
@@ -377,14 +538,15 @@ private:
 	Status setup_md(const nl::Link &l, const struct bpf_ctrl_xdp_md &want)
 	{
 		struct bpf_ctrl_xdp_md now {};
-		if (auto st = lookup_md(l, std::as_writable_bytes(std::span(&now, 1))); !st)
+		if (auto st = lookup_md(l, std::as_writable_bytes(std::span(&now, 1)), Sources{}); !st)
 			return st;
 		return detail::setup_md(l.name, now, want.enable_md == 1);
 	}
 
 	nl::Rtnl rt_;
 	nl::Genl genl_;
-	std::vector<uint32_t> snapshot_; // ifindexes of the last dump, ascending
+	Fd sock_; // for SIOCGIFNAME, in the map's namespace
+	std::optional<Snapshot> walk_; // the walk going on, if any
 };
 
 } // namespace
@@ -399,7 +561,10 @@ Result<std::unique_ptr<Backend>> open_user_backend(uint32_t ctrl_type)
 	auto g = nl::Genl::open();
 	if (!g)
 		return std::unexpected(g.error());
-	return std::make_unique<UserBackend>(ctrl_type, std::move(*rt), std::move(*g));
+	Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	if (!sock)
+		return fail(errno, "socket", "AF_INET (interface names)");
+	return std::make_unique<UserBackend>(ctrl_type, std::move(*rt), std::move(*g), std::move(sock));
 }
 
 } // namespace xdpctl::ctl

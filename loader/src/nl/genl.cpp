@@ -82,6 +82,36 @@ std::string ifobj(uint32_t ifindex)
 	return "ifindex " + std::to_string(ifindex);
 }
 
+NetdevDev parse_dev(const Tb &tb)
+{
+	NetdevDev d;
+	d.xdp_features = uint_of(tb[NETDEV_A_DEV_XDP_FEATURES]);
+	if (tb[NETDEV_A_DEV_XDP_RX_METADATA_FEATURES]) {
+		d.has_xdp_rx_metadata_features = true;
+		d.xdp_rx_metadata_features = uint_of(tb[NETDEV_A_DEV_XDP_RX_METADATA_FEATURES]);
+	}
+	if (tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS])
+		d.xdp_zc_max_segs = u32_of(tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS]);
+	if (tb[NETDEV_A_DEV_XSK_FEATURES]) {
+		d.has_xsk_features = true;
+		d.xsk_features = uint_of(tb[NETDEV_A_DEV_XSK_FEATURES]);
+	}
+	return d;
+}
+
+// A device-scope qstats reply; nullopt when it carries no packet counts.
+std::optional<QStats> parse_qstats(const Tb &tb)
+{
+	if (!tb[NETDEV_A_QSTATS_RX_PACKETS] && !tb[NETDEV_A_QSTATS_TX_PACKETS])
+		return std::nullopt;
+	QStats s;
+	s.rx_packets = uint_of(tb[NETDEV_A_QSTATS_RX_PACKETS]);
+	s.rx_bytes = uint_of(tb[NETDEV_A_QSTATS_RX_BYTES]);
+	s.tx_packets = uint_of(tb[NETDEV_A_QSTATS_TX_PACKETS]);
+	s.tx_bytes = uint_of(tb[NETDEV_A_QSTATS_TX_BYTES]);
+	return s;
+}
+
 } // namespace
 
 Result<Genl> Genl::open()
@@ -128,25 +158,31 @@ Result<NetdevDev> Genl::netdev_dev_get(uint32_t ifindex)
 	mnl_attr_put_u32(nlh, NETDEV_A_DEV_IFINDEX, ifindex);
 	NetdevDev d;
 	auto st = sock_.transact(
-		nlh,
-		[&](const struct nlmsghdr *m) {
-			auto tb = parse_genl(m);
-			d.xdp_features = uint_of(tb[NETDEV_A_DEV_XDP_FEATURES]);
-			if (tb[NETDEV_A_DEV_XDP_RX_METADATA_FEATURES]) {
-				d.has_xdp_rx_metadata_features = true;
-				d.xdp_rx_metadata_features = uint_of(tb[NETDEV_A_DEV_XDP_RX_METADATA_FEATURES]);
-			}
-			if (tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS])
-				d.xdp_zc_max_segs = u32_of(tb[NETDEV_A_DEV_XDP_ZC_MAX_SEGS]);
-			if (tb[NETDEV_A_DEV_XSK_FEATURES]) {
-				d.has_xsk_features = true;
-				d.xsk_features = uint_of(tb[NETDEV_A_DEV_XSK_FEATURES]);
-			}
-		},
-		"netdev dev-get", ifobj(ifindex));
+		nlh, [&](const struct nlmsghdr *m) { d = parse_dev(parse_genl(m)); }, "netdev dev-get", ifobj(ifindex));
 	if (!st)
 		return std::unexpected(st.error());
 	return d;
+}
+
+Result<std::map<uint32_t, NetdevDev>> Genl::netdev_dev_dump()
+{
+	auto fam = family(NETDEV_FAMILY_NAME);
+	if (!fam)
+		return std::unexpected(fam.error());
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = put_genl(buf, *fam, NETDEV_CMD_DEV_GET, NETDEV_FAMILY_VERSION, NLM_F_DUMP);
+	std::map<uint32_t, NetdevDev> out;
+	auto st = sock_.transact(
+		nlh,
+		[&](const struct nlmsghdr *m) {
+			auto tb = parse_genl(m);
+			if (uint32_t idx = u32_of(tb[NETDEV_A_DEV_IFINDEX]))
+				out[idx] = parse_dev(tb);
+		},
+		"netdev dev-get dump");
+	if (!st)
+		return std::unexpected(st.error());
+	return out;
 }
 
 Result<std::optional<QStats>> Genl::netdev_qstats_get(uint32_t ifindex)
@@ -162,16 +198,9 @@ Result<std::optional<QStats>> Genl::netdev_qstats_get(uint32_t ifindex)
 		nlh,
 		[&](const struct nlmsghdr *m) {
 			auto tb = parse_genl(m);
-			if (u32_of(tb[NETDEV_A_QSTATS_IFINDEX]) != ifindex)
-				return;
-			if (!tb[NETDEV_A_QSTATS_RX_PACKETS] && !tb[NETDEV_A_QSTATS_TX_PACKETS])
-				return;
-			QStats s;
-			s.rx_packets = uint_of(tb[NETDEV_A_QSTATS_RX_PACKETS]);
-			s.rx_bytes = uint_of(tb[NETDEV_A_QSTATS_RX_BYTES]);
-			s.tx_packets = uint_of(tb[NETDEV_A_QSTATS_TX_PACKETS]);
-			s.tx_bytes = uint_of(tb[NETDEV_A_QSTATS_TX_BYTES]);
-			q = s;
+			if (u32_of(tb[NETDEV_A_QSTATS_IFINDEX]) == ifindex)
+				if (auto s = parse_qstats(tb))
+					q = s;
 		},
 		"netdev qstats-get", ifobj(ifindex));
 	if (!st) {
@@ -181,6 +210,32 @@ Result<std::optional<QStats>> Genl::netdev_qstats_get(uint32_t ifindex)
 		return std::unexpected(st.error());
 	}
 	return q;
+}
+
+Result<std::map<uint32_t, QStats>> Genl::netdev_qstats_dump()
+{
+	std::map<uint32_t, QStats> out;
+	auto fam = family(NETDEV_FAMILY_NAME);
+	if (!fam)
+		return out;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = put_genl(buf, *fam, NETDEV_CMD_QSTATS_GET, NETDEV_FAMILY_VERSION, NLM_F_DUMP);
+	auto st = sock_.transact(
+		nlh,
+		[&](const struct nlmsghdr *m) {
+			auto tb = parse_genl(m);
+			if (uint32_t idx = u32_of(tb[NETDEV_A_QSTATS_IFINDEX]))
+				if (auto s = parse_qstats(tb))
+					out[idx] = *s;
+		},
+		"netdev qstats-get dump");
+	if (!st) {
+		// as netdev_qstats_get: no qstats-get before 6.10
+		if (st.error().err == EOPNOTSUPP || st.error().err == EINVAL)
+			return std::map<uint32_t, QStats>{};
+		return std::unexpected(st.error());
+	}
+	return out;
 }
 
 Result<Rings> Genl::rings_get(uint32_t ifindex)
