@@ -43,6 +43,7 @@ struct Config {
 	bool smoke = false; // tiny repeats: proves every benchmark runs, measures nothing
 	int rounds = 0;    // data plane: samples are cheap
 	int cp_rounds = 0; // control plane: a round takes up to seconds
+	int pipe_rounds = 0; // live pipeline: a round is two runs of 2^19 frames per generator
 };
 
 // One side of a figure: what was measured and its samples (in `unit`).

@@ -6,9 +6,9 @@
 // Generator threads (1 or 2, one per CPU) in netns gen run base_gen (XDP_TX) through
 // BPF_PROG_TEST_RUN with live frames on g0: every 64-byte frame is transmitted to d0. Processed
 // = frames d0's XDP program ran on (veth's rx_queue_*_xdp_packets); delivered = frames the sinks
-// counted: xdp_redirect_devmap_hash on an empty map (a counted XDP_DROP) on t0p..t3p for the
-// redirect and broadcast paths (a broadcast delivers one copy per port), and on g0 for XDP_TX
-// (the frame goes back out of d0). Drop, pass and the metadata producer deliver nothing to
+// counted: one xdp_redirect_devmap_hash on an empty map (a counted XDP_DROP) attached to t0p..t3p
+// for the redirect and broadcast paths (a broadcast delivers one copy per port) and to g0 for
+// XDP_TX (the frame goes back out of d0). Drop, pass and the metadata producer deliver nothing to
 // count (a passed frame becomes an skb for d0's stack): processed only. Rates over the
 // generators' wall time. Ours and the baseline swap on d0 through bpf_link_update between
 // rounds. Wall time, unlike the test-run figures: a rate on a shared machine is what it is, and
@@ -94,15 +94,15 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		must_sh(dut.exec() + "ip link set " + t + "p up");
 	}
 
-	// the sinks: a counted XDP_DROP on every target's peer, and on g0 for what d0 sends back
-	auto sink_skel = [] {
-		return load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
-	};
+	// the sink: a counted XDP_DROP on every target's peer, and on g0 for what d0 sends back. One
+	// program for all (only one path runs at a time): every attached program joins the kernel's
+	// XDP dispatcher, and a longer compare chain there would sit in front of d0's program too.
+	auto sink = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
+	int sink_fd = bpf_program__fd(sink->progs.xdp_redirect_devmap_hash);
 	gen.enter();
 	uint32_t g0 = if_nametoindex("g0");
 	auto genp = load_skel_or_throw<bench_base>("bench_base");
-	auto back_sink = sink_skel();
-	auto back_link = xt::XdpLink::attach(bpf_program__fd(back_sink->progs.xdp_redirect_devmap_hash), static_cast<int>(g0));
+	auto back_link = xt::XdpLink::attach(sink_fd, static_cast<int>(g0));
 	gen.leave();
 	if (!back_link)
 		throw std::runtime_error("sink on g0: " + back_link.error().message());
@@ -111,13 +111,10 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	dut.enter();
 	uint32_t d0 = if_nametoindex("d0");
 	std::vector<uint32_t> targets;
-	std::vector<xdpctl::Skel<xdp_redirect>> sinks;
 	std::vector<xt::XdpLink> sink_links;
 	for (int i = 0; i < kTargets; i++) {
 		targets.push_back(if_nametoindex(("t" + std::to_string(i)).c_str()));
-		sinks.push_back(sink_skel());
-		auto l = xt::XdpLink::attach(bpf_program__fd(sinks.back()->progs.xdp_redirect_devmap_hash),
-					     static_cast<int>(if_nametoindex(("t" + std::to_string(i) + "p").c_str())));
+		auto l = xt::XdpLink::attach(sink_fd, static_cast<int>(if_nametoindex(("t" + std::to_string(i) + "p").c_str())));
 		if (!l)
 			throw std::runtime_error("sink on t" + std::to_string(i) + "p: " + l.error().message());
 		sink_links.push_back(std::move(*l));
@@ -156,22 +153,15 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	const uint32_t repeat = c.smoke ? 256 : 1u << 19;
 	const int ncpu = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
 
-	// Frames the sinks counted (the targets' peers, and g0 for XDP_TX).
-	auto sunk = [&](bool back) -> uint64_t {
-		if (back)
-			return xt::read_action_stats(back_sink->maps.xdpctl_stats)[XDP_DROP].packets;
-		uint64_t n = 0;
-		for (auto &s : sinks)
-			n += xt::read_action_stats(s->maps.xdpctl_stats)[XDP_DROP].packets;
-		return n;
-	};
+	// Frames the sink counted (on the targets' peers, or on g0 for XDP_TX).
+	auto sunk = [&] { return xt::read_action_stats(sink->maps.xdpctl_stats)[XDP_DROP].packets; };
 
 	// One measurement: `threads` generators, each pinned to its own CPU in netns gen.
-	auto run = [&](int prog_fd, int threads, bool back) -> Rates {
+	auto run = [&](int prog_fd, int threads) -> Rates {
 		if (bpf_link_update(dut_link->fd(), prog_fd, nullptr))
 			throw std::runtime_error("bpf_link_update on d0");
 		uint64_t p0 = xdp_packets(dut, "d0");
-		uint64_t s0 = sunk(back);
+		uint64_t s0 = sunk();
 		std::atomic<int> failed{0};
 		double t0 = now_ns();
 		std::vector<std::thread> ts;
@@ -198,7 +188,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 			throw std::runtime_error("generator thread failed (setns or BPF_PROG_TEST_RUN)");
 		usleep(2000); // the last frames in flight reach the sinks
 		uint64_t processed = xdp_packets(dut, "d0") - p0;
-		uint64_t delivered = sunk(back) - s0;
+		uint64_t delivered = sunk() - s0;
 		double sent = static_cast<double>(threads) * repeat;
 		return {sent / secs / 1e6, processed / secs / 1e6, delivered / secs / 1e6};
 	};
@@ -207,37 +197,37 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	struct PipePath {
 		const char *name, *ours_what, *base_what;
 		int ours, base;
-		enum { None, Targets, Back } delivers;
+		bool delivers; // to the sink; drop, pass and the producer do not
 		std::function<void()> setup;
 	};
 	const std::vector<PipePath> paths = {
 		{"drop", "xdp_redirect_devmap_hash, miss_action XDP_DROP", "bpf_redirect_map(miss, XDP_DROP)",
-		 fd(miss_drop->progs.xdp_redirect_devmap_hash), fd(base->progs.base_miss_drop), PipePath::None, {}},
+		 fd(miss_drop->progs.xdp_redirect_devmap_hash), fd(base->progs.base_miss_drop), false, {}},
 		{"pass", "xdp_pass", "return XDP_PASS", fd(pass->progs.xdp_pass_prog), fd(base->progs.base_pass),
-		 PipePath::None, {}},
+		 false, {}},
 		{"tx", "xdp_redirect_devmap_hash, miss_action XDP_TX", "bpf_redirect_map(miss, XDP_TX)",
-		 fd(miss_tx->progs.xdp_redirect_devmap_hash), fd(base->progs.base_miss_tx), PipePath::Back, {}},
+		 fd(miss_tx->progs.xdp_redirect_devmap_hash), fd(base->progs.base_miss_tx), true, {}},
 		{"redirect DEVMAP", "xdp_redirect_devmap", "bpf_redirect_map(DEVMAP)", fd(ours->progs.xdp_redirect_devmap),
-		 fd(base->progs.base_redirect_devmap), PipePath::Targets, {}},
+		 fd(base->progs.base_redirect_devmap), true, {}},
 		{"redirect DEVMAP_HASH", "xdp_redirect_devmap_hash", "bpf_redirect_map(DEVMAP_HASH)", ours_fd, base_fd,
-		 PipePath::Targets,
+		 true,
 		 [&] {
 			 set_port(ours->maps.tx_port_hash, d0, targets[0], 0);
 			 set_port(base->maps.tx_port_hash, d0, targets[0], 0);
 		 }},
 		{"redirect + egress prog", "xdp_redirect_devmap_hash + xdp_egress (port unconfigured)",
-		 "bpf_redirect_map(DEVMAP_HASH) + egress `return XDP_PASS`", ours_fd, base_fd, PipePath::Targets,
+		 "bpf_redirect_map(DEVMAP_HASH) + egress `return XDP_PASS`", ours_fd, base_fd, true,
 		 [&] {
 			 set_port(ours->maps.tx_port_hash, d0, targets[0], fd(egress->progs.xdp_egress));
 			 set_port(base->maps.tx_port_hash, d0, targets[0], fd(base->progs.base_egress));
 		 }},
 		{"broadcast 4 DEVMAP", "xdp_broadcast_devmap", "bpf_redirect_map(DEVMAP, BROADCAST)",
-		 fd(bcast->progs.xdp_broadcast_devmap), fd(base->progs.base_broadcast_devmap), PipePath::Targets, {}},
+		 fd(bcast->progs.xdp_broadcast_devmap), fd(base->progs.base_broadcast_devmap), true, {}},
 		{"broadcast 4 DEVMAP_HASH", "xdp_broadcast_devmap_hash", "bpf_redirect_map(DEVMAP_HASH, BROADCAST)",
-		 fd(bcast->progs.xdp_broadcast_devmap_hash), fd(base->progs.base_broadcast_devmap_hash), PipePath::Targets,
+		 fd(bcast->progs.xdp_broadcast_devmap_hash), fd(base->progs.base_broadcast_devmap_hash), true,
 		 {}},
 		{"metadata producer", "xdp_meta_producer", "adjust_meta + same flow hash, no mark, no counters",
-		 fd(meta->progs.xdp_meta_producer), fd(base->progs.base_meta), PipePath::None, {}},
+		 fd(meta->progs.xdp_meta_producer), fd(base->progs.base_meta), false, {}},
 	};
 
 	// devmap entries resolve their ifindex in the writing thread's namespace: write them from dut
@@ -258,27 +248,26 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 				f->ours.what = p.ours_what;
 				f->baseline.what = p.base_what;
 			}
-			bool back = p.delivers == PipePath::Back;
-			run(p.ours, threads, back); // warm-up: rings, page pools
+			run(p.ours, threads); // warm-up: rings, page pools
 			// what the generators offered: processed below it means d0's ring overflowed
 			std::vector<double> sent_ours, sent_base;
 			interleave(
-				c.cp_rounds, proc,
+				c.pipe_rounds, proc,
 				[&] {
-					auto r = run(p.ours, threads, back);
+					auto r = run(p.ours, threads);
 					del.ours.samples.push_back(r.delivered);
 					sent_ours.push_back(r.sent);
 					return r.processed;
 				},
 				[&] {
-					auto r = run(p.base, threads, back);
+					auto r = run(p.base, threads);
 					del.baseline.samples.push_back(r.delivered);
 					sent_base.push_back(r.sent);
 					return r.processed;
 				});
 			proc.extra["sent_mpps"] = {{"ours", sent_ours}, {"baseline", sent_base}};
 			out.push_back(std::move(proc));
-			if (p.delivers != PipePath::None)
+			if (p.delivers)
 				out.push_back(std::move(del));
 		}
 	}
@@ -333,7 +322,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	// and the last frames arrived, so processed and delivered count the same frames.
 	auto lost_over = [&](const std::function<void()> &during) {
 		uint64_t p0 = xdp_packets(dut, "d0");
-		uint64_t s0 = sunk(false);
+		uint64_t s0 = sunk();
 		std::atomic<bool> stop{false};
 		std::atomic<int> failed{0};
 		std::thread traffic([&] {
@@ -362,7 +351,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 			throw std::runtime_error("replace: generator failed");
 		usleep(50000); // frames in flight reach the sink
 		uint64_t processed = xdp_packets(dut, "d0") - p0;
-		uint64_t delivered = sunk(false) - s0;
+		uint64_t delivered = sunk() - s0;
 		return nlohmann::json{{"processed", processed}, {"delivered", delivered},
 				      {"lost", static_cast<int64_t>(processed) - static_cast<int64_t>(delivered)}};
 	};

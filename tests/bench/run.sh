@@ -106,7 +106,7 @@ else
 fi
 
 # gnuplot's title: the machine line of the table
-machine=$(head -n1 "$out/table.md" | sed -e 's/^One run of `make bench` on a shared //' -e 's/), other.*$/)/' -e 's/"/\\"/g')
+machine=$(head -n1 "$out/table.md" | sed -e 's/^One run of `make bench` on a shared //' -e 's/): medians.*$/)/' -e 's/"/\\"/g')
 gnuplot -e "datafile='$out/chart.dat'; outfile='$out/chart.png'; machine=\"$machine\"" "$here/chart.gp"
 echo "bench: $out/results.json, $out/chart.png"
 
