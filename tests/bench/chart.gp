@@ -5,16 +5,16 @@
 stats datafile using 1 nooutput
 n = STATS_records
 # ~30 px a bar: the pipeline alone has two dozen figures
-set terminal pngcairo size (n * 30 > 1400 ? n * 30 : 1400),760 font "DejaVu Sans,11" noenhanced
+set terminal pngcairo size (n * 26 > 1200 ? n * 26 : 1200),1040 font "DejaVu Sans,11" noenhanced
 set output outfile
 set title "xdpctl vs bare baseline, same run (1.0 = as fast as the baseline; dashed: 0.98 target; axis cut at 2)\n".machine
 set ylabel "ratio (baseline/ours for times, ours/baseline for rates)"
 set style fill solid 0.5 border -1
 set boxwidth 0.6
 set grid ytics
-set xtics rotate by 35 right nomirror
-set bmargin 14
-set lmargin 24
+set xtics rotate by 90 right nomirror
+set bmargin 30
+set lmargin 10
 set key inside top left opaque box
 set xrange [-0.6:n-0.4]
 # one outlier round (up to 9x on this machine) would squash every bar: whiskers stop at 2
