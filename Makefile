@@ -25,7 +25,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c tests/progs/*.bpf.c tests/bench/*.bpf.c)
 BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
 BPF_OBJS := $(addprefix $(BUILD)/bpf/,$(addsuffix .bpf.o,$(BPF_NAMES)))
 SKELS := $(addprefix skel/,$(addsuffix .skel.h,$(BPF_NAMES)))
-BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h)
+BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h tests/bench/*.bpf.h)
 VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

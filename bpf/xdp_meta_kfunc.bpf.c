@@ -30,21 +30,11 @@
  *       metadata back in tc_meta_consumer (XDPCTL_DEVBOUND_LIVE=1, see there).
  */
 #include "lib/flow_hash.h"
+#include "lib/rx_meta_kfuncs.h"
 #include "lib/stats.h"
 
 #define EOPNOTSUPP 95
 #define ENODATA 61
-
-extern int bpf_xdp_metadata_rx_hash(const struct xdp_md *ctx, __u32 *hash,
-				    enum xdp_rss_hash_type *rss_type) __ksym __weak;
-extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym __weak;
-extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto,
-					__u16 *vlan_tci) __ksym __weak;
-
-/* Cleared by the loader for each kfunc the running kernel does not have. */
-const volatile __u8 has_rx_hash = 1;
-const volatile __u8 has_rx_timestamp = 1;
-const volatile __u8 has_rx_vlan_tag = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

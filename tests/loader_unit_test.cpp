@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <map>
 
 #include "bpffs_dir.hpp"
@@ -318,17 +319,30 @@ std::map<uint32_t, std::pair<uint32_t, uint32_t>> dump_hash(int fd)
 }
 } // namespace
 
+namespace {
+// tests/progs/loader_devmap_test without its frags egress program (the devmaps hold the
+// non-frags one).
+std::optional<Object> load_devmap_test_object()
+{
+	auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
+	if (!obj)
+		return std::nullopt;
+	bpf_program *p = nullptr;
+	bpf_object__for_each_program(p, obj->get())
+		bpf_program__set_autoload(p, std::string(bpf_program__name(p)) != "test_egress_frags");
+	if (!obj->load())
+		return std::nullopt;
+	return std::move(*obj);
+}
+} // namespace
+
 // DEVMAP_HASH writes insert new keys with BPF_NOEXIST and read an old value only where the key
 // exists: a write mixing both that fails midway, or is taken back by its txn, must still leave
 // the map exactly as it was, overwritten egress programs included.
 TEST(Devmap, HashWriteOfNewAndExistingKeysLeavesTheMapAsItWasOnFailure)
 {
-	auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
-	ASSERT_TRUE(obj);
-	bpf_program *p = nullptr;
-	bpf_object__for_each_program(p, obj->get())
-		bpf_program__set_autoload(p, std::string(bpf_program__name(p)) != "test_egress_frags");
-	ASSERT_TRUE(obj->load()) << "loaded";
+	auto obj = load_devmap_test_object();
+	ASSERT_TRUE(obj) << "loader_devmap_test loaded";
 	int eg = bpf_program__fd(obj->program("test_egress"));
 	Fd map(bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, "unit_hash", sizeof(uint32_t), sizeof(bpf_devmap_val), 4, nullptr));
 	ASSERT_TRUE(map) << "DEVMAP_HASH with 4 entries: " << strerror(errno);
@@ -362,12 +376,8 @@ TEST(Devmap, HashWriteOfNewAndExistingKeysLeavesTheMapAsItWasOnFailure)
 
 TEST(Devmap, EgressProgramGoesIntoTheEntry)
 {
-	auto obj = open_skeleton_object<loader_devmap_test>("loader_devmap_test");
-	ASSERT_TRUE(obj);
-	bpf_program *p = nullptr;
-	bpf_object__for_each_program(p, obj->get())
-		bpf_program__set_autoload(p, std::string(bpf_program__name(p)) != "test_egress_frags");
-	ASSERT_TRUE(obj->load()) << "loaded";
+	auto obj = load_devmap_test_object();
+	ASSERT_TRUE(obj) << "loader_devmap_test loaded";
 	int fd = bpf_map__fd(obj->map("tx_port"));
 	int eg = bpf_program__fd(obj->program("test_egress"));
 	ASSERT_TRUE(devmap_write(fd, "tx_port", {{2, 1, eg}})) << "entry with egress program";

@@ -22,11 +22,9 @@
  * The maps have the same types and sizes as the collection's (include/xdpctl/broadcast.h), so a
  * lookup costs the same.
  */
-#include "lib/parse.h"
+#include "bench_meta.bpf.h"
 #include "xdpctl/broadcast.h"
 #include "xdpctl/stats.h"
-#include "xdpctl/meta.h"
-#include "xdpctl/meta_progs.h"
 
 #define DEVMAP(kind, name)                                          \
 	struct {                                                    \
@@ -148,34 +146,14 @@ int base_egress_count(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-/* IPv4/UDP only: the benchmark frame is one. FNV-1a over the 13 tuple bytes as
- * include/xdpctl/meta_progs.h defines it. With mark, also the mark lookup by destination port.
- */
+/* With mark, also xdp_meta_producer's mark lookup by destination port. */
 static __always_inline int meta(struct xdp_md *ctx, bool mark)
 {
-	struct cursor c = { .pos = (void *)(long)ctx->data, .end = (void *)(long)ctx->data_end };
-	struct xdpctl_meta m = {}, *dst;
-	struct eth_info eth;
+	struct xdpctl_meta m = {};
 	struct udphdr *udph;
-	struct iphdr *iph;
-	__u8 t[13];
-	__u32 h = XDPCTL_FNV1A_BASIS;
-	int i;
 
-	if (parse_eth(&c, &eth) != ETH_P_IP || parse_ipv4(&c, &iph) != IPPROTO_UDP ||
-	    parse_udp(&c, &udph) < 0)
+	if (base_flow(ctx, &m, &udph))
 		return XDP_PASS;
-	__builtin_memcpy(t, &iph->saddr, 4);
-	__builtin_memcpy(t + 4, &iph->daddr, 4);
-	t[8] = IPPROTO_UDP;
-	__builtin_memcpy(t + 9, &udph->source, 4);
-#pragma unroll
-	for (i = 0; i < (int)sizeof(t); i++) {
-		h ^= t[i];
-		h *= XDPCTL_FNV1A_PRIME;
-	}
-	m.flow_hash = h;
-	m.valid = XDPCTL_META_FLOW_HASH;
 	if (mark) {
 		__u32 key = bpf_ntohs(udph->dest);
 		__u32 *v = bpf_map_lookup_elem(&meta_marks, &key);
@@ -185,13 +163,7 @@ static __always_inline int meta(struct xdp_md *ctx, bool mark)
 			m.valid |= XDPCTL_META_MARK;
 		}
 	}
-	m.magic = XDPCTL_META_MAGIC;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(m)))
-		return XDP_PASS;
-	dst = (void *)(long)ctx->data_meta;
-	if ((void *)(dst + 1) > (void *)(long)ctx->data)
-		return XDP_PASS;
-	__builtin_memcpy(dst, &m, sizeof(m));
+	base_store(ctx, &m);
 	return XDP_PASS;
 }
 
