@@ -248,10 +248,6 @@ Result<std::array<uint8_t, 6>> hw_addr(const std::string &ifname)
 	return mac;
 }
 
-// One instance of the egress program per egress port (validated before load), its port_cfg
-// (include/xdpctl/egress.h) set for that port: with src_mac, the port's own MAC as every frame's
-// source. Shared maps of object files are pinned in txn. Returns the program fd per program and
-// port; the instances stay in keep until the devmap entries hold them.
 using EgressKey = std::pair<std::string, int>; // program source, egress ifindex
 
 EgressKey egress_key(const Planned &p)
@@ -259,6 +255,10 @@ EgressKey egress_key(const Planned &p)
 	return {p.egress->name_or_path + ":" + p.egress->prog, p.out.ifindex};
 }
 
+// One instance of the egress program per egress port (validated before load), its port_cfg
+// (include/xdpctl/egress.h) set for that port: with src_mac, the port's own MAC as every frame's
+// source. Shared maps of object files are pinned in txn. Returns the program fd per program and
+// port; the instances stay in keep until the devmap entries hold them.
 Result<std::map<EgressKey, int>> load_egress(const Layout &l, const std::vector<Planned> &plan, bool src_mac,
 					     Txn &txn, std::vector<ResolvedProgram> &keep)
 {
