@@ -814,6 +814,9 @@ TEST_F(LoaderNetns, DevmapBadInputsLeaveTheDevmapsAsTheyWere)
 		// the egress program instance loaded for b0 goes with the rest: nothing pinned
 		{"devmap full, with an egress program and action", "redirect add big0 b0 --egress xdp_egress --egress-mac",
 		 "tx_port"},
+		{"egress MAC action for a program without port_cfg",
+		 "redirect add c0 b0 --egress " + kObjDir + "/loader_devmap_test.bpf.o --egress-prog test_egress --egress-mac",
+		 "has no port_cfg"},
 		{"egress device in another namespace", "redirect add c0 x0", "x0: not found in this network namespace"},
 		{"ingress device in another namespace", "redirect add x0 b0", "x0: not found in this network namespace"},
 		{"target not ready, --ready refuse", "redirect add c0 d0 --ready refuse", "has neither an XDP program nor GRO"},
