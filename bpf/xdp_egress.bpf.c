@@ -110,7 +110,7 @@ static __always_inline int egress(struct xdp_md *ctx)
 	struct ethhdr *eth;
 	int ret;
 
-	if (port_cfg.drop || port_cfg.vlan_action == XDPCTL_EGRESS_VLAN_POP) {
+	if (port_cfg.drop) {
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
 		eth = data;

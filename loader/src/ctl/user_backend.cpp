@@ -80,7 +80,8 @@ struct Readiness {
 // A lookup answered from a walk's snapshot is at most this old.
 constexpr auto kSnapshotMaxAge = std::chrono::seconds(1);
 
-// What one walk's dumps said (see Freshness above).
+// What one walk's dumps said (see Freshness above). Lookups take it as a pointer: nullptr asks
+// the kernel.
 struct Snapshot {
 	std::chrono::steady_clock::time_point taken;
 	std::vector<uint32_t> keys; // ascending; a vanished key is dropped when found
@@ -93,11 +94,6 @@ struct Snapshot {
 	std::optional<std::unordered_map<uint32_t, detail::MonitorCounts>> monitor;     // XDP_STATS
 	std::string ns_dir;                                                             // XDP_STATS
 	std::map<uint32_t, nl::NetdevDev> devs;                                         // XDP_ATTR, XDP_MD
-};
-
-// Where the values of one lookup come from: a snapshot's dumps, or nullptr: ask the kernel.
-struct Sources {
-	const Snapshot *snap = nullptr;
 };
 
 class UserBackend final : public Backend {
@@ -148,12 +144,12 @@ public:
 	{
 		if (auto *e = from_snapshot(ifindex)) {
 			e->served = true;
-			return lookup_with(e->link, value, Sources{&*walk_});
+			return lookup_with(e->link, value, &*walk_);
 		}
 		auto l = link(ifindex, "lookup");
 		if (!l)
 			return std::unexpected(l.error());
-		return lookup_with(*l, value, Sources{});
+		return lookup_with(*l, value, nullptr);
 	}
 
 	Status update(uint32_t ifindex, std::span<const std::byte> value) override
@@ -269,33 +265,33 @@ private:
 		return {};
 	}
 
-	Status lookup_with(const nl::Link &l, std::span<std::byte> value, const Sources &src)
+	Status lookup_with(const nl::Link &l, std::span<std::byte> value, const Snapshot *snap)
 	{
 		switch (type_) {
 		case BPF_CTRL_XDP_STATS:
-			return lookup_stats(l, value, src);
+			return lookup_stats(l, value, snap);
 		case BPF_CTRL_XDP_ATTR:
-			return lookup_attr(l, value, src);
+			return lookup_attr(l, value, snap);
 		case BPF_CTRL_XDP_MD:
-			return lookup_md(l, value, src);
+			return lookup_md(l, value, snap);
 		default:
 			return fail(EINVAL, "lookup", "type " + std::to_string(type_), "unknown control type");
 		}
 	}
 
 	// netdev dev-get of one device: from the snapshot's dump, or asked now.
-	std::optional<nl::NetdevDev> netdev_dev(uint32_t ifindex, const Sources &src)
+	std::optional<nl::NetdevDev> netdev_dev(uint32_t ifindex, const Snapshot *snap)
 	{
-		if (src.snap) {
-			auto it = src.snap->devs.find(ifindex);
-			return it == src.snap->devs.end() ? std::nullopt : std::optional(it->second);
+		if (snap) {
+			auto it = snap->devs.find(ifindex);
+			return it == snap->devs.end() ? std::nullopt : std::optional(it->second);
 		}
 		if (auto d = genl_.netdev_dev_get(ifindex))
 			return *d;
 		return std::nullopt;
 	}
 
-	Status lookup_stats(const nl::Link &l, std::span<std::byte> out, const Sources &src)
+	Status lookup_stats(const nl::Link &l, std::span<std::byte> out, const Snapshot *snap)
 	{
 		struct bpf_ctrl_xdp_stats s {};
 		s.ifindex = l.ifindex;
@@ -309,10 +305,10 @@ private:
 			s.tx_dropped = l.stats64->tx_dropped;
 		}
 		std::optional<nl::QStats> q;
-		if (src.snap) {
-			detail::add_action_stats(l.ifindex, attached_prog_ids(l), s, src.snap->ns_dir);
-			detail::apply_monitor(src.snap->monitor, l.ifindex, s);
-			if (auto it = src.snap->qstats.find(l.ifindex); it != src.snap->qstats.end())
+		if (snap) {
+			detail::add_action_stats(l.ifindex, attached_prog_ids(l), s, snap->ns_dir);
+			detail::apply_monitor(snap->monitor, l.ifindex, s);
+			if (auto it = snap->qstats.find(l.ifindex); it != snap->qstats.end())
 				q = it->second;
 		} else {
 			detail::add_action_stats(l.ifindex, attached_prog_ids(l), s);
@@ -331,7 +327,8 @@ private:
 		return {};
 	}
 
-	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev, const Sources &src = {})
+	Readiness readiness(const nl::Link &l, const std::optional<nl::NetdevDev> &dev,
+			    const Snapshot *snap = nullptr)
 	{
 		Readiness r;
 		if (l.kind == "veth") {
@@ -342,8 +339,8 @@ private:
 			}
 			// the peer as the same snapshot saw it, or asked now
 			const Snapshot::Entry *seen = nullptr;
-			if (src.snap)
-				if (auto it = src.snap->links.find(l.link); it != src.snap->links.end())
+			if (snap)
+				if (auto it = snap->links.find(l.link); it != snap->links.end())
 					seen = &it->second;
 			auto peer = seen ? Result<nl::Link>(seen->link) : rt_.get_link(l.link);
 			if (!peer) {
@@ -377,7 +374,7 @@ private:
 		return r;
 	}
 
-	Status lookup_attr(const nl::Link &l, std::span<std::byte> out, const Sources &src)
+	Status lookup_attr(const nl::Link &l, std::span<std::byte> out, const Snapshot *snap)
 	{
 		struct bpf_ctrl_xdp_attr a {};
 		a.ifindex = l.ifindex;
@@ -389,7 +386,7 @@ private:
 			a.skb_prog_id = l.xdp_skb_prog_id;
 			a.hw_prog_id = l.xdp_hw_prog_id;
 		}
-		auto dev = netdev_dev(l.ifindex, src);
+		auto dev = netdev_dev(l.ifindex, snap);
 		if (auto &d = dev) {
 			a.avail |= BPF_CTRL_ATTR_FEATURES;
 			a.xdp_features = d->xdp_features;
@@ -416,7 +413,7 @@ private:
 			a.tx_max = c->tx_max;
 			a.rings.num = c->combined_max ? c->combined : c->tx;
 		}
-		auto r = readiness(l, dev, src);
+		auto r = readiness(l, dev, snap);
 		if (r.known) {
 			a.avail |= BPF_CTRL_ATTR_REDIRECT_TARGET;
 			a.redirect_target_ready = r.ready;
@@ -516,11 +513,11 @@ private:
 		return {};
 	}
 
-	Status lookup_md(const nl::Link &l, std::span<std::byte> out, const Sources &src)
+	Status lookup_md(const nl::Link &l, std::span<std::byte> out, const Snapshot *snap)
 	{
 		struct bpf_ctrl_xdp_md m {};
 		m.ifindex = l.ifindex;
-		if (auto d = netdev_dev(l.ifindex, src); d && d->has_xdp_rx_metadata_features) {
+		if (auto d = netdev_dev(l.ifindex, snap); d && d->has_xdp_rx_metadata_features) {
 			m.avail |= BPF_CTRL_MD_FEATURES;
 			m.rx_metadata_features = d->xdp_rx_metadata_features;
 		}
@@ -538,7 +535,7 @@ private:
 	Status setup_md(const nl::Link &l, const struct bpf_ctrl_xdp_md &want)
 	{
 		struct bpf_ctrl_xdp_md now {};
-		if (auto st = lookup_md(l, std::as_writable_bytes(std::span(&now, 1)), Sources{}); !st)
+		if (auto st = lookup_md(l, std::as_writable_bytes(std::span(&now, 1)), nullptr); !st)
 			return st;
 		return detail::setup_md(l.name, now, want.enable_md == 1);
 	}
