@@ -1,9 +1,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 
 #include "loader_internal.hpp"
@@ -51,16 +49,12 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 			ifs.push_back({*idx, name, *prog});
 	}
 	if (ifnames.empty()) {
-		for (const auto &n : list_dir(l->ns_dir())) {
-			if (n.size() < 3 || !n.starts_with("if") || !std::all_of(n.begin() + 2, n.end(), ::isdigit))
-				continue;
-			int idx = std::atoi(n.c_str() + 2);
+		for (int idx : detail::pinned_ifindexes(*l)) {
 			auto prog = owned_prog(*l, idx);
 			auto name = prog ? ifname_of(idx) : Result<std::string>(std::string());
 			if (prog && name)
 				ifs.push_back({idx, *name, *prog});
 		}
-		std::sort(ifs.begin(), ifs.end(), [](const Watched &a, const Watched &b) { return a.ifindex < b.ifindex; });
 		if (ifs.empty())
 			return fail(ENOENT, "interfaces", {},
 				    "no interface in this network namespace runs a program of xdpctl; load one first "

@@ -110,6 +110,17 @@ Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_if
 	return {};
 }
 
+std::vector<int> pinned_ifindexes(const Layout &l)
+{
+	std::vector<int> out;
+	for (const auto &n : list_dir(l.ns_dir())) {
+		if (n.size() > 2 && n.starts_with("if") && std::all_of(n.begin() + 2, n.end(), ::isdigit))
+			out.push_back(std::stoi(n.substr(2)));
+	}
+	std::sort(out.begin(), out.end());
+	return out;
+}
+
 } // namespace detail
 
 namespace {
@@ -140,21 +151,11 @@ void remove_if_dir(const Layout &l, int ifindex)
 	::rmdir(dir.c_str());
 }
 
-std::vector<int> pinned_ifindexes(const Layout &l)
-{
-	std::vector<int> out;
-	for (const auto &n : list_dir(l.ns_dir())) {
-		if (n.size() > 2 && n.starts_with("if") && std::all_of(n.begin() + 2, n.end(), ::isdigit))
-			out.push_back(std::stoi(n.substr(2)));
-	}
-	std::sort(out.begin(), out.end());
-	return out;
-}
 
 // Once no interface of the namespace uses them, the shared maps and the directories go.
 void remove_unused_ns(const Layout &l)
 {
-	if (!pinned_ifindexes(l).empty())
+	if (!detail::pinned_ifindexes(l).empty())
 		return;
 	for (const auto &n : list_dir(l.maps_dir()))
 		::unlink((l.maps_dir() + "/" + n).c_str());
@@ -388,7 +389,7 @@ Result<std::vector<Detached>> unload_all()
 	auto lock = RootLock::acquire(*l);
 	if (!lock)
 		return std::unexpected(lock.error());
-	for (int idx : pinned_ifindexes(*l)) {
+	for (int idx : detail::pinned_ifindexes(*l)) {
 		Detached d{"", idx, ""};
 		if (auto li = detail::pinned_link_info(*l, idx); li && li->ifindex) {
 			if (auto n = ifname_of(idx))

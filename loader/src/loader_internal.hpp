@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/registry.hpp"
@@ -18,6 +19,9 @@ struct LinkInfo {
 [[nodiscard]] Result<LinkInfo> link_info(int link_fd);
 // The pinned xdpctl link of ifindex, if there is one.
 [[nodiscard]] Result<LinkInfo> pinned_link_info(const Layout &l, int ifindex);
+
+// The ifindexes with a directory ROOT/ns<NS>/if<IFINDEX> (xdpctl loaded something there), ascending.
+[[nodiscard]] std::vector<int> pinned_ifindexes(const Layout &l);
 
 // Loads a resolved program into the namespace: reuses the pinned shared maps (checking they
 // have the object's layout), loads (bound to bind_ifindex when non-zero) and pins the shared maps
