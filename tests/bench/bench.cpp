@@ -113,10 +113,10 @@ std::string utc_now()
 
 int usage(const char *msg)
 {
+	// one line: what is wrong, then the usage it breaks
 	std::cerr << "xdpctl_bench: " << msg
-		  << "\nusage: xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline|devbound] "
-		     "[--commit SHA]\n"
-		     "       xdpctl_bench --out DIR --merge GUEST_RESULTS_JSON | --not-measured REASON\n";
+		  << " (usage: xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline|devbound] "
+		     "[--commit SHA], or --out DIR --merge GUEST_RESULTS_JSON | --not-measured REASON)\n";
 	return 2;
 }
 

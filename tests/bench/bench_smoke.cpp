@@ -173,6 +173,31 @@ TEST_F(BenchSmoke, DevboundRefusedWithoutOptIn)
 	EXPECT_FALSE(std::ifstream(dir_ + "/results.json")) << "nothing measured, nothing written";
 }
 
+// Bad arguments: one line that says what is wrong, exit code 2, nothing measured or written.
+TEST_F(BenchSmoke, BadArgumentsAreRefusedInOneLine)
+{
+	struct Row {
+		const char *what, *args, *says;
+	};
+	const Row rows[] = {
+		{"no --out", "--smoke", "--out DIR is required"},
+		{"unknown section", "--smoke --only nosuchsection --out DIR", "unknown section nosuchsection"},
+		{"unknown argument", "--smoke --fast --out DIR", "unknown argument --fast"},
+		{"--out without a value", "--out", "--out needs a value"},
+	};
+	for (const auto &r : rows) {
+		SCOPED_TRACE(r.what);
+		std::string args = r.args;
+		if (auto p = args.find("DIR"); p != std::string::npos)
+			args.replace(p, 3, dir_);
+		auto res = xt::run_cmd(XDPCTL_BENCH " " + args);
+		EXPECT_EQ(res.rc, 2) << res.err;
+		EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << "one line: " << res.err;
+		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
+		EXPECT_FALSE(std::ifstream(dir_ + "/results.json")) << "nothing written";
+	}
+}
+
 TEST_F(BenchSmoke, DevboundFigureIsThereAndComplete)
 {
 	XT_REQUIRE_KERNEL(6, 3, "device-bound programs (BPF_F_XDP_DEV_BOUND_ONLY)");
