@@ -4,10 +4,15 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <sys/socket.h>
+#include <net/if.h>
 #include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "ethtool_stats.hpp"
 #include "netns.hpp"
 
 using namespace xt;
@@ -66,6 +71,42 @@ TEST_F(NetnsHarness, FrameSentOnOneVethEndArrivesAtTheOther)
 	auto got = cap.drain();
 	ASSERT_EQ(got.size(), 1u) << "exactly one frame at the peer";
 	EXPECT_EQ(got[0], frame) << hex(got[0]);
+}
+
+// The ethtool reader the benchmarks count frames with: veth's per-queue XDP counters are there
+// and start at zero; frames passed to the stack (no XDP program) do not move them; an unknown
+// device is an error, not zeros.
+TEST_F(NetnsHarness, EthtoolStatsOfAVeth)
+{
+	auto v = add_veth("e0", "e1");
+	ASSERT_GT(v.ifindex, 0) << "veth";
+	auto st = ethtool_stats("e1");
+	EXPECT_TRUE(st.contains("rx_queue_0_xdp_packets")) << "veth's per-queue XDP counter";
+	EXPECT_EQ(rx_queue_sum(st, "xdp_packets"), 0u) << "nothing ran yet";
+	EXPECT_EQ(rx_queue_sum({{"rx_queue_0_xdp_packets", 3}, {"rx_queue_1_xdp_packets", 4}, {"rx_queue_0_xdp_drops", 9},
+				{"tx_queue_0_xdp_packets", 5}},
+			       "xdp_packets"),
+		  7u)
+		<< "sums rx queues of that counter only";
+	EXPECT_THROW(ethtool_stats("nosuchdev0"), std::runtime_error) << "unknown device";
+}
+
+// A worker thread joins a namespace by name; the test thread stays where it is.
+TEST_F(NetnsHarness, JoinNetnsMovesOnlyTheCallingThread)
+{
+	add_veth("j0", "j1");
+	NetNs other;
+	int seen = -1, seen_j0 = -1;
+	std::thread t([&] {
+		if (join_netns(other)) {
+			seen = static_cast<int>(if_nametoindex("lo"));
+			seen_j0 = static_cast<int>(if_nametoindex("j0"));
+		}
+	});
+	t.join();
+	EXPECT_GT(seen, 0) << "the worker is in the other namespace (its lo)";
+	EXPECT_EQ(seen_j0, 0) << "where j0 does not exist";
+	EXPECT_GT(ifindex_of("j0"), 0) << "the test thread is still in the test namespace";
 }
 
 TEST(NetnsLifecycle, NamespaceAndItsVethsAreGoneAfterTeardown)

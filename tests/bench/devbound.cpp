@@ -31,14 +31,10 @@
 // fails. Teardown: detach, close every fd, then remove the devices (destruction order below).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -53,6 +49,7 @@
 #include "bench.hpp"
 #include "bench_base.skel.h"
 #include "bench_devbound.skel.h"
+#include "ethtool_stats.hpp"
 #include "meta_ref.hpp"
 #include "netns.hpp"
 #include "packet.hpp"
@@ -88,55 +85,6 @@ std::string errno_name(int err)
 	return n ? n : std::to_string(err); // 524: the kernel's ENOTSUPP, unknown to libc
 }
 
-// The device's ethtool statistics (ETHTOOL_GSTATS through the ioctl: no ethtool binary needed)
-// in the calling thread's network namespace.
-std::map<std::string, uint64_t> ethtool_stats(const std::string &ifname)
-{
-	xdpctl::Fd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-	struct ifreq ifr {};
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname.c_str());
-	auto call = [&](void *arg, const char *what) {
-		ifr.ifr_data = static_cast<char *>(arg);
-		if (!s || ioctl(s.get(), SIOCETHTOOL, &ifr))
-			throw std::runtime_error(std::string(what) + " " + ifname + ": " + strerror(errno));
-	};
-	// struct ethtool_sset_info with room for one answer in its flexible data[]
-	alignas(struct ethtool_sset_info) uint8_t sbuf[sizeof(struct ethtool_sset_info) + sizeof(uint32_t)] {};
-	auto *sset = reinterpret_cast<struct ethtool_sset_info *>(sbuf);
-	sset->cmd = ETHTOOL_GSSET_INFO;
-	sset->sset_mask = 1ULL << ETH_SS_STATS;
-	call(sset, "ETHTOOL_GSSET_INFO");
-	uint32_t n = sset->sset_mask ? sset->data[0] : 0;
-	std::vector<uint8_t> names(sizeof(struct ethtool_gstrings) + n * ETH_GSTRING_LEN);
-	auto *gs = reinterpret_cast<struct ethtool_gstrings *>(names.data());
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_STATS;
-	gs->len = n;
-	call(gs, "ETHTOOL_GSTRINGS");
-	std::vector<uint8_t> vals(sizeof(struct ethtool_stats) + n * sizeof(uint64_t));
-	auto *st = reinterpret_cast<struct ethtool_stats *>(vals.data());
-	st->cmd = ETHTOOL_GSTATS;
-	st->n_stats = n;
-	call(st, "ETHTOOL_GSTATS");
-	std::map<std::string, uint64_t> m;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *name = reinterpret_cast<const char *>(gs->data + i * ETH_GSTRING_LEN);
-		m[std::string(name, strnlen(name, ETH_GSTRING_LEN))] = st->data[i];
-	}
-	return m;
-}
-
-// Sum of veth's per-queue counter rx_queue_<n>_<what> (xdp_packets: frames its XDP program ran on).
-uint64_t rx_queues(const std::map<std::string, uint64_t> &st, const std::string &what)
-{
-	uint64_t sum = 0;
-	for (const auto &[k, v] : st)
-		if (k.rfind("rx_queue_", 0) == 0 && k.size() > what.size() + 1 &&
-		    k.compare(k.size() - what.size() - 1, std::string::npos, "_" + what) == 0)
-			sum += v;
-	return sum;
-}
-
 // Runs fn on a thread of its own inside netns `ns`, pinned to CPU 0 (the same CPU for ours and
 // the baseline); rethrows what it threw.
 void in_netns_thread(const xt::NetNs &ns, const std::function<void()> &fn)
@@ -148,8 +96,7 @@ void in_netns_thread(const xt::NetNs &ns, const std::function<void()> &fn)
 			CPU_ZERO(&one);
 			CPU_SET(0, &one);
 			sched_setaffinity(0, sizeof(one), &one);
-			xdpctl::Fd fd(open(("/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC));
-			if (!fd || setns(fd.get(), CLONE_NEWNET))
+			if (!xt::join_netns(ns))
 				throw std::runtime_error("setns " + ns.name() + ": " + strerror(errno));
 			fn();
 		} catch (const std::exception &e) {
@@ -334,7 +281,7 @@ void devbound(const Config &c, std::vector<Figure> &out)
 	auto run = [&](const Path &p, int prog_fd, uint64_t n) -> Sample {
 		if (bpf_link_update(link->fd(), prog_fd, nullptr))
 			throw std::runtime_error("bpf_link_update on d0: " + std::string(strerror(errno)));
-		auto st0 = ethtool_stats("d0");
+		auto st0 = xt::ethtool_stats("d0");
 		uint64_t sent = 0;
 		double secs = 0;
 		in_netns_thread(gen, [&] {
@@ -344,13 +291,13 @@ void devbound(const Config &c, std::vector<Figure> &out)
 		});
 		uint64_t processed = 0, last = ~0ull;
 		for (int i = 0; i < 100; i++) {
-			processed = rx_queues(ethtool_stats("d0"), "xdp_packets") - rx_queues(st0, "xdp_packets");
+			processed = xt::rx_queue_sum(xt::ethtool_stats("d0"), "xdp_packets") - xt::rx_queue_sum(st0, "xdp_packets");
 			if (processed >= sent || processed == last)
 				break;
 			last = processed;
 			usleep(10000);
 		}
-		uint64_t drops = rx_queues(ethtool_stats("d0"), "xdp_drops") - rx_queues(st0, "xdp_drops");
+		uint64_t drops = xt::rx_queue_sum(xt::ethtool_stats("d0"), "xdp_drops") - xt::rx_queue_sum(st0, "xdp_drops");
 		return {static_cast<double>(processed) / secs / 1e6, sent, processed, drops};
 	};
 

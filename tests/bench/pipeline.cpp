@@ -15,20 +15,19 @@
 // the spread says how shared it was.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <regex>
 #include <stdexcept>
 #include <thread>
 
 #include "bench.hpp"
 #include "bench_base.skel.h"
 #include "bpffs_dir.hpp"
+#include "ethtool_stats.hpp"
 #include "netns.hpp"
 #include "packet.hpp"
 #include "prog_run.hpp"
@@ -57,17 +56,10 @@ void must_sh(const std::string &cmd)
 		throw std::runtime_error(cmd + ": " + o);
 }
 
-// Frames the device's XDP program ran on, over all its rx queues.
-uint64_t xdp_packets(const xt::NetNs &ns, const std::string &ifname)
+// Frames d0's XDP program ran on, over all its rx queues (the calling thread is in dut).
+uint64_t d0_xdp_packets()
 {
-	std::string o;
-	if (xt::sh(ns.exec() + "ethtool -S " + ifname, &o))
-		throw std::runtime_error("ethtool -S " + ifname + ": " + o);
-	static const std::regex re(R"(rx_queue_\d+_xdp_packets:\s*(\d+))");
-	uint64_t sum = 0;
-	for (std::sregex_iterator it(o.begin(), o.end(), re), end; it != end; ++it)
-		sum += std::stoull((*it)[1]);
-	return sum;
+	return xt::rx_queue_sum(xt::ethtool_stats("d0"), "xdp_packets");
 }
 
 struct Rates {
@@ -160,7 +152,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	auto run = [&](int prog_fd, int threads) -> Rates {
 		if (bpf_link_update(dut_link->fd(), prog_fd, nullptr))
 			throw std::runtime_error("bpf_link_update on d0");
-		uint64_t p0 = xdp_packets(dut, "d0");
+		uint64_t p0 = d0_xdp_packets();
 		uint64_t s0 = sunk();
 		std::atomic<int> failed{0};
 		double t0 = now_ns();
@@ -171,12 +163,10 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 				CPU_ZERO(&one);
 				CPU_SET(t % ncpu, &one);
 				sched_setaffinity(0, sizeof(one), &one);
-				int fd = open(("/run/netns/" + gen.name()).c_str(), O_RDONLY | O_CLOEXEC);
-				if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+				if (!xt::join_netns(gen)) {
 					failed++;
 					return;
 				}
-				close(fd);
 				auto r = xt::run_xdp(gen_fd, pkt, {.ingress_ifindex = g0, .repeat = repeat, .live = true});
 				if (r.err)
 					failed++;
@@ -187,7 +177,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		if (failed)
 			throw std::runtime_error("generator thread failed (setns or BPF_PROG_TEST_RUN)");
 		usleep(2000); // the last frames in flight reach the sinks
-		uint64_t processed = xdp_packets(dut, "d0") - p0;
+		uint64_t processed = d0_xdp_packets() - p0;
 		uint64_t delivered = sunk() - s0;
 		double sent = static_cast<double>(threads) * repeat;
 		return {sent / secs / 1e6, processed / secs / 1e6, delivered / secs / 1e6};
@@ -321,17 +311,15 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 	// Traffic from one generator for the duration of `during`; counters read once it stopped
 	// and the last frames arrived, so processed and delivered count the same frames.
 	auto lost_over = [&](const std::function<void()> &during) {
-		uint64_t p0 = xdp_packets(dut, "d0");
+		uint64_t p0 = d0_xdp_packets();
 		uint64_t s0 = sunk();
 		std::atomic<bool> stop{false};
 		std::atomic<int> failed{0};
 		std::thread traffic([&] {
-			int fd = open(("/run/netns/" + gen.name()).c_str(), O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+			if (!xt::join_netns(gen)) {
 				failed++;
 				return;
 			}
-			close(fd);
 			while (!stop)
 				if (xt::run_xdp(gen_fd, pkt, {.ingress_ifindex = g0, .repeat = 1u << 12, .live = true}).err) {
 					failed++;
@@ -350,7 +338,7 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		if (failed)
 			throw std::runtime_error("replace: generator failed");
 		usleep(50000); // frames in flight reach the sink
-		uint64_t processed = xdp_packets(dut, "d0") - p0;
+		uint64_t processed = d0_xdp_packets() - p0;
 		uint64_t delivered = sunk() - s0;
 		return nlohmann::json{{"processed", processed}, {"delivered", delivered},
 				      {"lost", static_cast<int64_t>(processed) - static_cast<int64_t>(delivered)}};

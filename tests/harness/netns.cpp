@@ -88,6 +88,18 @@ void NetNs::enter()
 		die("setns " + name_);
 }
 
+bool join_netns(const NetNs &ns)
+{
+	int fd = open(("/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int rc = setns(fd, CLONE_NEWNET);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc == 0;
+}
+
 void NetNs::leave()
 {
 	if (saved_ < 0)

@@ -46,6 +46,10 @@ private:
 	int saved_ = -1; // the thread's namespace before enter()
 };
 
+// Moves the calling thread into ns for the rest of its life, for a worker thread (NetNs::enter
+// and leave are the test thread's); false with errno set when it cannot.
+bool join_netns(const NetNs &ns);
+
 struct VethPair {
 	std::string name, peer;
 	int ifindex = 0, peer_ifindex = 0; // ifindex of peer is in the peer's namespace
