@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench demo kmod lane clean
+.PHONY: all deps bpf skel cxx test bench demo kmod lane lane-soak clean
 
 all: cxx
 
@@ -131,6 +131,11 @@ kmod: $(foreach k,$(LANE_KERNELS),$(BUILD)/kmod/.built-$(k))
 # the lane alone: `make lane [LANE_KERNELS=6.1] [LANE_TESTS='prog_*_test']`
 lane: cxx kmod
 	$(Q)bash kmod/run-lane.sh --build $(BUILD) --kernels "$(LANE_KERNELS)"
+
+# the whole lane N times in a row, every run counted (kmod/lane-soak.sh): `make lane-soak N=10`
+N ?= 10
+lane-soak: cxx kmod
+	$(Q)LANE_KERNELS="$(LANE_KERNELS)" bash kmod/lane-soak.sh --build $(BUILD) $(N)
 
 clean:
 	rm -rf $(BUILD) skel/*.skel.h

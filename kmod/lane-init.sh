@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the kernel lane's initramfs (kmod/run-lane.sh builds it). Runs as PID 1 under busybox:
 # mounts what the tests need, loads the modules listed in /lib/modules/order, runs every binary in
-# /etc/lane-tests, scans the kernel log and powers off. Lines starting with LANE- are read by
+# /etc/lane-tests (in full, not --gtest_brief: a "[ RUN ]" line names the test a dying guest was
+# in), scans the kernel log and powers off. Lines starting with LANE- are read by
 # run-lane.sh on the host; everything else is the tests' own output.
 /bin/busybox --install -s /bin
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -52,7 +53,7 @@ for b in $(grep -v '/kmod_[^/]*$' /etc/lane-tests) $(grep '/kmod_[^/]*$' /etc/la
 	esac
 	echo "LANE-BIN $b"
 	t0=$(date +%s)
-	(cd /tmp && timeout 900 "$b" --gtest_brief=1 --gtest_color=no)
+	(cd /tmp && timeout 900 "$b" --gtest_color=no)
 	rc=$?
 	echo "LANE-RC $(basename "$b") $rc $(($(date +%s) - t0))s"
 done

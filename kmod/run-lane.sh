@@ -3,13 +3,14 @@
 # busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
 #
 #   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test bench_smoke"]
+#   kmod/run-lane.sh --report CONSOLE_LOG [KVER]    counts and death report of one guest's log
 #
 # The initramfs holds busybox, the guest kernel's veth/sch_ingress/cls_bpf modules, bpf_ctlmap.ko
 # when `make kmod` built it for that kernel, the gtest binaries (stripped) with every shared
 # library ldd names, bpftool, ip, and build/bpf/*.bpf.o. Binaries, objects and the build tree keep
 # their absolute host paths inside the guest, so the paths compiled into the tests still hold.
 # The guest's /init (kmod/lane-init.sh) mounts proc/sys/bpffs/tracefs, loads the modules, runs
-# each binary with --gtest_brief=1, scans the kernel log for WARN/BUG/Oops and powers off.
+# each binary (gtest output in full), scans the kernel log for WARN/BUG/Oops and powers off.
 #
 # Files out of the guest: a guest-side script (LANE_EXTRA=FILE, run before the test binaries)
 # hands a file to the host with `lane-file-out PATH [NAME]`, which prints it base64-encoded between
@@ -27,23 +28,26 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 BUILD=build
-KERNELS="${LANE_KERNELS:-6.1 6.12}"
+KERNELS="${LANE_KERNELS-6.1 6.12}"   # set but empty: no guest (tests/scripts/lane_scripts.sh)
 # bench_smoke: in a guest it smokes the device-bound benchmark section (tests/bench/bench_smoke.cpp)
 TESTS="${LANE_TESTS:-*_test bench_smoke}"
-TIMEOUT="${LANE_TIMEOUT:-1500}"   # seconds per guest, boot to power-off
+TIMEOUT="${LANE_TIMEOUT:-1500}"
+REPORT_LOG=""   # seconds per guest, boot to power-off
 MEM="${LANE_MEM:-1G}"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD="$2"; shift 2 ;;
 	--kernels) KERNELS="$2"; shift 2 ;;
 	--tests) TESTS="$2"; shift 2 ;;
-	*) echo "usage: $0 [--build DIR] [--kernels LIST] [--tests GLOBS]" >&2; exit 2 ;;
+	--report) REPORT_LOG="$2"; REPORT_KVER="${3:-?}"; shift $(($# >= 3 ? 3 : 2)) ;;
+	*) echo "usage: $0 [--build DIR] [--kernels LIST] [--tests GLOBS] | --report CONSOLE_LOG [KVER]" >&2; exit 2 ;;
 	esac
 done
 cd "$root" || exit 1
 BUILD=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)
 CMAKE_DIR="$BUILD/cmake"
 total_pass=0 total_fail=0 total_skip=0 broken=0
+mkdir -p "$BUILD/lane" && : >"$BUILD/lane/deaths.txt"
 
 # missing prerequisite: a failure in CI, a skip (with the reason) elsewhere
 missing() {
@@ -188,7 +192,8 @@ extract_files() {
 
 # parses one guest log: prints "P F S" (passed, failed, skipped)
 parse_log() {
-	# --gtest_brief=1 prints one "[  FAILED  ] T (N ms)" line per failed test, then
+	# gtest prints one "[  FAILED  ] T (N ms)" line per failed test (its closing list repeats the
+	# names without the time), then
 	# "[==========] N tests from M test suites ran." and "[  PASSED  ] N tests." (skipped = the rest)
 	awk '
 	/^LANE-BIN /     { fbin = 0; ran = -1; pbin = 0 }
@@ -210,6 +215,40 @@ parse_log() {
 	}' "$1"
 }
 
+# When a guest died mid-run (no LANE-END): which binary was running (a LANE-BIN with no LANE-RC),
+# which test (the last "[ RUN      ]" of that binary with no result line after it) and the kernel's
+# oops/panic lines. Prints nothing for a guest that finished.
+death_report() {
+	local log="$1" kver="$2"
+	grep -q '^LANE-END' "$log" && return 0
+	awk -v kver="$kver" '
+	/^LANE-BIN /  { bin = $2; test = ""; done = 0 }
+	/^LANE-RC /   { bin = ""; test = "" }
+	/^\[ RUN      \] / { test = $4; done = 0 }
+	/^\[       OK \] |^\[  FAILED  \] .*\([0-9]+ ms\)$|^\[  SKIPPED \] / { done = 1 }
+	# the oops from its first line on: header, RIP, registers, call trace (40 lines at most)
+	/Oops|BUG:|Kernel panic|general protection|soft lockup|blocked for more than|hung_task/ { inoops = 1 }
+	inoops && !/^LANE-|^\[ *(RUN|OK|FAILED|SKIPPED|PASSED) *\]/ { if (n < 40) oops[n++] = $0 }
+	/^LANE-BEGIN/ { began = 1 }
+	END {
+		if (!began) where = "before its init ran (during boot)"
+		else if (bin == "") where = "between test binaries"
+		else where = "in " bin (test != "" && !done ? ", test " test : ", between tests")
+		printf "lane: kernel %s: guest died %s\n", kver, where
+		for (i = 0; i < n; i++) printf "lane:   %s\n", oops[i]
+		if (n == 0) print "lane:   (no oops or panic lines on the console: timeout or qemu exit)"
+	}' "$log"
+}
+
+# --report LOG [KVER]: what the lane reads from a guest's console log, without booting anything
+# (tests/lane_scripts_test.sh feeds it made-up logs)
+if [ -n "$REPORT_LOG" ]; then
+	read -r p f sk <<<"$(parse_log "$REPORT_LOG")"
+	echo "report: $p passed, $f failed, $sk skipped"
+	death_report "$REPORT_LOG" "$REPORT_KVER"
+	exit 0
+fi
+
 command -v qemu-system-x86_64 >/dev/null || { missing "qemu-system-x86_64 not installed (make deps)"; }
 [ -x /bin/busybox ] || missing "/bin/busybox not installed (busybox-static, make deps)"
 command -v cpio >/dev/null || missing "cpio not installed (make deps)"
@@ -227,24 +266,26 @@ if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/bu
 			total_fail=$((total_fail + 1)); broken=1
 			continue
 		fi
-		# A guest that dies before its init ran (once seen: a 6.12 oops in sched_clock_cpu 1.4 s
-		# into a TCG boot, no test started) is booted once more; any later failure counts.
-		for attempt in 1 2; do
-			echo "lane: booting $kver ($(du -h "$work/initramfs.cpio" | cut -f1) initramfs, TCG, timeout ${TIMEOUT}s)"
-			start=$(date +%s)
-			timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 2 -m "$MEM" \
-				-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
-				-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
-				-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
-				tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
-			secs=$(( $(date +%s) - start ))
-			grep -q '^LANE-BEGIN' "$work/console.log" && break
-			[ $attempt -eq 1 ] && echo "lane: kernel $kver: guest died before its init ran (${secs}s); booting it once more" >&2
-		done
+		# Single-threaded TCG: with -accel tcg -smp 2 (one host thread per vCPU) guests died while
+		# the kernel text-patched code another vCPU was running (6.12: "Oops: int3" in
+		# bpf_dispatcher_xdp_func during an XDP attach under traffic, and once in sched_clock_cpu
+		# at boot when static keys flipped); thread=single runs both vCPUs in one host thread, so
+		# cross-modified code is seen consistently. No retry: a guest that dies fails the lane.
+		echo "lane: booting $kver ($(du -h "$work/initramfs.cpio" | cut -f1) initramfs, TCG single-threaded, timeout ${TIMEOUT}s)"
+		start=$(date +%s)
+		timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m "$MEM" \
+			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
+			-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
+			-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
+			tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
+		secs=$(( $(date +%s) - start ))
 		[ -n "${LANE_FILES_DIR:-}" ] || rm -rf "$work/files"
 		extract_files "$work/console.log" "${LANE_FILES_DIR:-$work/files}"
 		read -r p f sk <<<"$(parse_log "$work/console.log")"
-		grep -q '^LANE-END' "$work/console.log" || echo "lane: kernel $kver: guest did not finish (timeout, panic or crash); see $work/console.log" >&2
+		if ! grep -q '^LANE-END' "$work/console.log"; then
+			echo "lane: kernel $kver: guest did not finish (timeout, panic or crash); see $work/console.log" >&2
+			death_report "$work/console.log" "$kver" | tee -a "$BUILD/lane/deaths.txt" >&2
+		fi
 		echo "lane $kver (${secs}s): $p passed, $f failed, $sk skipped"
 		total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + sk))
 	done
