@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The kernel lane: boots Debian's 6.1 and 6.12 kernels under qemu (TCG, no KVM needed) with a
 # busybox initramfs and runs the project's tests there, against a kernel that is not the host's.
+# The guests run side by side (LANE_JOBS=1: one after the other), each single-threaded TCG.
 #
 #   kmod/run-lane.sh [--build DIR] [--kernels "6.1 6.12"] [--tests "*_test bench_smoke"]
 #   kmod/run-lane.sh --report CONSOLE_LOG [KVER]    counts and death report of one guest's log
@@ -252,33 +253,54 @@ fi
 command -v qemu-system-x86_64 >/dev/null || { missing "qemu-system-x86_64 not installed (make deps)"; }
 [ -x /bin/busybox ] || missing "/bin/busybox not installed (busybox-static, make deps)"
 command -v cpio >/dev/null || missing "cpio not installed (make deps)"
+# boots one guest (kernel $1 = series, $2 = kver); its console goes to $work/console.log and,
+# prefixed with the series, to stdout; the seconds it ran to $work/secs
+boot_guest() {
+	local s="$1" kver="$2" kroot="$BUILD/kernels/$2/root" work="$BUILD/lane/$2" start
+	# Single-threaded TCG: with -accel tcg -smp 2 (one host thread per vCPU) guests died while
+	# the kernel text-patched code another vCPU was running (6.12: "Oops: int3" in
+	# bpf_dispatcher_xdp_func during an XDP attach under traffic, and once in sched_clock_cpu
+	# at boot when static keys flipped); thread=single runs both vCPUs in one host thread, so
+	# cross-modified code is seen consistently. No retry: a guest that dies fails the lane.
+	echo "lane: booting $kver ($(du -h "$work/initramfs.cpio" | cut -f1) initramfs, TCG single-threaded, timeout ${TIMEOUT}s)"
+	start=$(date +%s)
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m "$MEM" \
+		-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
+		-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
+		tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
+	echo $(($(date +%s) - start)) >"$work/secs"
+}
+
 if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && command -v cpio >/dev/null; then
+	booted=()
 	for s in $KERNELS; do
 		if [ ! -f "$BUILD/kernels/$s/.done" ]; then
 			"$here/fetch-kernels.sh" --build "$BUILD" "$s" >/dev/null || { missing "kernel $s: Debian package not fetched"; continue; }
 		fi
 		kver=$(readlink "$BUILD/kernels/$s")
-		kroot="$BUILD/kernels/$kver/root"
 		work="$BUILD/lane/$kver"
 		mkdir -p "$work"
-		if ! build_initramfs "$kver" "$kroot" "$work/initramfs" "$work/initramfs.cpio"; then
+		rm -f "$work/console.log" "$work/secs"
+		if ! build_initramfs "$kver" "$BUILD/kernels/$kver/root" "$work/initramfs" "$work/initramfs.cpio"; then
 			echo "lane: kernel $kver: initramfs build failed" >&2
 			total_fail=$((total_fail + 1)); broken=1
 			continue
 		fi
-		# Single-threaded TCG: with -accel tcg -smp 2 (one host thread per vCPU) guests died while
-		# the kernel text-patched code another vCPU was running (6.12: "Oops: int3" in
-		# bpf_dispatcher_xdp_func during an XDP attach under traffic, and once in sched_clock_cpu
-		# at boot when static keys flipped); thread=single runs both vCPUs in one host thread, so
-		# cross-modified code is seen consistently. No retry: a guest that dies fails the lane.
-		echo "lane: booting $kver ($(du -h "$work/initramfs.cpio" | cut -f1) initramfs, TCG single-threaded, timeout ${TIMEOUT}s)"
-		start=$(date +%s)
-		timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg,thread=single -cpu max -smp 2 -m "$MEM" \
-			-kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
-			-append "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off" \
-			-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
-			tr -d '\r' | tee "$work/console.log" | sed -u "s/^/  [$s] /"
-		secs=$(( $(date +%s) - start ))
+		booted+=("$s=$kver")
+	done
+	# Each guest is one host thread (single-threaded TCG): with LANE_JOBS (default: the number of
+	# CPUs) >= 2 the guests run side by side, each console line prefixed with its kernel series.
+	if [ "${LANE_JOBS:-$(nproc)}" -ge 2 ]; then
+		for b in "${booted[@]}"; do boot_guest "${b%%=*}" "${b#*=}" & done
+		wait
+	else
+		for b in "${booted[@]}"; do boot_guest "${b%%=*}" "${b#*=}"; done
+	fi
+	for b in "${booted[@]}"; do
+		kver=${b#*=}
+		work="$BUILD/lane/$kver"
+		secs=$(cat "$work/secs" 2>/dev/null || echo "?")
 		[ -n "${LANE_FILES_DIR:-}" ] || rm -rf "$work/files"
 		extract_files "$work/console.log" "${LANE_FILES_DIR:-$work/files}"
 		read -r p f sk <<<"$(parse_log "$work/console.log")"
