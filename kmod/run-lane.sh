@@ -128,8 +128,8 @@ build_initramfs() {
 	put_elf "$dst" "$(command -v ip || echo /usr/sbin/ip)"
 	ln -sf "$(command -v bpftool)" "$dst/usr/bin/bpftool" 2>/dev/null
 	ln -sf "$(command -v ip)" "$dst/usr/bin/ip" 2>/dev/null
-	# what the suites run besides ip: ethtool, ping, tc, capsh (busybox's applets differ)
-	for tool in ethtool ping tc capsh; do
+	# what the suites run besides ip: ethtool, ping, tc, capsh, setpriv (busybox's applets differ)
+	for tool in ethtool ping tc capsh setpriv; do
 		p=$(command -v "$tool") || continue
 		put_elf "$dst" "$(readlink -f "$p")"
 		[ "$(readlink -f "$p")" = "$p" ] || ln -sf "$(readlink -f "$p")" "$dst$p" 2>/dev/null

@@ -23,7 +23,7 @@
 #include "prog_run.hpp"
 #include "tc_meta_consumer.skel.h"
 #include "traffic.hpp"
-#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev_genl.h"
@@ -84,8 +84,8 @@ protected:
 
 	std::string if_dir()
 	{
-		auto d = ctl::bpffs_ns_dir();
-		return (d ? *d : root_) + "/if" + std::to_string(v_.ifindex);
+		auto l = current_layout();
+		return (l ? l->ns_dir() : root_) + "/if" + std::to_string(v_.ifindex);
 	}
 	std::string link_pin() { return if_dir() + "/link"; }
 

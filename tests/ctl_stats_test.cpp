@@ -16,7 +16,7 @@
 #include "prog_run.hpp"
 #include "traffic.hpp"
 #include "xdp_pass.skel.h"
-#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/monitor.h"
 #include "xdpctl/skeleton.hpp"
@@ -36,9 +36,9 @@ protected:
 		XT_REQUIRE_CTL_BACKEND(GetParam());
 		fs_ = std::make_unique<BpffsDir>();
 		ASSERT_TRUE(fs_->ok()) << "mount a private bpffs (it sets XDPCTL_BPFFS)";
-		auto d = ctl::bpffs_ns_dir();
-		ASSERT_TRUE(d) << d.error().message();
-		ns_dir_ = *d;
+		auto l = current_layout();
+		ASSERT_TRUE(l) << l.error().message();
+		ns_dir_ = l->ns_dir();
 	}
 	void TearDown() override
 	{

@@ -22,6 +22,7 @@
 #include "xdp_attach.hpp"
 #include "prog_run.hpp"
 #include "xdp_pass.skel.h"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/monitor.hpp"
 #include "xdpctl/skeleton.hpp"
 
@@ -98,12 +99,12 @@ protected:
 	// A monitor counting only the test namespace.
 	std::optional<xdpctl::Monitor> monitor()
 	{
-		auto ino = xdpctl::current_netns_ino();
-		EXPECT_TRUE(ino) << "own netns inode";
-		if (!ino)
+		auto l = xdpctl::current_layout();
+		EXPECT_TRUE(l) << "own netns inode";
+		if (!l)
 			return std::nullopt;
-		EXPECT_EQ(*ino, netns_ino_of(ns())) << "thread is in the test namespace";
-		auto m = xdpctl::Monitor::start(*ino);
+		EXPECT_EQ(l->netns, netns_ino_of(ns())) << "thread is in the test namespace";
+		auto m = xdpctl::Monitor::start(l->netns);
 		EXPECT_TRUE(m) << "start monitor: " << (m ? "" : m.error().message());
 		if (!m)
 			return std::nullopt;

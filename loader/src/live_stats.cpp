@@ -8,6 +8,7 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/live_stats.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/privileges.hpp"
 
 namespace xdpctl {
 
@@ -29,6 +30,8 @@ std::optional<std::string> owned_prog(const Layout &l, int ifindex)
 
 Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 {
+	if (auto st = require_privileges("stats", kReadCaps); !st)
+		return std::unexpected(st.error());
 	// the user-space backend is the one that reads the pins of xdpctl's programs
 	auto m = ctl::ControlMap::create(BPF_CTRL_XDP_STATS, ctl::BackendChoice::User);
 	if (!m)

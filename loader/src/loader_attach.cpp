@@ -12,6 +12,7 @@
 #include "loader_internal.hpp"
 #include "xdpctl/compat.h"
 #include "xdpctl/loader.hpp"
+#include "xdpctl/privileges.hpp"
 
 namespace xdpctl {
 
@@ -208,6 +209,8 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 {
 	if (req.interfaces.empty())
 		return fail(EINVAL, "load", req.program.name_or_path, "no interface given");
+	if (auto st = require_privileges("load", kLoadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
@@ -340,9 +343,13 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 
 Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 {
+	if (auto st = require_privileges("unload", kUnloadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
 	std::vector<Target> targets;
 	for (const auto &ifname : interfaces) {
 		auto t = inspect(*l, ifname);
@@ -380,9 +387,13 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 
 Result<std::vector<Detached>> unload_all()
 {
+	if (auto st = require_privileges("unload", kUnloadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
 	std::vector<Detached> out;
 	if (!path_exists(l->ns_dir()))
 		return out;

@@ -11,12 +11,23 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 #include "xdpctl/bpffs.hpp"
 
 namespace xdpctl {
 
 namespace {
+
+// Every directory on the way is opened relative to the one before, never following a symlink,
+// and checked on the opened fd: what is checked is what is used.
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+bool is_bpffs(int fd)
+{
+	struct statfs st {};
+	return fstatfs(fd, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
 
 bool is_bpffs(const std::string &path)
 {
@@ -49,13 +60,162 @@ bool mount_ns_shared()
 	return false;
 }
 
-std::string nearest_existing(std::string p)
+std::vector<std::string> components(const std::string &abs)
 {
-	while (!p.empty() && !path_exists(p)) {
-		auto slash = p.find_last_of('/');
-		p = slash == 0 ? "/" : (slash == std::string::npos ? "." : p.substr(0, slash));
+	std::vector<std::string> out;
+	size_t start = 1;
+	while (start < abs.size()) {
+		size_t slash = abs.find('/', start);
+		size_t end = slash == std::string::npos ? abs.size() : slash;
+		if (end > start)
+			out.push_back(abs.substr(start, end - start));
+		start = end + 1;
 	}
-	return p;
+	return out;
+}
+
+std::string octal_mode(mode_t m)
+{
+	char b[8];
+	std::snprintf(b, sizeof(b), "%04o", static_cast<unsigned>(m & 07777));
+	return b;
+}
+
+Error refuse(const std::string &path, const std::string &why, const std::string &fix)
+{
+	return Error{EPERM, "refusing", path, why + ": " + fix};
+}
+
+Error not_bpffs(const std::string &root, const std::string &where)
+{
+	return Error{ENOTSUP, "bpffs", root,
+		     where + " is not on a BPF filesystem; mount one (`mount -t bpf bpf DIR`) or set XDPCTL_BPFFS to a directory inside one"};
+}
+
+// The rule for what xdpctl keeps on a bpffs: owned by root and writable by nobody else, so that
+// only root can add, rename or remove an entry. Directories above ROOT (the mount point and
+// what lies between it and ROOT) may be group/other-writable when sticky, as /sys/fs/bpf is
+// (mode 1777): then nobody else can rename or remove root's entries there, and an entry planted
+// in place of ROOT is caught by this very check on ROOT.
+Status check_entry(const struct stat &st, const std::string &path, bool sticky_ok)
+{
+	if (S_ISLNK(st.st_mode))
+		return std::unexpected(refuse(path, "it is a symlink", "remove it (rm " + path + ") and run again"));
+	if (st.st_uid != 0)
+		return std::unexpected(refuse(path, "it is owned by uid " + std::to_string(st.st_uid) + ", not root",
+					      "remove it (rm -r " + path + ") and run again"));
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(sticky_ok && (st.st_mode & S_ISVTX)))
+		return std::unexpected(refuse(path, "it is writable by group or others (mode " + octal_mode(st.st_mode) + ")",
+					      "make it root-only (chmod go-w " + path + ") and run again"));
+	return {};
+}
+
+// Why openat(dir, name, kDirFlags) failed with ELOOP/ENOTDIR: a symlink or not a directory.
+Error not_a_dir(int dir, const std::string &name, const std::string &path, bool ours)
+{
+	struct stat st {};
+	if (fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return ours ? refuse(path, "it is a symlink", "remove it (rm " + path + ") and run again")
+			    : refuse(path, "it is a symlink", "set XDPCTL_BPFFS to a path without symlinks");
+	return refuse(path, "it is not a directory", "remove it (rm " + path + ") and run again");
+}
+
+// Opens ROOT, checking every directory on the way from the bpffs mount down (check_entry) and
+// refusing a symlink anywhere in the path. With create, makes the missing levels (0700) once on
+// a bpffs. Without, an absent ROOT gives an empty Fd.
+Result<Fd> open_root(const std::string &root, bool create)
+{
+	Fd dir(open("/", kDirFlags));
+	if (!dir)
+		return fail(errno, "open", "/");
+	bool on_bpffs = is_bpffs(dir.get());
+	std::string path;
+	auto comps = components(root);
+	for (size_t i = 0; i < comps.size(); i++) {
+		const std::string &c = comps[i];
+		bool last = i + 1 == comps.size();
+		std::string parent = path.empty() ? "/" : path;
+		path += "/" + c;
+		Fd next(openat(dir.get(), c.c_str(), kDirFlags));
+		if (!next && errno == ENOENT) {
+			if (!create) {
+				// nothing of xdpctl can be below a missing directory: nothing is loaded
+				if (on_bpffs || under(root, kBpffsMount))
+					return Fd();
+				return std::unexpected(not_bpffs(root, parent));
+			}
+			if (!on_bpffs)
+				return std::unexpected(not_bpffs(root, parent));
+			if (mkdirat(dir.get(), c.c_str(), 0700) && errno != EEXIST)
+				return fail(errno, "mkdir", path);
+			next = Fd(openat(dir.get(), c.c_str(), kDirFlags));
+		}
+		if (!next) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				return std::unexpected(not_a_dir(dir.get(), c, path, on_bpffs));
+			return fail(errno, "open", path);
+		}
+		bool bpffs = is_bpffs(next.get());
+		if (bpffs) {
+			struct stat st {};
+			if (fstat(next.get(), &st))
+				return fail(errno, "stat", path);
+			if (auto ok = check_entry(st, path, !last); !ok)
+				return std::unexpected(ok.error());
+		} else if (last) {
+			return std::unexpected(not_bpffs(root, root));
+		}
+		on_bpffs = bpffs;
+		dir = std::move(next);
+	}
+	if (!on_bpffs)
+		return std::unexpected(not_bpffs(root, root));
+	return dir;
+}
+
+// Checks ROOT/ns<NS>, its directories and the pins in them (check_entry, no sticky exception).
+Status check_ns_tree(int root_fd, const Layout &l)
+{
+	// depth 0: the namespace directory; 1: if<IFINDEX>, maps, monitor; 2: pins
+	std::function<Status(int, const std::string &, const std::string &, int)> walk =
+	    [&](int parent, const std::string &name, const std::string &path, int depth) -> Status {
+		struct stat st {};
+		if (fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW)) {
+			if (errno == ENOENT)
+				return {}; // removed meanwhile (by root: nobody else can here)
+			return fail(errno, "stat", path);
+		}
+		if (auto ok = check_entry(st, path, false); !ok)
+			return ok;
+		if (!S_ISDIR(st.st_mode) || depth == 2)
+			return {};
+		Fd d(openat(parent, name.c_str(), kDirFlags));
+		if (!d) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				return std::unexpected(not_a_dir(parent, name, path, true));
+			return fail(errno, "open", path);
+		}
+		struct stat again {};
+		if (fstat(d.get(), &again) || again.st_ino != st.st_ino || again.st_dev != st.st_dev)
+			return std::unexpected(refuse(path, "it changed while being checked", "run again"));
+		int dupfd = fcntl(d.get(), F_DUPFD_CLOEXEC, 0);
+		std::unique_ptr<DIR, int (*)(DIR *)> dp(dupfd >= 0 ? fdopendir(dupfd) : nullptr, closedir);
+		if (!dp) {
+			if (dupfd >= 0)
+				::close(dupfd);
+			return fail(errno, "opendir", path);
+		}
+		while (auto *e = readdir(dp.get())) {
+			std::string n = e->d_name;
+			if (n == "." || n == "..")
+				continue;
+			if (auto ok = walk(d.get(), n, path + "/" + n, depth + 1); !ok)
+				return ok;
+		}
+		return {};
+	};
+	std::string ns = l.ns_dir();
+	return walk(root_fd, ns.substr(ns.find_last_of('/') + 1), ns, 0);
 }
 
 } // namespace
@@ -81,13 +241,32 @@ std::vector<std::string> list_dir(const std::string &dir)
 	return out;
 }
 
+Result<std::string> normalize_root(const std::string &path)
+{
+	if (path.empty() || path[0] != '/')
+		return fail(EINVAL, "XDPCTL_BPFFS", path, "must be an absolute path");
+	std::string out;
+	for (const auto &c : components(path)) {
+		if (c == ".")
+			continue;
+		if (c == "..")
+			return fail(EINVAL, "XDPCTL_BPFFS", path, "must not contain '..'");
+		out += "/" + c;
+	}
+	if (out.empty())
+		return fail(EINVAL, "XDPCTL_BPFFS", path, "must be a directory below a bpffs mount, not /");
+	return out;
+}
+
 Result<Layout> current_layout()
 {
-	Layout l;
 	const char *env = std::getenv("XDPCTL_BPFFS");
-	l.root = env && *env ? env : kDefaultBpffsRoot;
-	while (l.root.size() > 1 && l.root.back() == '/')
-		l.root.pop_back();
+	auto root = normalize_root(env && *env ? env : kDefaultBpffsRoot);
+	if (!root)
+		return std::unexpected(root.error());
+	Layout l;
+	l.root = std::move(*root);
+	// thread-self: a thread that entered another namespace (setns) sees that one
 	struct stat st {};
 	if (stat("/proc/thread-self/ns/net", &st))
 		return fail(errno, "stat", "/proc/thread-self/ns/net");
@@ -95,9 +274,19 @@ Result<Layout> current_layout()
 	return l;
 }
 
+Status check_bpffs(const Layout &l)
+{
+	auto root = open_root(l.root, false);
+	if (!root)
+		return std::unexpected(root.error());
+	if (!*root)
+		return {};
+	return check_ns_tree(root->get(), l);
+}
+
 Status ensure_bpffs(const Layout &l)
 {
-	if (under(l.root, kBpffsMount) && !is_bpffs(kBpffsMount)) {
+	if (under(l.root, kBpffsMount) && !is_bpffs(std::string(kBpffsMount))) {
 		if (!mount_ns_shared())
 			return fail(ENOTSUP, "bpffs", kBpffsMount,
 				    "is not mounted in this mount namespace, which no other process shares (ip netns exec "
@@ -108,24 +297,15 @@ Status ensure_bpffs(const Layout &l)
 			return fail(errno, "mount bpffs", kBpffsMount,
 				    "could not mount the BPF filesystem; mount it with `mount -t bpf bpf /sys/fs/bpf`");
 	}
-	std::string base = nearest_existing(l.root);
-	if (!is_bpffs(base))
-		return fail(ENOTSUP, "bpffs", l.root,
-			    base + " is not on a BPF filesystem; mount one (`mount -t bpf bpf DIR`) or set XDPCTL_BPFFS to a directory inside one");
-	// create the missing levels below the existing bpffs directory
-	for (size_t pos = base.size() + 1; pos <= l.root.size(); pos++) {
-		if (pos == l.root.size() || l.root[pos] == '/') {
-			std::string dir = l.root.substr(0, pos);
-			if (mkdir(dir.c_str(), 0700) && errno != EEXIST)
-				return fail(errno, "mkdir", dir);
-		}
-	}
-	return {};
+	auto root = open_root(l.root, true);
+	if (!root)
+		return std::unexpected(root.error());
+	return check_ns_tree(root->get(), l);
 }
 
 Result<RootLock> RootLock::acquire(const Layout &l)
 {
-	Fd fd(open(l.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	Fd fd(open(l.root.c_str(), kDirFlags));
 	if (!fd)
 		return fail(errno, "open", l.root);
 	while (flock(fd.get(), LOCK_EX)) {

@@ -21,6 +21,7 @@
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/egress.h"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/privileges.hpp"
 
 namespace xdpctl {
 
@@ -376,9 +377,13 @@ Result<std::vector<DevmapWrite>> delete_all(const Layout &l, std::span<const cha
 
 Result<std::pair<Layout, RootLock>> locked_layout()
 {
+	if (auto st = require_privileges("redirect/broadcast/multicast", kDevmapCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
 	if (!path_exists(l->maps_dir()))
 		return fail(ENOENT, "devmap", l->maps_dir(), "nothing loaded in this namespace; load a redirect or broadcast program first");
 	auto lock = RootLock::acquire(*l);

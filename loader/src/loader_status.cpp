@@ -6,6 +6,7 @@
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/privileges.hpp"
 #include "xdpctl/status.hpp"
 
 namespace xdpctl {
@@ -78,9 +79,13 @@ Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l)
 
 Result<NamespaceStatus> status()
 {
+	if (auto st = require_privileges("status", kReadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
 	auto devs = list_netdevs();
 	if (!devs)
 		return std::unexpected(devs.error());

@@ -15,6 +15,7 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/monitor.h"
+#include "xdpctl/privileges.hpp"
 #include "xdpctl/skeleton.hpp"
 
 namespace xdpctl
@@ -123,15 +124,6 @@ Result<MonitorCounts> read_monitor_maps(int exc_fd, int rerr_fd, int xmit_fd)
 	return c;
 }
 
-Result<uint64_t> current_netns_ino()
-{
-	struct stat st {
-	};
-	if (stat("/proc/thread-self/ns/net", &st))
-		return fail(errno, "stat", "/proc/thread-self/ns/net");
-	return static_cast<uint64_t>(st.st_ino);
-}
-
 void Monitor::Destroy::operator()(xdp_monitor *s) const noexcept
 {
 	xdp_monitor::destroy(s);
@@ -213,6 +205,8 @@ Status Monitor::pin(const std::string &dir) const
 
 Result<std::vector<std::string>> start_pinned_monitor()
 {
+	if (auto st = require_privileges("monitor start", kMonitorCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
@@ -235,9 +229,13 @@ Result<std::vector<std::string>> start_pinned_monitor()
 
 Result<PinnedMonitor> read_pinned_monitor()
 {
+	if (auto st = require_privileges("monitor show", kReadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
 	const std::string dir = l->monitor_dir();
 	if (!path_exists(dir + "/" + kMapNames[0]))
 		return fail(ENOENT, "show", "xdp_monitor", "no monitor runs in this namespace (xdpctl monitor start)");
@@ -261,9 +259,13 @@ Result<PinnedMonitor> read_pinned_monitor()
 
 Status stop_pinned_monitor()
 {
+	if (auto st = require_privileges("monitor stop", kMonitorStopCaps); !st)
+		return st;
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return st;
 	const std::string dir = l->monitor_dir();
 	if (!path_exists(dir + "/" + kMapNames[0]))
 		return fail(ENOENT, "stop", "xdp_monitor", "no monitor runs in this namespace");

@@ -33,7 +33,7 @@
 #include "bpffs_dir.hpp"
 #include "netns.hpp"
 #include "xdp_pass.skel.h"
-#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/devmap.hpp"
 #include "xdpctl/fd.hpp"
@@ -300,9 +300,10 @@ Figure watch_memory(const Config &c, const std::vector<std::string> &ifs)
 	if (!r)
 		throw std::runtime_error("xdpctl::load onto " + std::to_string(ifs.size()) + " veths: " + r.error().message());
 	f.extra["load_ms"] = ms_since(t0);
-	auto ns_dir = xdpctl::ctl::bpffs_ns_dir();
-	if (!ns_dir)
-		throw std::runtime_error(ns_dir.error().message());
+	auto layout = xdpctl::current_layout();
+	if (!layout)
+		throw std::runtime_error(layout.error().message());
+	const std::string ns_dir = layout->ns_dir();
 	std::vector<double> ip_rss;
 	interleave(
 		c.cp_rounds, f,
@@ -312,7 +313,7 @@ Figure watch_memory(const Config &c, const std::vector<std::string> &ifs)
 		},
 		[&] {
 			ip_rss.push_back(static_cast<double>(run_child(kIpLinkStats, true).maxrss_kib));
-			return static_cast<double>(run_child({XDPCTL_BENCH_STATS_READER, *ns_dir, std::to_string(ifs.size()),
+			return static_cast<double>(run_child({XDPCTL_BENCH_STATS_READER, ns_dir, std::to_string(ifs.size()),
 							      interval, count},
 							     true)
 							   .maxrss_kib);

@@ -6,6 +6,21 @@
 //   ROOT/ns<NS>/if<IFINDEX>/<MAP>         that interface's own maps (xdpctl_stats, ...)
 //   ROOT/ns<NS>/maps/<MAP>                maps shared by every interface of the namespace
 //   ROOT/ns<NS>/monitor/<MAP>             the tracepoint monitor's maps
+//
+// This header is the one owner of that layout: every part of libxdpctl (loader, monitor, the
+// control map's user-space backend) works ROOT and NS out through current_layout().
+//
+// Ownership rule. Whoever can write a directory of that tree can rename root's pins away or
+// plant their own, and /sys/fs/bpf is often world-writable (mode 1777). So ROOT, the namespace
+// directory, its directories and pins, and every directory between the bpffs mount and ROOT
+// must be owned by root and writable by no one else (a sticky mount point or parent, as
+// /sys/fs/bpf, is fine), must not be symlinks, and must be on a bpffs; check_bpffs and
+// ensure_bpffs refuse anything else with one line saying what is wrong and how to fix it. What
+// xdpctl creates is root-only: directories 0700 (no group needs them: a pin readable by a group
+// would hand that group the map or link behind it), pins 0600 (the kernel's default).
+// Directories are opened one by one from / with O_NOFOLLOW and checked on the opened fd (owner,
+// mode, statfs f_type). Once they pass, nobody but root can change them, so the paths built
+// from the Layout afterwards name what was checked.
 #pragma once
 
 #include <cstdint>
@@ -40,13 +55,24 @@ struct Layout {
 	[[nodiscard]] std::string monitor_dir() const { return ns_dir() + "/monitor"; }
 };
 
-// The layout for the calling thread: ROOT from $XDPCTL_BPFFS (default kDefaultBpffsRoot), NS from
-// /proc/thread-self/ns/net. Touches nothing.
+// ROOT as given (an absolute path), normalised: repeated and trailing slashes and "." dropped;
+// "..", a relative path and "/" refused (error op "XDPCTL_BPFFS").
+[[nodiscard]] Result<std::string> normalize_root(const std::string &path);
+
+// The layout for the calling thread: ROOT from $XDPCTL_BPFFS (default kDefaultBpffsRoot),
+// normalised; NS from /proc/thread-self/ns/net. Touches nothing.
 [[nodiscard]] Result<Layout> current_layout();
 
-// Makes ROOT usable: mounts bpffs at /sys/fs/bpf when ROOT lies under it and nothing is mounted
-// there (error op "mount bpffs"), refuses a ROOT that is not on a bpffs (error op "bpffs", nothing
-// created), then creates ROOT.
+// For every call that reads or changes xdpctl's state: checks ROOT, the directories from the
+// bpffs mount down to it and the whole ROOT/ns<NS> tree against the ownership rule above
+// (error op "refusing", EPERM; a ROOT not on a bpffs: op "bpffs", ENOTSUP). Creates nothing; an
+// absent ROOT or namespace directory is fine (nothing is loaded).
+[[nodiscard]] Status check_bpffs(const Layout &l);
+
+// For calls that create state, after their privilege check: mounts bpffs at /sys/fs/bpf when
+// ROOT lies under it and nothing is mounted there (error op "mount bpffs"), refuses a ROOT that
+// is not on a bpffs (error op "bpffs", nothing created), creates the missing levels of ROOT
+// (0700), then checks as check_bpffs does.
 [[nodiscard]] Status ensure_bpffs(const Layout &l);
 
 // An exclusive flock on ROOT: every loader that changes pins, links or shared maps holds it, so
@@ -75,7 +101,7 @@ public:
 	~Txn();
 
 	void on_undo(std::function<void()> f) { undo_.push_back(std::move(f)); }
-	// mkdir that registers rmdir; an existing directory is fine and is left alone on undo.
+	// mkdir (0700) that registers rmdir; an existing directory is fine and is left alone on undo.
 	[[nodiscard]] Status mkdir(const std::string &dir);
 	// bpf_obj_pin that registers unlink.
 	[[nodiscard]] Status pin(int fd, const std::string &path);

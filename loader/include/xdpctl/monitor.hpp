@@ -1,8 +1,8 @@
 // The tracepoint monitor (bpf/xdp_monitor.bpf.c): load it filtered to one network namespace,
 // attach it to the xdp: tracepoints this kernel has, and read its three maps summed over CPUs.
 //
-//   auto ino = xdpctl::current_netns_ino();
-//   auto mon = xdpctl::Monitor::start(*ino);
+//   auto l = xdpctl::current_layout();            // bpffs.hpp: its netns is the calling thread's
+//   auto mon = xdpctl::Monitor::start(l->netns);
 //   ...
 //   auto counts = mon->read();
 //   counts->exceptions_of(ifindex, XDP_ABORTED);
@@ -57,10 +57,6 @@ struct MonitorCounts {
 // Reads the monitor's maps by fd (e.g. opened from their pins), summed over all possible CPUs,
 // sorted by key.
 [[nodiscard]] Result<MonitorCounts> read_monitor_maps(int exc_fd, int rerr_fd, int xmit_fd);
-
-// Inode of the calling thread's network namespace (/proc/thread-self/ns/net), what the
-// monitor's netns_ino filter and the bpffs layout's ns<NS> use.
-[[nodiscard]] Result<uint64_t> current_netns_ino();
 
 // The monitor of the calling thread's network namespace, pinned in the bpffs layout
 // (ROOT/ns<NS>/monitor, bpffs.hpp) so that it counts with no process running: what `xdpctl

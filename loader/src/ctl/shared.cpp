@@ -9,7 +9,7 @@
 #include <cstring>
 #include <optional>
 
-#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/loader.hpp"
@@ -148,10 +148,10 @@ void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, s
 		return;
 	std::string dir = ns_dir;
 	if (dir.empty()) {
-		auto d = bpffs_ns_dir();
-		if (!d)
+		auto l = current_layout();
+		if (!l)
 			return;
-		dir = std::move(*d);
+		dir = l->ns_dir();
 	}
 	std::string path = dir + "/if" + std::to_string(ifindex) + "/" + XDPCTL_STATS_MAP;
 	Fd fd(bpf_obj_get(path.c_str()));
@@ -217,10 +217,10 @@ void apply_monitor(const std::optional<std::unordered_map<uint32_t, MonitorCount
 
 void add_monitor_stats(uint32_t ifindex, struct bpf_ctrl_xdp_stats &s)
 {
-	auto ns_dir = bpffs_ns_dir();
-	if (!ns_dir)
+	auto l = current_layout();
+	if (!l)
 		return;
-	apply_monitor(read_monitor(*ns_dir), ifindex, s);
+	apply_monitor(read_monitor(l->ns_dir()), ifindex, s);
 }
 
 bool add_md_prog(uint32_t prog_id, struct bpf_ctrl_xdp_md &m)

@@ -29,7 +29,7 @@ inline constexpr const char *kMetaProgName = "xdp_meta_kfunc";
 
 // xdp[] from ROOT/ns<NS>/if<IFINDEX>/xdpctl_stats when that map belongs to one of prog_ids
 // (a stale pin counts for nothing); sets BPF_CTRL_STATS_XDP_ACTIONS. ns_dir: ROOT/ns<NS>, or
-// the calling thread's (bpffs_ns_dir()) when empty.
+// the calling thread's (current_layout()) when empty.
 void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, struct bpf_ctrl_xdp_stats &s,
 		      const std::string &ns_dir = {});
 

@@ -35,7 +35,7 @@
 #include <unordered_map>
 
 #include "shared.hpp"
-#include "xdpctl/ctl_pins.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev_genl.h"
@@ -217,8 +217,8 @@ private:
 		if (type_ == BPF_CTRL_XDP_STATS) {
 			if (auto q = genl_.netdev_qstats_dump())
 				s.qstats = std::move(*q);
-			if (auto d = bpffs_ns_dir()) {
-				s.ns_dir = *d;
+			if (auto l = current_layout()) {
+				s.ns_dir = l->ns_dir();
 				s.monitor = detail::read_monitor(s.ns_dir);
 			}
 		} else {
@@ -552,6 +552,16 @@ Result<std::unique_ptr<Backend>> open_user_backend(uint32_t ctrl_type)
 {
 	if (!value_size(ctrl_type))
 		return fail(EINVAL, "open user backend", "type " + std::to_string(ctrl_type), "unknown control type");
+	if (ctrl_type == BPF_CTRL_XDP_STATS) {
+		// XDP_STATS reads xdpctl's pins: refuse a bpffs layout someone else could have planted
+		// or rearranged. A caller who cannot read the root-only pins (EACCES) gets the other
+		// counters, as before.
+		auto l = current_layout();
+		if (!l)
+			return std::unexpected(l.error());
+		if (auto st = check_bpffs(*l); !st && st.error().err != EACCES)
+			return std::unexpected(st.error());
+	}
 	auto rt = nl::Rtnl::open();
 	if (!rt)
 		return std::unexpected(rt.error());
