@@ -312,6 +312,9 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 			return std::unexpected(rp.error());
 		checked.emplace(std::move(*rp));
 	}
+	if (!req.counters && !checked->obj.has_rodata(XDPCTL_STATS_SWITCH))
+		return fail(EINVAL, "load", checked->name,
+			    "keeps no xdpctl counters (no const volatile " XDPCTL_STATS_SWITCH "); drop --no-stats");
 	std::vector<Target> targets;
 	for (const auto &ifname : req.interfaces) {
 		if (std::any_of(targets.begin(), targets.end(), [&](const auto &t) { return t.ifname == ifname; }))
@@ -356,6 +359,11 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		bool bound = req.dev_bound || rp->dev_bound;
 		if (bound && req.mode == AttachMode::Skb)
 			return fail(EINVAL, "load", t.ifname, "a device-bound program attaches in native mode only; drop -m skb");
+		if (!req.counters) {
+			const uint8_t off = 0;
+			if (auto st = rp->obj.set_rodata(XDPCTL_STATS_SWITCH, &off, sizeof(off)); !st)
+				return std::unexpected(st.error());
+		}
 		if (auto st = detail::load_instance(*rp, *l, txn, bound ? t.ifindex : 0); !st)
 			return std::unexpected(st.error());
 		int prog_fd = bpf_program__fd(rp->prog);
@@ -363,7 +371,7 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		uint32_t plen = sizeof(pinfo);
 		if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen))
 			return fail(errno, "bpf_obj_get_info_by_fd", rp->name);
-		Attached a{t.ifname, t.ifindex, rp->name, pinfo.id, 0, req.mode, false, l->link_pin(t.ifindex)};
+		Attached a{t.ifname, t.ifindex, rp->name, pinfo.id, 0, req.mode, false, l->link_pin(t.ifindex), req.counters};
 
 		if (t.ours) {
 			// Atomic replace: the link keeps the device's XDP hook; only its program changes.

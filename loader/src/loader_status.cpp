@@ -1,11 +1,16 @@
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
+#include <vector>
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/stats.h"
 #include "xdpctl/status.hpp"
 
 namespace xdpctl {
@@ -59,7 +64,63 @@ Result<DevmapStatus> read_devmap(const std::string &path, const std::string &nam
 	return d;
 }
 
+// The byte of variable `var` in a .rodata array map, when the map's BTF has it.
+Result<std::optional<uint8_t>> rodata_byte(int map_fd, const bpf_map_info &mi, const char *var)
+{
+	std::unique_ptr<btf, decltype(&btf__free)> b(btf__load_from_kernel_by_id(mi.btf_id), btf__free);
+	if (!b)
+		return fail(errno, "btf__load_from_kernel_by_id", std::to_string(mi.btf_id));
+	const btf_type *sec = btf__type_by_id(b.get(), mi.btf_value_type_id);
+	if (!sec || !btf_is_datasec(sec) || std::string_view(btf__name_by_offset(b.get(), sec->name_off)) != ".rodata")
+		return std::optional<uint8_t>{};
+	const btf_var_secinfo *vi = btf_var_secinfos(sec);
+	for (uint16_t i = 0; i < btf_vlen(sec); i++, vi++) {
+		const btf_type *v = btf__type_by_id(b.get(), vi->type);
+		if (std::string_view(btf__name_by_offset(b.get(), v->name_off)) != var)
+			continue;
+		std::vector<uint8_t> data(mi.value_size);
+		uint32_t key = 0;
+		if (vi->size != 1 || vi->offset >= data.size() || bpf_map_lookup_elem(map_fd, &key, data.data()))
+			return fail(errno ? errno : EINVAL, "read .rodata", var);
+		return std::optional<uint8_t>{data[vi->offset]};
+	}
+	return std::optional<uint8_t>{};
+}
+
 } // namespace
+
+Result<std::optional<bool>> counters_on(uint32_t prog_id)
+{
+	Fd prog(bpf_prog_get_fd_by_id(prog_id));
+	if (!prog && errno == ENOENT)
+		return std::optional<bool>{}; // detached and freed meanwhile
+	if (!prog)
+		return fail(errno, "bpf_prog_get_fd_by_id", std::to_string(prog_id));
+	std::vector<uint32_t> ids(16);
+	bpf_prog_info info{};
+	info.nr_map_ids = static_cast<uint32_t>(ids.size());
+	info.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd", std::to_string(prog_id));
+	for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, ids.size()); i++) {
+		Fd m(bpf_map_get_fd_by_id(ids[i]));
+		if (!m)
+			continue; // gone meanwhile
+		bpf_map_info mi{};
+		uint32_t mlen = sizeof(mi);
+		if (bpf_obj_get_info_by_fd(m.get(), &mi, &mlen))
+			return fail(errno, "bpf_obj_get_info_by_fd", "map " + std::to_string(ids[i]));
+		if (mi.type != BPF_MAP_TYPE_ARRAY || !mi.btf_id || !mi.btf_value_type_id)
+			continue;
+		auto v = rodata_byte(m.get(), mi, XDPCTL_STATS_SWITCH);
+		if (!v)
+			return std::unexpected(v.error());
+		if (*v)
+			return std::optional<bool>{**v != 0};
+	}
+	return std::optional<bool>{};
+}
 
 Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l)
 {
@@ -103,6 +164,10 @@ Result<NamespaceStatus> status()
 			}
 			if (!s.link_id)
 				s.link_id = find_xdp_link(d.ifindex, s.prog_id);
+			auto c = counters_on(s.prog_id);
+			if (!c)
+				return std::unexpected(detail::with_privilege_hint(c.error()));
+			s.counters = *c;
 		}
 		st.interfaces.push_back(std::move(s));
 	}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct InterfaceStatus {
 	std::string prog; // program name
 	uint32_t link_id = 0; // 0: attached without a link (ip link set ... xdp)
 	bool owned = false;   // xdpctl's pinned link holds it
+	std::optional<bool> counters; // the program's per-action counters on/off; none: it has no switch
 };
 
 struct DevmapEntry {
@@ -45,6 +47,9 @@ struct NamespaceStatus {
 };
 
 [[nodiscard]] Result<NamespaceStatus> status();
+// Whether loaded program prog_id counts per action: its frozen .rodata's xdpctl_stats_on
+// (include/xdpctl/stats.h), found through the map's BTF. nullopt for a program without it.
+[[nodiscard]] Result<std::optional<bool>> counters_on(uint32_t prog_id);
 // The devmaps pinned at ROOT/ns<NS>/maps/ and their entries.
 [[nodiscard]] Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l);
 
