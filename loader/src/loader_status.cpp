@@ -64,36 +64,40 @@ Result<DevmapStatus> read_devmap(const std::string &path, const std::string &nam
 	return d;
 }
 
-// The byte of variable `var` in a .rodata array map, when the map's BTF has it.
-Result<std::optional<uint8_t>> rodata_byte(int map_fd, const bpf_map_info &mi, const char *var)
+// The bytes of variable `var` in a .rodata array map, when the map's BTF has it.
+Result<std::optional<std::vector<uint8_t>>> rodata_var(int map_fd, const bpf_map_info &mi, const std::string &var)
 {
+	using Out = std::optional<std::vector<uint8_t>>;
 	std::unique_ptr<btf, decltype(&btf__free)> b(btf__load_from_kernel_by_id(mi.btf_id), btf__free);
 	if (!b)
 		return fail(errno, "btf__load_from_kernel_by_id", std::to_string(mi.btf_id));
 	const btf_type *sec = btf__type_by_id(b.get(), mi.btf_value_type_id);
 	if (!sec || !btf_is_datasec(sec) || std::string_view(btf__name_by_offset(b.get(), sec->name_off)) != ".rodata")
-		return std::optional<uint8_t>{};
+		return Out{};
 	const btf_var_secinfo *vi = btf_var_secinfos(sec);
 	for (uint16_t i = 0; i < btf_vlen(sec); i++, vi++) {
 		const btf_type *v = btf__type_by_id(b.get(), vi->type);
-		if (std::string_view(btf__name_by_offset(b.get(), v->name_off)) != var)
+		if (btf__name_by_offset(b.get(), v->name_off) != var)
 			continue;
 		std::vector<uint8_t> data(mi.value_size);
 		uint32_t key = 0;
-		if (vi->size != 1 || vi->offset >= data.size() || bpf_map_lookup_elem(map_fd, &key, data.data()))
-			return fail(errno ? errno : EINVAL, "read .rodata", var);
-		return std::optional<uint8_t>{data[vi->offset]};
+		if (vi->offset + vi->size > data.size())
+			return fail(EINVAL, "read .rodata", var, "lies outside the map's value");
+		if (bpf_map_lookup_elem(map_fd, &key, data.data()))
+			return fail(errno, "read .rodata", var);
+		return Out{std::vector<uint8_t>(data.begin() + vi->offset, data.begin() + vi->offset + vi->size)};
 	}
-	return std::optional<uint8_t>{};
+	return Out{};
 }
 
 } // namespace
 
-Result<std::optional<bool>> counters_on(uint32_t prog_id)
+Result<std::optional<std::vector<uint8_t>>> loaded_rodata(uint32_t prog_id, const std::string &var)
 {
+	using Out = std::optional<std::vector<uint8_t>>;
 	Fd prog(bpf_prog_get_fd_by_id(prog_id));
 	if (!prog && errno == ENOENT)
-		return std::optional<bool>{}; // detached and freed meanwhile
+		return Out{}; // detached and freed meanwhile
 	if (!prog)
 		return fail(errno, "bpf_prog_get_fd_by_id", std::to_string(prog_id));
 	std::vector<uint32_t> ids(16);
@@ -113,13 +117,21 @@ Result<std::optional<bool>> counters_on(uint32_t prog_id)
 			return fail(errno, "bpf_obj_get_info_by_fd", "map " + std::to_string(ids[i]));
 		if (mi.type != BPF_MAP_TYPE_ARRAY || !mi.btf_id || !mi.btf_value_type_id)
 			continue;
-		auto v = rodata_byte(m.get(), mi, XDPCTL_STATS_SWITCH);
-		if (!v)
-			return std::unexpected(v.error());
-		if (*v)
-			return std::optional<bool>{**v != 0};
+		auto v = rodata_var(m.get(), mi, var);
+		if (!v || *v)
+			return v;
 	}
-	return std::optional<bool>{};
+	return Out{};
+}
+
+Result<std::optional<bool>> counters_on(uint32_t prog_id)
+{
+	auto v = loaded_rodata(prog_id, XDPCTL_STATS_SWITCH);
+	if (!v)
+		return std::unexpected(v.error());
+	if (!*v || (*v)->size() != 1)
+		return std::optional<bool>{};
+	return std::optional<bool>{(**v)[0] != 0};
 }
 
 Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l)

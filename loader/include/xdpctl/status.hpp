@@ -47,8 +47,11 @@ struct NamespaceStatus {
 };
 
 [[nodiscard]] Result<NamespaceStatus> status();
-// Whether loaded program prog_id counts per action: its frozen .rodata's xdpctl_stats_on
-// (include/xdpctl/stats.h), found through the map's BTF. nullopt for a program without it.
+// The bytes of `const volatile` variable `var` as loaded program prog_id holds it: read from its
+// frozen .rodata map, the variable found through that map's BTF. nullopt when it has none.
+[[nodiscard]] Result<std::optional<std::vector<uint8_t>>> loaded_rodata(uint32_t prog_id, const std::string &var);
+// Whether loaded program prog_id counts per action: its xdpctl_stats_on (include/xdpctl/stats.h).
+// nullopt for a program without that switch.
 [[nodiscard]] Result<std::optional<bool>> counters_on(uint32_t prog_id);
 // The devmaps pinned at ROOT/ns<NS>/maps/ and their entries.
 [[nodiscard]] Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l);
