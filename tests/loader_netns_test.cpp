@@ -640,8 +640,7 @@ TEST_F(LoaderNetns, BroadcastGroupReachesEveryOtherHost)
 
 namespace {
 
-// The port configuration an xdp_egress instance was loaded with: its .rodata, whose only
-// variable is port_cfg.
+// The port configuration an xdp_egress instance was loaded with: port_cfg in its .rodata.
 std::optional<xdpctl_egress_port> egress_port_cfg(uint32_t prog_id)
 {
 	auto v = xdpctl::loaded_rodata(prog_id, XDPCTL_EGRESS_CFG_VAR);
