@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <thread>
@@ -639,33 +640,15 @@ TEST_F(LoaderNetns, BroadcastGroupReachesEveryOtherHost)
 
 namespace {
 
-// The port configuration an xdp_egress instance was loaded with: its .rodata, whose only
-// variable is port_cfg.
+// The port configuration an xdp_egress instance was loaded with: port_cfg in its .rodata.
 std::optional<xdpctl_egress_port> egress_port_cfg(uint32_t prog_id)
 {
-	xdpctl::Fd prog(bpf_prog_get_fd_by_id(prog_id));
-	if (!prog)
+	auto v = xdpctl::loaded_rodata(prog_id, XDPCTL_EGRESS_CFG_VAR);
+	if (!v || !*v || (*v)->size() != sizeof(xdpctl_egress_port))
 		return std::nullopt;
-	bpf_prog_info pi{};
-	uint32_t len = sizeof(pi);
-	std::vector<uint32_t> ids(16);
-	pi.nr_map_ids = static_cast<uint32_t>(ids.size());
-	pi.map_ids = reinterpret_cast<uintptr_t>(ids.data());
-	if (bpf_obj_get_info_by_fd(prog.get(), &pi, &len))
-		return std::nullopt;
-	for (uint32_t i = 0; i < pi.nr_map_ids && i < ids.size(); i++) {
-		xdpctl::Fd m(bpf_map_get_fd_by_id(ids[i]));
-		bpf_map_info mi{};
-		uint32_t ml = sizeof(mi);
-		if (!m || bpf_obj_get_info_by_fd(m.get(), &mi, &ml) || !std::string(mi.name).ends_with(".rodata") ||
-		    mi.value_size != sizeof(xdpctl_egress_port))
-			continue;
-		xdpctl_egress_port cfg{};
-		uint32_t zero = 0;
-		if (bpf_map_lookup_elem(m.get(), &zero, &cfg) == 0)
-			return cfg;
-	}
-	return std::nullopt;
+	xdpctl_egress_port cfg{};
+	std::memcpy(&cfg, (*v)->data(), sizeof(cfg));
+	return cfg;
 }
 
 } // namespace

@@ -23,6 +23,7 @@
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/object.hpp"
 #include "xdpctl/registry.hpp"
+#include "xdpctl/status.hpp"
 
 using namespace xdpctl;
 
@@ -97,15 +98,15 @@ TEST(Object, SetRodataByNameBeforeLoadOnly)
 	EXPECT_EQ(st.error().err, EBUSY) << st.error().message();
 
 	// what the kernel holds is what was set
-	bpf_map *m = nullptr, *rodata = nullptr;
-	bpf_object__for_each_map(m, rp->obj.get())
-		if (std::string_view(bpf_map__name(m)).ends_with(".rodata"))
-			rodata = m;
-	ASSERT_NE(rodata, nullptr) << "the object has rodata";
-	ASSERT_EQ(bpf_map__value_size(rodata), sizeof(cfg)) << "port_cfg is its only variable";
+	bpf_prog_info pi{};
+	uint32_t plen = sizeof(pi);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(rp->prog), &pi, &plen), 0) << "program info";
+	auto v = xdpctl::loaded_rodata(pi.id, XDPCTL_EGRESS_CFG_VAR);
+	ASSERT_TRUE(v) << v.error().message();
+	ASSERT_TRUE(*v) << "the loaded program has port_cfg in its rodata";
+	ASSERT_EQ((*v)->size(), sizeof(cfg)) << "port_cfg's size";
 	xdpctl_egress_port got{};
-	uint32_t zero = 0;
-	ASSERT_EQ(bpf_map_lookup_elem(bpf_map__fd(rodata), &zero, &got), 0) << "read the loaded rodata";
+	std::memcpy(&got, (*v)->data(), sizeof(got));
 	EXPECT_EQ(got.set_src_mac, 1) << "set_src_mac in the kernel's copy";
 	EXPECT_EQ(got.src_mac[5], 0x42) << "src_mac in the kernel's copy";
 }

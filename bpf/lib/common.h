@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause) */
 /* What every program of the collection includes: kernel types from the running kernel's BTF,
  * libbpf's helpers, and the constants vmlinux.h cannot carry (macros are not in BTF).
+ *
+ * Without CO-RE: packet headers and the XDP/TC contexts (xdp_md, __sk_buff) are ABI, so a field
+ * access through them needs no relocation. vmlinux.h marks every struct preserve_access_index,
+ * and one relocation is enough for libbpf to read and parse the kernel's whole vmlinux BTF
+ * (about 5 MB, 80 ms) on every load: per interface, most of what `xdpctl load` cost. A program
+ * that reads kernel-internal structs (the monitor's struct net_device) says so at each access
+ * with BPF_CORE_READ, which relocates without the attribute.
  */
 #ifndef XDPCTL_BPF_COMMON_H
 #define XDPCTL_BPF_COMMON_H
 
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>

@@ -11,6 +11,10 @@
 #include "types.h"
 
 #define XDPCTL_STATS_MAP "xdpctl_stats"
+/* const volatile __u8 in a program's .rodata: 0 when it was loaded with counting off (the map
+ * then exists but stays zero). Absent from programs that keep no xdpctl counters.
+ */
+#define XDPCTL_STATS_SWITCH "xdpctl_stats_on"
 /* XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT */
 #define XDPCTL_ACTION_MAX 5
 

@@ -16,6 +16,7 @@ struct LoadArgs {
 	std::string mode = "native";
 	bool dev_bound = false;
 	bool replace = false;
+	bool no_stats = false;
 	bool list = false;
 };
 
@@ -54,7 +55,7 @@ int run(const LoadArgs &a, const Globals &g)
 			return usage_error(g, "load", "'" + a.program + "' is a devmap egress program; use it with xdpctl redirect add --egress");
 	}
 	xdpctl::LoadRequest req{src, a.interfaces, a.mode == "skb" ? xdpctl::AttachMode::Skb : xdpctl::AttachMode::Native,
-				a.dev_bound, a.replace};
+				a.dev_bound, a.replace, !a.no_stats};
 	auto r = xdpctl::load(req);
 	if (!r)
 		return runtime_error(g, "load", r.error());
@@ -63,11 +64,12 @@ int run(const LoadArgs &a, const Globals &g)
 		const char *mode = at.mode == xdpctl::AttachMode::Skb ? "skb" : "native";
 		if (g.json)
 			arr.push_back({{"ifname", at.ifname}, {"ifindex", at.ifindex}, {"prog", at.prog}, {"prog_id", at.prog_id},
-				       {"link_id", at.link_id}, {"mode", mode}, {"replaced", at.replaced}, {"pin", at.link_pin}});
+				       {"link_id", at.link_id}, {"mode", mode}, {"replaced", at.replaced}, {"pin", at.link_pin},
+				       {"counters", at.counters}});
 		else
-			fmt::print("{} {} on {} ({} mode): prog id {}, link id {}, pinned at {}\n",
-				   at.replaced ? "replaced by" : "loaded", at.prog, at.ifname, mode, at.prog_id, at.link_id,
-				   at.link_pin);
+			fmt::print("{} {} on {} ({} mode{}): prog id {}, link id {}, pinned at {}\n",
+				   at.replaced ? "replaced by" : "loaded", at.prog, at.ifname, mode,
+				   at.counters ? "" : ", counters off", at.prog_id, at.link_id, at.link_pin);
 	}
 	if (g.json)
 		print_json(arr);
@@ -86,6 +88,8 @@ void register_load(CLI::App &app, Globals &g)
 	sub->add_option("-p,--prog", a->prog, "object files: the program to attach (default: the first XDP program)");
 	sub->add_flag("--dev-bound", a->dev_bound, "load the program bound to the device (RX metadata kfuncs; native only)");
 	sub->add_flag("--replace", a->replace, "atomically swap the program of an interface xdpctl already loaded (bpf_link_update)");
+	sub->add_flag("--no-stats", a->no_stats,
+		      "keep no per-action counters: the verifier drops the counting code (xdpctl stats then says they are off)");
 	sub->add_flag("-l,--list", a->list, "list the programs of the collection");
 	add_common_flags(*sub, g);
 	sub->footer("Example: xdpctl load xdp_pass veth0 veth1\n         xdpctl load -m skb ./my_prog.bpf.o eth0\n"

@@ -208,8 +208,14 @@ int run(const StatsArgs &a, const Globals &g)
 		std::string names;
 		for (const auto &w : reader->interfaces())
 			names += (names.empty() ? "" : ", ") + w.ifname + " (" + w.prog + ")";
-		fmt::print("Per-action rates of {} every {} s{}; Ctrl-C ends with a summary\n\n", names, a.interval,
+		fmt::print("Per-action rates of {} every {} s{}; Ctrl-C ends with a summary\n", names, a.interval,
 			   a.count ? fmt::format(", {} times", a.count) : "");
+		std::string off;
+		for (const auto &n : reader->counters_off())
+			off += (off.empty() ? "" : ", ") + n;
+		if (!off.empty())
+			fmt::print("Counters off (loaded with --no-stats): {}\n", off);
+		fmt::print("\n");
 		print_header();
 	}
 	std::fflush(stdout);

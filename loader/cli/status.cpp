@@ -10,6 +10,12 @@
 namespace cli {
 
 namespace {
+// "on", "off", or "-" for a program without xdpctl's counters switch (or no program)
+const char *counters_word(const std::optional<bool> &c)
+{
+	return !c ? "-" : *c ? "on" : "off";
+}
+
 int run(const Globals &g)
 {
 	auto r = xdpctl::status();
@@ -28,7 +34,8 @@ int run(const Globals &g)
 		for (const auto &i : r->interfaces)
 			j["interfaces"].push_back({{"ifname", i.name}, {"ifindex", i.ifindex}, {"mode", xdpctl::to_string(i.mode)},
 						   {"prog", i.prog}, {"prog_id", i.prog_id}, {"link_id", i.link_id},
-						   {"owned", i.owned}});
+						   {"owned", i.owned},
+						   {"counters", i.counters ? nlohmann::json(*i.counters) : nlohmann::json(nullptr)}});
 		j["devmaps"] = nlohmann::json::array();
 		for (const auto &d : r->devmaps) {
 			nlohmann::json e = nlohmann::json::array();
@@ -45,13 +52,15 @@ int run(const Globals &g)
 		print_json(j);
 		return kExitOk;
 	}
-	fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {}\n", "Interface", "Prog name", "Mode", "Prog ID", "Link ID", "xdpctl");
+	fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {:<6}  {}\n", "Interface", "Prog name", "Mode", "Prog ID", "Link ID",
+		   "xdpctl", "Counters");
 	for (const auto &i : r->interfaces) {
 		if (!i.prog_id)
 			fmt::print("{:<16} {:<20}\n", i.name, "<no XDP program>");
 		else
-			fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {}\n", i.name, i.prog, xdpctl::to_string(i.mode), i.prog_id,
-				   i.link_id ? std::to_string(i.link_id) : "-", i.owned ? "yes" : "no");
+			fmt::print("{:<16} {:<20} {:<8} {:>8} {:>8}  {:<6}  {}\n", i.name, i.prog, xdpctl::to_string(i.mode),
+				   i.prog_id, i.link_id ? std::to_string(i.link_id) : "-", i.owned ? "yes" : "no",
+				   counters_word(i.counters));
 	}
 	for (int idx : r->stale_ifindexes)
 		fmt::print("ifindex {}: pins left by a removed interface; `xdpctl unload --all` cleans them\n", idx);

@@ -9,6 +9,7 @@
 #include "xdpctl/live_stats.hpp"
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/privileges.hpp"
+#include "xdpctl/status.hpp"
 
 namespace xdpctl {
 
@@ -18,12 +19,21 @@ namespace {
 // when that link is attached to the device (a link whose device went away reports ifindex 0):
 // what `xdpctl status` calls owned. Read from the pins, so watching N interfaces costs N reads
 // however many netdevs the namespace has.
-std::optional<std::string> owned_prog(const Layout &l, int ifindex)
+std::optional<uint32_t> owned_prog(const Layout &l, int ifindex)
 {
 	auto li = detail::pinned_link_info(l, ifindex);
 	if (!li || li->ifindex != static_cast<uint32_t>(ifindex))
 		return std::nullopt;
-	return prog_name(li->prog_id);
+	return li->prog_id;
+}
+
+// A program loaded with --no-stats has counters that stay zero: false for it.
+Result<bool> counting(uint32_t prog_id)
+{
+	auto c = counters_on(prog_id);
+	if (!c)
+		return std::unexpected(c.error());
+	return c->value_or(true);
 }
 
 } // namespace
@@ -48,22 +58,39 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 		if (!prog)
 			return fail(ENOENT, "interface", name,
 				    "runs no program of xdpctl, so there are no counters to read (xdpctl status shows what runs)");
+		auto on = counting(*prog);
+		if (!on)
+			return std::unexpected(on.error());
+		if (!*on)
+			return fail(ENODATA, "interface", name,
+				    "counters are off (loaded with --no-stats); reload it without --no-stats to count");
 		if (std::none_of(ifs.begin(), ifs.end(), [&](const Watched &w) { return w.ifindex == *idx; }))
-			ifs.push_back({*idx, name, *prog});
+			ifs.push_back({*idx, name, prog_name(*prog)});
 	}
+	std::vector<std::string> off;
 	if (ifnames.empty()) {
 		for (int idx : detail::pinned_ifindexes(*l)) {
 			auto prog = owned_prog(*l, idx);
 			auto name = prog ? ifname_of(idx) : Result<std::string>(std::string());
-			if (prog && name)
-				ifs.push_back({idx, *name, *prog});
+			if (!prog || !name)
+				continue;
+			auto on = counting(*prog);
+			if (!on)
+				return std::unexpected(on.error());
+			if (*on)
+				ifs.push_back({idx, *name, prog_name(*prog)});
+			else
+				off.push_back(*name);
 		}
+		if (ifs.empty() && !off.empty())
+			return fail(ENODATA, "interfaces", {},
+				    "counters are off on every interface xdpctl attached to (loaded with --no-stats)");
 		if (ifs.empty())
 			return fail(ENOENT, "interfaces", {},
 				    "no interface in this network namespace runs a program of xdpctl; load one first "
 				    "(xdpctl load PROGRAM IFNAME)");
 	}
-	return StatsReader(std::move(*m), std::move(ifs));
+	return StatsReader(std::move(*m), std::move(ifs), std::move(off));
 }
 
 Result<StatsSample> StatsReader::sample()

@@ -1,12 +1,17 @@
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
+#include <vector>
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/privileges.hpp"
+#include "xdpctl/stats.h"
 #include "xdpctl/status.hpp"
 
 namespace xdpctl {
@@ -60,7 +65,75 @@ Result<DevmapStatus> read_devmap(const std::string &path, const std::string &nam
 	return d;
 }
 
+// The bytes of variable `var` in a .rodata array map, when the map's BTF has it.
+Result<std::optional<std::vector<uint8_t>>> rodata_var(int map_fd, const bpf_map_info &mi, const std::string &var)
+{
+	using Out = std::optional<std::vector<uint8_t>>;
+	std::unique_ptr<btf, decltype(&btf__free)> b(btf__load_from_kernel_by_id(mi.btf_id), btf__free);
+	if (!b)
+		return fail(errno, "btf__load_from_kernel_by_id", std::to_string(mi.btf_id));
+	const btf_type *sec = btf__type_by_id(b.get(), mi.btf_value_type_id);
+	if (!sec || !btf_is_datasec(sec) || std::string_view(btf__name_by_offset(b.get(), sec->name_off)) != ".rodata")
+		return Out{};
+	const btf_var_secinfo *vi = btf_var_secinfos(sec);
+	for (uint16_t i = 0; i < btf_vlen(sec); i++, vi++) {
+		const btf_type *v = btf__type_by_id(b.get(), vi->type);
+		if (btf__name_by_offset(b.get(), v->name_off) != var)
+			continue;
+		std::vector<uint8_t> data(mi.value_size);
+		uint32_t key = 0;
+		if (vi->offset + vi->size > data.size())
+			return fail(EINVAL, "read .rodata", var, "lies outside the map's value");
+		if (bpf_map_lookup_elem(map_fd, &key, data.data()))
+			return fail(errno, "read .rodata", var);
+		return Out{std::vector<uint8_t>(data.begin() + vi->offset, data.begin() + vi->offset + vi->size)};
+	}
+	return Out{};
+}
+
 } // namespace
+
+Result<std::optional<std::vector<uint8_t>>> loaded_rodata(uint32_t prog_id, const std::string &var)
+{
+	using Out = std::optional<std::vector<uint8_t>>;
+	Fd prog(bpf_prog_get_fd_by_id(prog_id));
+	if (!prog && errno == ENOENT)
+		return Out{}; // detached and freed meanwhile
+	if (!prog)
+		return fail(errno, "bpf_prog_get_fd_by_id", std::to_string(prog_id));
+	std::vector<uint32_t> ids(16);
+	bpf_prog_info info{};
+	info.nr_map_ids = static_cast<uint32_t>(ids.size());
+	info.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog.get(), &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd", std::to_string(prog_id));
+	for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, ids.size()); i++) {
+		Fd m(bpf_map_get_fd_by_id(ids[i]));
+		if (!m)
+			continue; // gone meanwhile
+		bpf_map_info mi{};
+		uint32_t mlen = sizeof(mi);
+		if (bpf_obj_get_info_by_fd(m.get(), &mi, &mlen))
+			return fail(errno, "bpf_obj_get_info_by_fd", "map " + std::to_string(ids[i]));
+		if (mi.type != BPF_MAP_TYPE_ARRAY || !mi.btf_id || !mi.btf_value_type_id)
+			continue;
+		auto v = rodata_var(m.get(), mi, var);
+		if (!v || *v)
+			return v;
+	}
+	return Out{};
+}
+
+Result<std::optional<bool>> counters_on(uint32_t prog_id)
+{
+	auto v = loaded_rodata(prog_id, XDPCTL_STATS_SWITCH);
+	if (!v)
+		return std::unexpected(v.error());
+	if (!*v || (*v)->size() != 1)
+		return std::optional<bool>{};
+	return std::optional<bool>{(**v)[0] != 0};
+}
 
 Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l)
 {
@@ -108,6 +181,10 @@ Result<NamespaceStatus> status()
 			}
 			if (!s.link_id)
 				s.link_id = find_xdp_link(d.ifindex, s.prog_id);
+			auto c = counters_on(s.prog_id);
+			if (!c)
+				return std::unexpected(detail::with_privilege_hint(c.error()));
+			s.counters = *c;
 		}
 		st.interfaces.push_back(std::move(s));
 	}

@@ -1,8 +1,12 @@
 // Control plane: what the library and the CLI cost against the floor of doing the same with
 // bare libbpf or the tool people use today, in the same run, interleaved.
 //
-//   load+attach       xdpctl::load (one xdp_pass instance per interface, link pinned) against
-//                     libbpf: open+load the skeleton and bpf_link_create, per interface
+//   load+attach       xdpctl::load (one xdp_pass instance per interface, links and counters
+//                     pinned) onto 1, 64 and 1,000 veths, against a bare libbpf loader doing
+//                     one load per interface (skeleton open+load, bpf_link_create) and against
+//                     one load shared by every interface (one program, a bpf_link each: the
+//                     floor, which keeps no per-interface counters); and the CLI against
+//                     `bpftool prog load` + `bpftool net attach` of the same object
 //   devmap fill       xdpctl::devmap_write into a DEVMAP_HASH against a loop of
 //                     bpf_map_update_elem: devmaps have no batch op (bpf_map_update_batch is
 //                     tried once and its errno recorded), so the element loop is the floor
@@ -73,14 +77,32 @@ double ms_since(double t0)
 	return (now_ns() - t0) / 1e6;
 }
 
-// Figure 1: ours = xdpctl::load; baseline = skeleton load + bpf_link_create per interface.
-// Detaching is outside the timed part, for both.
-Figure load_attach(int rounds, const std::string &name, const std::vector<std::string> &ifs)
+xdpctl::Fd xdp_link(int prog_fd, const std::string &ifname)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
+	int fd = bpf_link_create(prog_fd, static_cast<int>(if_nametoindex(ifname.c_str())), BPF_XDP, &lo);
+	if (fd < 0)
+		throw std::runtime_error("bpf_link_create " + ifname + ": " + strerror(-fd));
+	return xdpctl::Fd(fd);
+}
+
+// The baselines of load+attach: what a bare libbpf loader does, nothing pinned.
+enum class LoadBaseline {
+	PerInterface, // skeleton open+load and bpf_link_create, per interface
+	Shared,       // one skeleton open+load, then bpf_link_create per interface
+};
+
+// Figure 1: ours = xdpctl::load of xdp_pass onto every interface of ifs at once. Detaching is
+// outside the timed part, for both sides (closing the baseline's links and objects, unload for
+// ours).
+Figure load_attach(int rounds, const std::string &name, const std::vector<std::string> &ifs, LoadBaseline b)
 {
 	Figure f{.group = "controlplane", .name = name, .unit = "ms",
-		 .how = std::to_string(ifs.size()) + " veth(s), xdp_pass native, one instance per interface"};
-	f.ours.what = "xdpctl::load (links pinned on bpffs)";
-	f.baseline.what = "libbpf: skeleton open+load, bpf_link_create, per interface";
+		 .how = std::to_string(ifs.size()) + " veth(s), xdp_pass native, one xdpctl::load for all of them"};
+	f.ours.what = "xdpctl::load (an instance per interface; links and counters pinned on bpffs)";
+	f.baseline.what = b == LoadBaseline::PerInterface
+				  ? "libbpf: skeleton open+load, bpf_link_create, per interface"
+				  : "libbpf: one skeleton open+load shared by all, bpf_link_create per interface (no per-interface counters)";
 	interleave(
 		rounds, f,
 		[&] {
@@ -98,16 +120,13 @@ Figure load_attach(int rounds, const std::string &name, const std::vector<std::s
 			std::vector<xdpctl::Fd> links;
 			double t0 = now_ns();
 			for (const auto &i : ifs) {
-				auto s = xdpctl::open_and_load_skel<xdp_pass>("xdp_pass");
-				if (!s)
-					throw std::runtime_error(s.error().message());
-				LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
-				int fd = bpf_link_create(bpf_program__fd((*s)->progs.xdp_pass_prog),
-							 static_cast<int>(if_nametoindex(i.c_str())), BPF_XDP, &lo);
-				if (fd < 0)
-					throw std::runtime_error("bpf_link_create " + i + ": " + strerror(-fd));
-				links.emplace_back(fd);
-				skels.push_back(std::move(*s));
+				if (b == LoadBaseline::PerInterface || skels.empty()) {
+					auto s = xdpctl::open_and_load_skel<xdp_pass>("xdp_pass");
+					if (!s)
+						throw std::runtime_error(s.error().message());
+					skels.push_back(std::move(*s));
+				}
+				links.push_back(xdp_link(bpf_program__fd(skels.back()->progs.xdp_pass_prog), i));
 			}
 			return ms_since(t0);
 		});
@@ -230,6 +249,50 @@ ChildRun run_child(const std::vector<std::string> &argv, bool rss = false)
 
 const std::vector<std::string> kIpLinkStats = {"ip", "-s", "-j", "link", "show"};
 
+// Figure 1b: one interface from the command line: `xdpctl load` against `bpftool prog load` +
+// `bpftool net attach` of the same object (the skeleton's own ELF bytes, written to a file).
+// Each side's undo (`xdpctl unload`; `bpftool net detach` and the pin removed) is not timed.
+Figure load_attach_cli(int rounds, const std::string &ifname, const std::string &bpffs_mount)
+{
+	Figure f{.group = "controlplane", .name = "load+attach, 1 interface, CLI", .unit = "ms",
+		 .how = "1 veth, xdp_pass native, fork+exec of each command, wall time"};
+	f.ours.what = "`xdpctl load xdp_pass IFNAME` (link and counters pinned)";
+	f.baseline.what = "`bpftool prog load OBJ PIN` + `bpftool net attach xdpdrv pinned PIN dev IFNAME`";
+	std::string obj = "/tmp/xdpctl-bench-xdp_pass-" + std::to_string(getpid()) + ".bpf.o";
+	{
+		size_t sz = 0;
+		const void *elf = xdp_pass::elf_bytes(&sz);
+		std::ofstream o(obj, std::ios::binary);
+		o.write(static_cast<const char *>(elf), static_cast<std::streamsize>(sz));
+		if (!o)
+			throw std::runtime_error("writing " + obj);
+	}
+	const std::string pin = bpffs_mount + "/bench_bpftool_prog";
+	const std::string bpftool = "bpftool";
+	try {
+		interleave(
+			rounds, f,
+			[&] {
+				double ms = run_child({xdpctl_bin(), "load", "xdp_pass", ifname}).ms;
+				run_child({xdpctl_bin(), "unload", ifname});
+				return ms;
+			},
+			[&] {
+				double ms = run_child({bpftool, "prog", "load", obj, pin}).ms;
+				ms += run_child({bpftool, "net", "attach", "xdpdrv", "pinned", pin, "dev", ifname}).ms;
+				run_child({bpftool, "net", "detach", "xdpdrv", "dev", ifname});
+				unlink(pin.c_str());
+				return ms;
+			});
+	} catch (...) {
+		unlink(obj.c_str());
+		unlink(pin.c_str());
+		throw;
+	}
+	unlink(obj.c_str());
+	return f;
+}
+
 // Figure 3: XDP_STATS over every netdev of the namespace through the control map, in process.
 Figure stats_dump(const Config &c, int devices)
 {
@@ -340,9 +403,14 @@ void controlplane(const Config &c, std::vector<Figure> &out)
 		ns.enter();
 		add_veths(ns, attach_many);
 		auto ifs = names(attach_many);
-		out.push_back(load_attach(c.cp_rounds, "load+attach, 1 interface", {ifs[0]}));
+		out.push_back(load_attach(c.cp_rounds, "load+attach, 1 interface", {ifs[0]}, LoadBaseline::PerInterface));
+		out.push_back(load_attach(c.cp_rounds, "load+attach, 1 interface, vs one shared load", {ifs[0]},
+					  LoadBaseline::Shared));
+		out.push_back(load_attach_cli(c.cp_rounds, ifs[0], bpffs.mount_point()));
 		// a round is ~2 x 64 program loads: 3 rounds keep `make bench` within its bound
-		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, many veths", ifs));
+		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, 64 interfaces", ifs, LoadBaseline::PerInterface));
+		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, 64 interfaces, vs one shared load", ifs,
+					  LoadBaseline::Shared));
 		out.push_back(devmap_fill(c, fill, if_nametoindex(ifs[0].c_str())));
 	}
 	{
@@ -352,11 +420,15 @@ void controlplane(const Config &c, std::vector<Figure> &out)
 		add_veths(ns, dump_devices / 2);
 		out.push_back(stats_dump(c, dump_devices));
 		out.push_back(stats_memory(c, dump_devices));
-		// last: it attaches xdp_pass to every device (they go with the namespace)
 		std::vector<std::string> all;
 		for (int i = 0; i < dump_devices / 2; i++)
 			for (const char *end : {"a", "b"})
 				all.push_back("bench" + std::to_string(i) + end);
+		// a round is seconds (1,000 loads and as many detaches on each side)
+		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, 1,000 interfaces", all, LoadBaseline::PerInterface));
+		out.push_back(load_attach(std::min(c.cp_rounds, 3), "load+attach, 1,000 interfaces, vs one shared load", all,
+					  LoadBaseline::Shared));
+		// last: it attaches xdp_pass to every device (they go with the namespace)
 		out.push_back(watch_memory(c, all));
 	}
 }

@@ -295,6 +295,106 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 						 " of " + std::to_string(sent) + " frames");
 		out.push_back(std::move(f));
 	}
+
+	// Counters off (`xdpctl load --no-stats`): the same programs loaded with xdpctl_stats_on = 0
+	// against the same bare baselines; the counters-on program is sampled in the same rounds, so
+	// each row also states what the counter costs a frame (on - off, medians).
+	auto no_stats = [](auto *s) { s->rodata->xdpctl_stats_on = 0; };
+	auto pass_off = load_skel_or_throw<xdp_pass>("xdp_pass", no_stats);
+	auto drop_off = load_skel_or_throw<xdp_redirect>("xdp_redirect", [&](xdp_redirect *s) {
+		no_stats(s);
+		s->rodata->miss_action = XDP_DROP;
+	});
+	auto tx_off = load_skel_or_throw<xdp_redirect>("xdp_redirect", [&](xdp_redirect *s) {
+		no_stats(s);
+		s->rodata->miss_action = XDP_TX;
+	});
+	auto redir_off = load_skel_or_throw<xdp_redirect>("xdp_redirect", no_stats);
+	auto egress_off = load_skel_or_throw<xdp_egress>("xdp_egress", no_stats);
+	auto meta_off = load_skel_or_throw<xdp_meta_producer>("xdp_meta_producer", no_stats);
+	set_port(redir_off->maps.tx_port, in0, outs[0]);
+
+	struct OffPath {
+		const char *name, *base_what;
+		Run off, on, base;
+		std::vector<bpf_map *> off_stats; // every counter map the off path has: must stay zero
+		std::function<void()> setup;
+	};
+	const std::vector<OffPath> off_paths = {
+		{"drop, counters off", "bpf_redirect_map(miss, XDP_DROP)",
+		 {fd(drop_off->progs.xdp_redirect_devmap_hash), in0, false, XDP_DROP},
+		 {fd(miss_drop->progs.xdp_redirect_devmap_hash), in0, false, XDP_DROP},
+		 {fd(base->progs.base_miss_drop), in0, false, XDP_DROP}, {drop_off->maps.xdpctl_stats},
+		 [&] { clear_port(base_hash, in0); }},
+		{"pass, counters off", "return XDP_PASS", {fd(pass_off->progs.xdp_pass_prog), in0, false, XDP_PASS},
+		 {fd(pass->progs.xdp_pass_prog), in0, false, XDP_PASS}, {fd(base->progs.base_pass), in0, false, XDP_PASS},
+		 {pass_off->maps.xdpctl_stats}, {}},
+		{"tx, counters off", "bpf_redirect_map(miss, XDP_TX)",
+		 {fd(tx_off->progs.xdp_redirect_devmap_hash), in0, true, XDP_TX},
+		 {fd(miss_tx->progs.xdp_redirect_devmap_hash), in0, true, XDP_TX},
+		 {fd(base->progs.base_miss_tx), in0, true, XDP_TX}, {tx_off->maps.xdpctl_stats},
+		 [&] { clear_port(base_hash, in0); }},
+		{"redirect DEVMAP, counters off", "bpf_redirect_map(DEVMAP)",
+		 {fd(redir_off->progs.xdp_redirect_devmap), in0, true, XDP_REDIRECT},
+		 {fd(redir->progs.xdp_redirect_devmap), in0, true, XDP_REDIRECT},
+		 {fd(base->progs.base_redirect_devmap), in0, true, XDP_REDIRECT}, {redir_off->maps.xdpctl_stats}, {}},
+		{"redirect DEVMAP_HASH, counters off", "bpf_redirect_map(DEVMAP_HASH)",
+		 {fd(redir_off->progs.xdp_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {fd(redir->progs.xdp_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {fd(base->progs.base_redirect_devmap_hash), in0, true, XDP_REDIRECT}, {redir_off->maps.xdpctl_stats},
+		 [&] {
+			 set_port(redir_off->maps.tx_port_hash, in0, outs[0]);
+			 set_port(redir->maps.tx_port_hash, in0, outs[0]);
+			 set_port(base_hash, in0, outs[0]);
+		 }},
+		{"redirect + egress prog, counters off", "bpf_redirect_map(DEVMAP_HASH) + egress `return XDP_PASS`",
+		 {fd(redir_off->progs.xdp_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {fd(redir->progs.xdp_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {fd(base->progs.base_redirect_devmap_hash), in0, true, XDP_REDIRECT},
+		 {redir_off->maps.xdpctl_stats, egress_off->maps.xdpctl_stats},
+		 [&] {
+			 set_port(redir_off->maps.tx_port_hash, in0, outs[0], fd(egress_off->progs.xdp_egress));
+			 set_port(redir->maps.tx_port_hash, in0, outs[0], fd(egress->progs.xdp_egress));
+			 set_port(base_hash, in0, outs[0], fd(base->progs.base_egress));
+		 }},
+		{"metadata producer, counters off", "adjust_meta + same flow hash, no mark, no counters",
+		 {fd(meta_off->progs.xdp_meta_producer), in0, true, XDP_PASS},
+		 {fd(meta->progs.xdp_meta_producer), in0, true, XDP_PASS},
+		 {fd(base->progs.base_meta), in0, true, XDP_PASS}, {meta_off->maps.xdpctl_stats}, {}},
+	};
+	for (const auto &p : off_paths) {
+		ready_peers(p.off.expect == XDP_TX || p.off.expect == XDP_REDIRECT);
+		if (p.setup)
+			p.setup();
+		sample(p.off, pkt, 64);
+		sample(p.on, pkt, 64);
+		sample(p.base, pkt, 64);
+		uint32_t rep = repeat_for(p.off);
+		Figure f;
+		f.group = "dataplane";
+		f.name = p.name;
+		f.unit = "ns/pkt";
+		f.how = std::string(p.off.live ? "BPF_PROG_TEST_RUN live frames" : "BPF_PROG_TEST_RUN") + ", repeat " +
+			std::to_string(rep) + ", 60-byte UDP/IPv4 frame, thread CPU time; loaded with xdpctl_stats_on = 0";
+		f.ours.what = "as the row without \"counters off\", loaded with --no-stats";
+		f.baseline.what = p.base_what;
+		std::vector<double> on;
+		interleave(
+			c.rounds, f,
+			[&] {
+				on.push_back(sample(p.on, pkt, rep));
+				return sample(p.off, pkt, rep);
+			},
+			[&] { return sample(p.base, pkt, rep); });
+		auto son = spread(on), soff = spread(f.ours.samples);
+		f.extra["counters_on_ns_per_pkt"] = {{"median", son.median}, {"min", son.min}, {"max", son.max}};
+		f.extra["counter_cost_ns_per_pkt"] = son.median - soff.median;
+		for (bpf_map *m : p.off_stats)
+			for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++)
+				if (action_packets(m, a))
+					throw std::runtime_error(std::string(p.name) + ": a program loaded with counters off counted");
+		out.push_back(std::move(f));
+	}
 }
 
 } // namespace bench

@@ -4,6 +4,7 @@
  * arrived. Tracepoints fire for every namespace; the program id makes the count ours alone.
  */
 #include "lib/common.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 const volatile __u32 prog_id;
@@ -15,7 +16,8 @@ SEC("tp_btf/xdp_redirect_err")
 int BPF_PROG(xdp_redirect_err_probe, const struct net_device *dev, const struct bpf_prog *xdp,
 	     const void *tgt, int err, enum bpf_map_type map_type, __u32 map_id, __u32 index)
 {
-	if (xdp->aux->id != prog_id)
+	/* struct bpf_prog is the kernel's own: read through CO-RE (lib/common.h says why) */
+	if (BPF_CORE_READ(xdp, aux, id) != prog_id)
 		return 0;
 	__sync_fetch_and_add(&errors, 1);
 	last_err = err;

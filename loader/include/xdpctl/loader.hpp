@@ -22,6 +22,10 @@ struct LoadRequest {
 	AttachMode mode = AttachMode::Native;
 	bool dev_bound = false; // bind to the device (forced for programs whose spec says so)
 	bool replace = false;   // swap the program of a link xdpctl owns (bpf_link_update)
+	// false (`--no-stats`): the instances keep no per-action counters; the verifier drops the
+	// counting code (the program's xdpctl_stats_on, include/xdpctl/stats.h). EINVAL for a program
+	// without that switch.
+	bool counters = true;
 };
 
 struct Attached {
@@ -33,9 +37,11 @@ struct Attached {
 	AttachMode mode = AttachMode::Native;
 	bool replaced = false; // an xdpctl link was updated in place
 	std::string link_pin;
+	bool counters = true; // the instance counts per action (see LoadRequest::counters)
 };
 
-// Loads one program instance per interface and attaches it; pins per the bpffs layout.
+// Loads one program instance per interface and attaches it; pins per the bpffs layout. The
+// attaches run on a second thread while the next instances load (see loader_attach.cpp).
 [[nodiscard]] Result<std::vector<Attached>> load(const LoadRequest &req);
 
 struct Detached {

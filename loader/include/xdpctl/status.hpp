@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct InterfaceStatus {
 	std::string prog; // program name
 	uint32_t link_id = 0; // 0: attached without a link (ip link set ... xdp)
 	bool owned = false;   // xdpctl's pinned link holds it
+	std::optional<bool> counters; // the program's per-action counters on/off; none: it has no switch
 };
 
 struct DevmapEntry {
@@ -45,6 +47,12 @@ struct NamespaceStatus {
 };
 
 [[nodiscard]] Result<NamespaceStatus> status();
+// The bytes of `const volatile` variable `var` as loaded program prog_id holds it: read from its
+// frozen .rodata map, the variable found through that map's BTF. nullopt when it has none.
+[[nodiscard]] Result<std::optional<std::vector<uint8_t>>> loaded_rodata(uint32_t prog_id, const std::string &var);
+// Whether loaded program prog_id counts per action: its xdpctl_stats_on (include/xdpctl/stats.h).
+// nullopt for a program without that switch.
+[[nodiscard]] Result<std::optional<bool>> counters_on(uint32_t prog_id);
 // The devmaps pinned at ROOT/ns<NS>/maps/ and their entries.
 [[nodiscard]] Result<std::vector<DevmapStatus>> devmaps_status(const Layout &l);
 
