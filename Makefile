@@ -108,7 +108,7 @@ demo: $(SKELS) $(CMAKE_DIR)/build.ninja
 
 # Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
 # README table; bounded by BENCH_TIMEOUT seconds, nothing left behind.
-BENCH_TIMEOUT ?= 600
+BENCH_TIMEOUT ?= 1500
 bench: cxx
 	$(Q)bash tests/bench/run.sh --build $(BUILD) --timeout $(BENCH_TIMEOUT)
 
