@@ -21,6 +21,18 @@ size_t lines(const std::string &s)
 	return std::count(s.begin(), s.end(), '\n');
 }
 
+// With -j an error is one compact JSON object on one line of stdout: {"error": why, "exit": rc}.
+void expect_json_error(const std::string &out, int rc, const std::string &says)
+{
+	ASSERT_EQ(lines(out), 1u) << "one line of JSON on stdout: " << out;
+	ASSERT_EQ(out.back(), '\n') << "ends the line: " << out;
+	auto j = nlohmann::json::parse(out, nullptr, false);
+	ASSERT_TRUE(j.is_object()) << "stdout is a JSON object: " << out;
+	EXPECT_EQ(j.size(), 2u) << "error and exit, nothing else: " << out;
+	EXPECT_EQ(j.value("exit", -1), rc) << "JSON carries the exit code: " << out;
+	EXPECT_NE(j.value("error", std::string()).find(says), std::string::npos) << "JSON error says why: " << out;
+}
+
 // What xdpctl left in the private bpffs besides ROOT itself.
 std::vector<std::string> leftovers(const BpffsDir &fs)
 {
@@ -102,12 +114,9 @@ TEST(Cli, BadInputsFailWithOneLineAndLeaveNothing)
 
 		auto js = run_cmd(kBin + " -j " + r.args, env);
 		EXPECT_EQ(js.rc, r.rc) << "same exit code with -j";
-		if (!js.out.empty()) {
-			auto j = nlohmann::json::parse(js.out, nullptr, false);
-			ASSERT_FALSE(j.is_discarded()) << "stdout is JSON: " << js.out;
-			EXPECT_EQ(j.value("exit", -1), r.rc) << "JSON carries the exit code";
-			EXPECT_NE(j.value("error", std::string()).find(r.says), std::string::npos) << "JSON error: " << js.out;
-		}
+		EXPECT_EQ(js.err, res.err) << "the same one line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
+		EXPECT_TRUE(leftovers(fs).empty()) << "nothing pinned or created with -j";
 	}
 	unlink(txt.c_str());
 	rmdir(plain);

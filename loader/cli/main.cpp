@@ -21,6 +21,13 @@ void print_json(const nlohmann::json &j)
 }
 
 namespace {
+// With -j an error is also one compact line on stdout, for scripts that read line by line.
+void print_json_error(const Globals &g, const std::string &msg, int exit_code)
+{
+	if (g.json)
+		fmt::print("{}\n", nlohmann::json{{"error", msg}, {"exit", exit_code}}.dump());
+}
+
 std::string one_line(const std::string &s, bool keep_all)
 {
 	// A verifier log tail has many lines: the one line keeps its last lines, -v prints all.
@@ -55,16 +62,14 @@ int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error
 	if (g.verbose && cut)
 		fmt::print(stderr, "{}\n", e.detail);
 	fmt::print(stderr, "xdpctl {}: {}\n", verb, msg);
-	if (g.json)
-		print_json({{"error", msg}, {"exit", kExitRuntime}});
+	print_json_error(g, msg, kExitRuntime);
 	return kExitRuntime;
 }
 
 int usage_error(const Globals &g, const std::string &verb, const std::string &msg)
 {
 	fmt::print(stderr, "xdpctl {}: {}\n", verb, msg);
-	if (g.json)
-		print_json({{"error", msg}, {"exit", kExitUsage}});
+	print_json_error(g, msg, kExitUsage);
 	return kExitUsage;
 }
 
