@@ -11,7 +11,9 @@ namespace cli {
 
 void add_common_flags(CLI::App &sub, Globals &g)
 {
-	sub.add_flag("-j,--json", g.json, "print JSON");
+	// set while parsing, so that an error found after parsing (a bad option value, a missing
+	// argument) is printed as JSON too, wherever -j stood
+	sub.add_flag("-j,--json", g.json, "print JSON")->trigger_on_parse();
 	sub.add_flag("-v,--verbose", g.verbose, "print libbpf's messages and the full verifier log");
 }
 
