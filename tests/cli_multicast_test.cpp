@@ -23,8 +23,6 @@ using namespace xt;
 using namespace std::chrono_literals;
 
 namespace {
-const std::string kBin = XDPCTL_BIN;
-
 const Mac kA = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0a};
 const Mac kB = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0b};
 const Mac kUnknown = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0c};
@@ -212,15 +210,4 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	ASSERT_EQ(st.rc, 0) << st.err;
 	for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
 		EXPECT_TRUE(m.at("entries").empty()) << m.at("name") << ": no entry written";
-}
-
-TEST(CliMulticastHelp, EveryMulticastVerbHasHelp)
-{
-	for (const char *verb : {"multicast", "multicast add", "multicast del", "multicast mac", "multicast mac add",
-				 "multicast mac del"}) {
-		SCOPED_TRACE(verb);
-		auto r = run_cmd(kBin + " " + verb + " --help");
-		EXPECT_EQ(r.rc, 0) << "exit code";
-		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << "usage printed: " << r.out;
-	}
 }

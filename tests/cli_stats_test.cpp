@@ -168,13 +168,3 @@ TEST_F(CliStats, BadInputsFailWithOneLine)
 		EXPECT_TRUE(tree(fs_->root()).empty()) << "nothing pinned";
 	}
 }
-
-TEST(CliStatsHelp, HelpForTheNewVerbsExitsZero)
-{
-	for (const char *verb : {"stats", "features", "demo"}) {
-		SCOPED_TRACE(verb);
-		auto r = run_cmd(kBin + " " + verb + " --help");
-		EXPECT_EQ(r.rc, 0) << "exit code";
-		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << r.out;
-	}
-}
