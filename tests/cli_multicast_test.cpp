@@ -11,6 +11,7 @@
 #include <map>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "packet.hpp"
@@ -171,6 +172,11 @@ TEST_F(CliMulticast, BadInputsFailWithOneLineAndChangeNoMap)
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
 		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
 		EXPECT_EQ(state(), before) << "no map changed";
+		auto js = xdpctl(r.args + " -j");
+		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
+		EXPECT_EQ(state(), before) << "no map changed with -j";
 	}
 	send_and_expect("in0", kA, {{"g1ap", 1}, {"g1bp", 1}}, "group 1 still as built");
 }

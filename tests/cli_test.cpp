@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 
 using namespace xt;
 
@@ -20,18 +21,6 @@ const std::string kObjDir = XDPCTL_BPF_OBJ_DIR;
 size_t lines(const std::string &s)
 {
 	return std::count(s.begin(), s.end(), '\n');
-}
-
-// With -j an error is one compact JSON object on one line of stdout: {"error": why, "exit": rc}.
-void expect_json_error(const std::string &out, int rc, const std::string &says)
-{
-	ASSERT_EQ(lines(out), 1u) << "one line of JSON on stdout: " << out;
-	ASSERT_EQ(out.back(), '\n') << "ends the line: " << out;
-	auto j = nlohmann::json::parse(out, nullptr, false);
-	ASSERT_TRUE(j.is_object()) << "stdout is a JSON object: " << out;
-	EXPECT_EQ(j.size(), 2u) << "error and exit, nothing else: " << out;
-	EXPECT_EQ(j.value("exit", -1), rc) << "JSON carries the exit code: " << out;
-	EXPECT_NE(j.value("error", std::string()).find(says), std::string::npos) << "JSON error says why: " << out;
 }
 
 // What xdpctl left in the private bpffs besides ROOT itself.
