@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/loader.hpp"
@@ -128,5 +129,9 @@ TEST_F(CliFeatures, BadInputsFailWithOneLine)
 		EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << "one line: " << res.err;
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << res.err;
 		EXPECT_TRUE(res.out.empty()) << res.out;
+		auto js = xdpctl(std::string(r.args) + " -j");
+		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
 	}
 }

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "packet.hpp"
@@ -23,8 +24,6 @@ using namespace xt;
 using namespace std::chrono_literals;
 
 namespace {
-const std::string kBin = XDPCTL_BIN;
-
 const Mac kA = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0a};
 const Mac kB = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0b};
 const Mac kUnknown = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x0c};
@@ -173,6 +172,11 @@ TEST_F(CliMulticast, BadInputsFailWithOneLineAndChangeNoMap)
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
 		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
 		EXPECT_EQ(state(), before) << "no map changed";
+		auto js = xdpctl(r.args + " -j");
+		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
+		EXPECT_EQ(state(), before) << "no map changed with -j";
 	}
 	send_and_expect("in0", kA, {{"g1ap", 1}, {"g1bp", 1}}, "group 1 still as built");
 }
@@ -212,15 +216,4 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	ASSERT_EQ(st.rc, 0) << st.err;
 	for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
 		EXPECT_TRUE(m.at("entries").empty()) << m.at("name") << ": no entry written";
-}
-
-TEST(CliMulticastHelp, EveryMulticastVerbHasHelp)
-{
-	for (const char *verb : {"multicast", "multicast add", "multicast del", "multicast mac", "multicast mac add",
-				 "multicast mac del"}) {
-		SCOPED_TRACE(verb);
-		auto r = run_cmd(kBin + " " + verb + " --help");
-		EXPECT_EQ(r.rc, 0) << "exit code";
-		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << "usage printed: " << r.out;
-	}
 }

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "spawn.hpp"
@@ -166,15 +167,10 @@ TEST_F(CliStats, BadInputsFailWithOneLine)
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
 		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
 		EXPECT_TRUE(tree(fs_->root()).empty()) << "nothing pinned";
-	}
-}
-
-TEST(CliStatsHelp, HelpForTheNewVerbsExitsZero)
-{
-	for (const char *verb : {"stats", "features", "demo"}) {
-		SCOPED_TRACE(verb);
-		auto r = run_cmd(kBin + " " + verb + " --help");
-		EXPECT_EQ(r.rc, 0) << "exit code";
-		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << r.out;
+		auto js = xdpctl(r.args + " -j");
+		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
+		EXPECT_TRUE(tree(fs_->root()).empty()) << "nothing pinned with -j";
 	}
 }

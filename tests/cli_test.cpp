@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 
 using namespace xt;
 
@@ -28,15 +30,73 @@ std::vector<std::string> leftovers(const BpffsDir &fs)
 }
 } // namespace
 
-TEST(Cli, HelpForEveryVerbExitsZero)
+// The names in the "Subcommands:" section of a CLI11 help text ("  NAME   what it does").
+std::vector<std::string> subcommands_in(const std::string &help)
 {
-	for (const char *verb : {"", "load", "unload", "status", "redirect", "redirect add", "redirect del", "broadcast",
-				 "broadcast add", "broadcast del"}) {
-		SCOPED_TRACE(verb);
-		auto r = run_cmd(kBin + " " + verb + " --help");
-		EXPECT_EQ(r.rc, 0) << "exit code";
-		EXPECT_NE(r.out.find("Usage:"), std::string::npos) << "usage printed: " << r.out;
+	std::vector<std::string> out;
+	std::istringstream in(help);
+	bool inside = false;
+	for (std::string l; std::getline(in, l);) {
+		if (l == "Subcommands:") {
+			inside = true;
+			continue;
+		}
+		if (!inside)
+			continue;
+		if (l.empty() || l[0] != ' ')
+			break;
+		std::istringstream words(l);
+		std::string name;
+		words >> name;
+		out.push_back(name);
 	}
+	return out;
+}
+
+// Every verb and every subcommand, found by walking `--help` from the top (nothing listed by
+// hand, so a new verb is covered when it is added): its --help exits 0 and documents -j/--json
+// and -v/--verbose, and it accepts both: `xdpctl CMD -j -v --xdpctl-no-such-option` is refused
+// for the unknown option alone (or for a missing argument CMD needs), one line on stderr, the
+// same as one JSON line on stdout (which only a CMD that took -j prints), nothing done.
+TEST(Cli, EveryVerbAndSubcommandHasHelpJsonAndVerbose)
+{
+	std::vector<std::string> todo = {""}, seen;
+	while (!todo.empty()) {
+		std::string cmd = todo.front();
+		todo.erase(todo.begin());
+		seen.push_back(cmd);
+		SCOPED_TRACE("xdpctl " + cmd);
+		auto h = run_cmd(kBin + " " + cmd + " --help");
+		EXPECT_EQ(h.rc, 0) << "--help exits 0: " << h.err;
+		EXPECT_TRUE(h.err.empty()) << "nothing on stderr: " << h.err;
+		EXPECT_NE(h.out.find("Usage:"), std::string::npos) << "usage printed: " << h.out;
+		EXPECT_NE(h.out.find("  -j,--json "), std::string::npos) << "documents -j,--json: " << h.out;
+		EXPECT_NE(h.out.find("  -v,--verbose "), std::string::npos) << "documents -v,--verbose: " << h.out;
+		for (const auto &sub : subcommands_in(h.out))
+			todo.push_back(cmd.empty() ? sub : cmd + " " + sub);
+
+		BpffsDir fs;
+		ASSERT_TRUE(fs.ok()) << "private bpffs";
+		auto r = run_cmd(kBin + " " + cmd + " -j -v --xdpctl-no-such-option", "XDPCTL_BPFFS=" + fs.root());
+		EXPECT_EQ(r.rc, 2) << "usage error: " << r.err;
+		EXPECT_EQ(lines(r.err), 1u) << "one line: " << r.err;
+		auto unexpected = r.err.find("not expected: ");
+		if (unexpected != std::string::npos) {
+			std::string args = r.err.substr(unexpected + 14);
+			args = args.substr(0, args.find(';'));
+			EXPECT_EQ(args, "--xdpctl-no-such-option") << "-j and -v taken, only the unknown option refused: " << r.err;
+		} else {
+			EXPECT_NE(r.err.find("required"), std::string::npos) << "refused for what it needs: " << r.err;
+		}
+		expect_json_error(r.out, 2, "");
+		EXPECT_TRUE(leftovers(fs).empty()) << "nothing pinned";
+	}
+	auto has = [&](const std::string &c) { return std::find(seen.begin(), seen.end(), c) != seen.end(); };
+	for (const char *known : {"load", "unload", "status", "redirect add", "redirect del", "broadcast add",
+				  "broadcast del", "multicast add", "multicast del", "multicast mac add", "multicast mac del",
+				  "ctl stats", "ctl attr", "ctl setup-redirect", "ctl md", "ctl setup-md", "stats", "features",
+				  "demo", "monitor start", "monitor show", "monitor stop"})
+		EXPECT_TRUE(has(known)) << known << " found by walking --help";
 }
 
 TEST(Cli, ListIsJsonWithTheCollection)
@@ -102,12 +162,9 @@ TEST(Cli, BadInputsFailWithOneLineAndLeaveNothing)
 
 		auto js = run_cmd(kBin + " -j " + r.args, env);
 		EXPECT_EQ(js.rc, r.rc) << "same exit code with -j";
-		if (!js.out.empty()) {
-			auto j = nlohmann::json::parse(js.out, nullptr, false);
-			ASSERT_FALSE(j.is_discarded()) << "stdout is JSON: " << js.out;
-			EXPECT_EQ(j.value("exit", -1), r.rc) << "JSON carries the exit code";
-			EXPECT_NE(j.value("error", std::string()).find(r.says), std::string::npos) << "JSON error: " << js.out;
-		}
+		EXPECT_EQ(js.err, res.err) << "the same one line on stderr with -j";
+		expect_json_error(js.out, r.rc, r.says);
+		EXPECT_TRUE(leftovers(fs).empty()) << "nothing pinned or created with -j";
 	}
 	unlink(txt.c_str());
 	rmdir(plain);

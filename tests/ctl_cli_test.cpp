@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "netns.hpp"
 #include "traffic.hpp"
 
@@ -80,22 +82,52 @@ TEST_F(CtlCli, TextAttrRatesAndSetupRedirect)
 	EXPECT_EQ(lines, 2) << "-c 2: two intervals";
 }
 
+// The README's contract: exit 1 when the system refuses, 2 when the command line is wrong; one
+// line on stderr naming the verb, nothing on stdout; with -j the same, plus that line as one
+// compact JSON object on stdout. Nothing is changed on the device either way.
 TEST_F(CtlCli, BadInputIsOneClearLineAndFailure)
 {
 	add_veth("ce0", "ce1");
 	struct Row {
-		const char *what, *args, *says;
+		const char *what, *args;
+		int rc;
+		const char *says;
 	};
 	const Row rows[] = {
-		{"unknown interface", "ctl stats nosuchif", "no such interface"},
-		{"ring size veth refuses", "ctl setup-redirect ce0 --ring-size 256", "no ring parameters"},
-		{"too many channels", "ctl setup-redirect ce0 --rings 64", "over the maximum"},
-		{"setup-md neither on nor off", "ctl setup-md ce0 maybe", "say on or off"},
+		{"unknown interface", "ctl stats nosuchif", 1, "xdpctl ctl stats: "},
+		{"unknown interface, attr", "ctl attr nosuchif", 1, "no such interface"},
+		{"unknown interface, rates", "ctl stats nosuchif -i 0.1 -c 1", 1, "no such interface"},
+		{"ring size veth refuses", "ctl setup-redirect ce0 --ring-size 256", 1, "no ring parameters"},
+		{"too many channels", "ctl setup-redirect ce0 --rings 64", 1, "over the maximum"},
+		{"setup-md neither on nor off", "ctl setup-md ce0 maybe", 2, "say on or off"},
+		{"setup-md without a state", "ctl setup-md ce0", 2, "STATE is required"},
+		{"setup-redirect without an interface", "ctl setup-redirect", 2, "IFNAME is required"},
+		{"unknown backend", "ctl --backend magic stats", 2, "magic"},
+		{"no ctl subcommand", "ctl", 2, "subcommand is required"},
+		{"unknown ctl subcommand", "ctl frobnicate", 2, "subcommand is required; see xdpctl ctl --help"},
+		{"interval not positive", "ctl stats -i -1", 2, "--interval"},
 	};
 	for (const auto &r : rows) {
-		std::string out;
-		EXPECT_NE(sh(kBin + " " + r.args, &out), 0) << r.what << ": non-zero exit";
-		EXPECT_NE(out.find(r.says), std::string::npos) << r.what << ": message: " << out;
-		EXPECT_EQ(out.rfind("xdpctl: ", 0), 0u) << r.what << ": one line starting xdpctl: " << out;
+		SCOPED_TRACE(r.what);
+		std::string before;
+		ASSERT_EQ(sh("ip -d link show ce0", &before), 0);
+		auto res = run_cmd(kBin + " " + r.args);
+		EXPECT_EQ(res.rc, r.rc) << "exit code; stderr: " << res.err;
+		EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << "one line on stderr: " << res.err;
+		EXPECT_EQ(res.err.rfind("xdpctl ctl", 0), 0u) << "the line names the verb: " << res.err;
+		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
+		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
+
+		auto js = run_cmd(kBin + " " + r.args + " -j");
+		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, r.rc, "");
+		auto j = json::parse(js.out, nullptr, false);
+		EXPECT_NE(res.err.find(j.value("error", std::string("(none)"))), std::string::npos)
+			<< "JSON error is the stderr line's: " << js.out;
+
+		std::string after;
+		ASSERT_EQ(sh("ip -d link show ce0", &after), 0);
+		EXPECT_EQ(after, before) << "ce0 unchanged";
 	}
 }

@@ -76,9 +76,14 @@ TEST_P(CtlIter, ThousandVethsEachOnceInAscendingOrder)
 	EXPECT_EQ(std::set<uint32_t>(walked.begin(), walked.end()), expected) << "every netdev, as ip link lists them";
 
 	// the walk as the proposal's example 1 does it: lookup of each key succeeds
-	auto v = map->lookup_as<struct bpf_ctrl_xdp_stats>(walked.back());
-	ASSERT_TRUE(v) << v.error().message();
-	EXPECT_EQ(v->ifindex, walked.back()) << "lookup of the last key";
+	size_t looked_up = 0;
+	for (uint32_t k : walked) {
+		auto v = map->lookup_as<struct bpf_ctrl_xdp_stats>(k);
+		ASSERT_TRUE(v) << "lookup of ifindex " << k << ": " << v.error().message();
+		ASSERT_EQ(v->ifindex, k) << "the value of ifindex " << k << " is that device's";
+		looked_up++;
+	}
+	EXPECT_EQ(looked_up, expected.size()) << "every key looked up";
 }
 
 TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)

@@ -96,28 +96,42 @@ TEST_F(NetnsHarness, JoinNetnsMovesOnlyTheCallingThread)
 {
 	add_veth("j0", "j1");
 	NetNs other;
-	int seen = -1, seen_j0 = -1;
+	ASSERT_EQ(sh("ip -n " + other.name() + " link add jo0 type veth peer name jo1"), 0) << "a device only in other";
+	int seen_jo0 = -1, seen_j0 = -1;
 	std::thread t([&] {
 		if (join_netns(other)) {
-			seen = static_cast<int>(if_nametoindex("lo"));
+			seen_jo0 = static_cast<int>(if_nametoindex("jo0"));
 			seen_j0 = static_cast<int>(if_nametoindex("j0"));
 		}
 	});
 	t.join();
-	EXPECT_GT(seen, 0) << "the worker is in the other namespace (its lo)";
+	EXPECT_GT(seen_jo0, 0) << "the worker is in the other namespace (its jo0)";
 	EXPECT_EQ(seen_j0, 0) << "where j0 does not exist";
 	EXPECT_GT(ifindex_of("j0"), 0) << "the test thread is still in the test namespace";
+	EXPECT_EQ(if_nametoindex("jo0"), 0u) << "and does not see the other namespace's jo0";
 }
 
 TEST(NetnsLifecycle, NamespaceAndItsVethsAreGoneAfterTeardown)
 {
+	// z0's peer lives in `outer`, which outlives the namespace under test: the veth pair
+	// going away is seen there
+	NetNs outer;
 	std::string name;
 	{
 		NetNs ns;
 		name = ns.name();
-		ASSERT_EQ(sh("ip -n " + name + " link add z0 type veth peer name z1"), 0);
+		ASSERT_EQ(sh("ip -n " + name + " link add z0 type veth peer name z1 netns " + outer.name()), 0);
+		ASSERT_EQ(sh("ip -n " + outer.name() + " link show z1 >/dev/null"), 0) << "z1 in the outer namespace";
 	}
 	std::string out;
 	sh("ip netns list", &out);
 	EXPECT_EQ(out.find(name), std::string::npos) << "namespace deleted: " << out;
+	// the kernel dismantles a deleted namespace's devices in a work item: wait up to 5 s
+	bool gone = false;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = sh("ip -n " + outer.name() + " link show z1 >/dev/null 2>&1") != 0;
+		if (!gone)
+			usleep(50000);
+	}
+	EXPECT_TRUE(gone) << "z0's peer z1 went with z0's namespace";
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bpffs_dir.hpp"
+#include "cli_json.hpp"
 #include "monitor_trigger.skel.h"
 #include "netns.hpp"
 #include "prog_run.hpp"
@@ -39,12 +40,6 @@ protected:
 	std::vector<std::string> pins() const { return tree(fs_->root()); }
 	std::unique_ptr<BpffsDir> fs_;
 };
-
-// Runs xdpctl with args; *err gets what it printed on stderr alone.
-int run_err(const std::string &args, std::string *err)
-{
-	return sh("(" + kBin + " " + args + " 2>&1 >/dev/null)", err);
-}
 
 bool has(const std::vector<std::string> &v, const std::string &s)
 {
@@ -104,23 +99,33 @@ TEST_F(MonitorCli, CountsAfterTheCommandExitedAndStopRemovesEveryPin)
 
 TEST_F(MonitorCli, MisuseIsOneLineAndExitOneWithNothingChanged)
 {
-	std::string out;
 	struct Row {
-		const char *what, *args, *says;
+		const char *what, *args;
+		int rc;
+		const char *says;
 	};
-	const Row before_start[] = {
-		{"show with no monitor", "monitor show", "no monitor runs"},
-		{"stop with no monitor", "monitor stop", "no monitor runs"},
+	// one line on stderr, nothing on stdout; with -j the same plus the JSON line; no pin
+	// added or removed either way
+	auto check = [&](const Row &row, const std::vector<std::string> &pins_before) {
+		SCOPED_TRACE(row.what);
+		auto r = run_cmd(kBin + " " + row.args);
+		EXPECT_EQ(r.rc, row.rc) << "exit code: " << r.err;
+		EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+		EXPECT_NE(r.err.find(row.says), std::string::npos) << "says why: " << r.err;
+		EXPECT_TRUE(r.out.empty()) << "nothing on stdout: " << r.out;
+		auto js = run_cmd(kBin + " " + row.args + " -j");
+		EXPECT_EQ(js.rc, row.rc) << "the same exit code with -j";
+		EXPECT_EQ(js.err, r.err) << "the same line on stderr with -j";
+		expect_json_error(js.out, row.rc, row.says);
+		EXPECT_EQ(pins(), pins_before) << "no pin added or removed";
 	};
-	for (const auto &row : before_start) {
-		EXPECT_EQ(run_err(row.args, &out), 1) << row.what << ": exit 1";
-		EXPECT_NE(out.find(row.says), std::string::npos) << row.what << ": " << out;
-		EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << row.what << ": one line: " << out;
-	}
+	for (const Row &row : {Row{"show with no monitor", "monitor show", 1, "no monitor runs"},
+			       Row{"stop with no monitor", "monitor stop", 1, "no monitor runs"},
+			       Row{"no sub-verb: usage error", "monitor", 2, "subcommand is required"}})
+		check(row, {});
+	std::string out;
 	ASSERT_EQ(sh(kBin + " monitor start", &out), 0) << out;
 	auto p = pins();
-	EXPECT_EQ(run_err("monitor start", &out), 1) << "a second start: exit 1";
-	EXPECT_NE(out.find("already pinned"), std::string::npos) << "says why: " << out;
-	EXPECT_EQ(pins(), p) << "the running monitor's pins are untouched";
-	EXPECT_EQ(run_err("monitor", &out), 2) << "no sub-verb: usage error";
+	ASSERT_FALSE(p.empty()) << "the monitor is pinned";
+	check({"a second start", "monitor start", 1, "already pinned"}, p);
 }

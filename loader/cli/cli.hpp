@@ -3,7 +3,8 @@
 //
 // Exit codes: 0 success, 1 the system refused or the state does not allow it (runtime error),
 // 2 the command line itself is wrong (usage error). Errors are one line on stderr that says what
-// to do; with -j/--json the same line is also printed as {"error": ...} on stdout.
+// to do; with -j/--json the same line is also printed on stdout as one compact JSON line,
+// {"error": ..., "exit": N}.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -11,8 +11,8 @@
 #include <net/if.h>
 
 #include <chrono>
-#include <cstdio>
 #include <fmt/core.h>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -37,10 +37,29 @@ struct CtlOpts {
 	std::string md_state;
 };
 
+// A runtime error deep in a walk: caught by the subcommand's callback (guarded), which prints
+// it as every verb does (cli::runtime_error: one line, JSON with -j) and exits 1.
+struct Failed {
+	Error e;
+};
+
 [[noreturn]] void die(const Error &e)
 {
-	std::fprintf(stderr, "xdpctl: %s\n", e.message().c_str());
-	throw CLI::RuntimeError(1);
+	throw Failed{e};
+}
+
+// The subcommand's callback: fn, with its runtime error printed as the verb's one line.
+template <class Fn>
+std::function<void()> guarded(Globals &g, std::string verb, Fn fn)
+{
+	return [&g, verb = std::move(verb), fn = std::move(fn)] {
+		try {
+			fn();
+		} catch (const Failed &f) {
+			std::cout.flush();
+			throw CLI::RuntimeError(cli::runtime_error(g, verb, f.e));
+		}
+	};
 }
 
 ctl::ControlMap open_map(uint32_t type, const CtlOpts &o)
@@ -197,6 +216,8 @@ std::string indent(const std::string &text, size_t n)
 void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(type, o);
+	if (!o.ifname.empty())
+		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	if (g.json) {
 		std::cout << "{\n  \"backend\": " << json(m.backend_name()).dump() << ",\n  \"netdevs\": [";
 		bool first = true;
@@ -266,6 +287,8 @@ void flatten(const json &j, const std::string &prefix, std::vector<std::pair<std
 void stats_rates(const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(BPF_CTRL_XDP_STATS, o);
+	if (!o.ifname.empty())
+		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	auto as_json = [&] {
 		std::map<uint32_t, std::pair<std::string, json>> out;
 		for_each_entry(m, o, [&](const Entry &e) { out[e.ifindex] = {e.ifname, value_json(m, e)}; });
@@ -334,8 +357,6 @@ void setup_redirect(const CtlOpts &o, const Globals &g)
 
 void setup_md(const CtlOpts &o, const Globals &g)
 {
-	if (o.md_state != "on" && o.md_state != "off")
-		die(Error{EINVAL, "setup-md", o.ifname, "say on or off"});
 	auto m = open_map(BPF_CTRL_XDP_MD, o);
 	uint32_t idx = ifindex_of(o.ifname);
 	struct bpf_ctrl_xdp_md v {};
@@ -360,41 +381,45 @@ void cli::register_ctl(CLI::App &app, Globals &g)
 	ctl->add_option("--backend", o->backend, "who answers: auto (kernel module if loaded), user, kernel")
 		->check(CLI::IsMember({"auto", "user", "kernel"}));
 	ctl->require_subcommand(1);
-
-	auto json_flag = [&g](CLI::App *sub) { sub->add_flag("-j,--json", g.json, "JSON output"); };
+	add_common_flags(*ctl, g);
 
 	auto *stats = ctl->add_subcommand("stats", "XDP_STATS: link, per-action, error and queue counters");
 	stats->add_option("IFNAME", o->ifname, "one interface (default: every netdev)");
 	stats->add_option("-i,--interval", o->interval, "print per-second rates every SECONDS")->check(CLI::PositiveNumber);
 	stats->add_option("-c,--count", o->count, "with -i: stop after COUNT intervals");
-	json_flag(stats);
-	stats->callback([o, &g] {
+	add_common_flags(*stats, g);
+	stats->callback(guarded(g, "ctl stats", [o, &g] {
 		if (o->interval > 0)
 			stats_rates(*o, g);
 		else
 			dump(BPF_CTRL_XDP_STATS, *o, g);
-	});
+	}));
 
 	auto *attr = ctl->add_subcommand("attr", "XDP_ATTR: programs, xdp-features, rings, channels, redirect readiness");
 	attr->add_option("IFNAME", o->ifname, "one interface (default: every netdev)");
-	json_flag(attr);
-	attr->callback([o, &g] { dump(BPF_CTRL_XDP_ATTR, *o, g); });
+	add_common_flags(*attr, g);
+	attr->callback(guarded(g, "ctl attr", [o, &g] { dump(BPF_CTRL_XDP_ATTR, *o, g); }));
 
 	auto *sr = ctl->add_subcommand("setup-redirect", "SETUP_REDIRECT: make IFNAME a working XDP_REDIRECT target");
 	sr->add_option("IFNAME", o->ifname)->required();
 	sr->add_option("--rings", o->rings, "channels (queues) wanted; 0: leave as is");
 	sr->add_option("--ring-size", o->ring_size, "TX ring size wanted; 0: leave as is");
-	json_flag(sr);
-	sr->callback([o, &g] { setup_redirect(*o, g); });
+	add_common_flags(*sr, g);
+	sr->callback(guarded(g, "ctl setup-redirect", [o, &g] { setup_redirect(*o, g); }));
 
 	auto *md = ctl->add_subcommand("md", "XDP_MD: RX metadata features and whether metadata is on");
 	md->add_option("IFNAME", o->ifname, "one interface (default: every netdev)");
-	json_flag(md);
-	md->callback([o, &g] { dump(BPF_CTRL_XDP_MD, *o, g); });
+	add_common_flags(*md, g);
+	md->callback(guarded(g, "ctl md", [o, &g] { dump(BPF_CTRL_XDP_MD, *o, g); }));
 
 	auto *smd = ctl->add_subcommand("setup-md", "SETUP_MD: attach (on) or detach (off) the metadata program");
 	smd->add_option("IFNAME", o->ifname)->required();
 	smd->add_option("STATE", o->md_state, "on or off")->required();
-	json_flag(smd);
-	smd->callback([o, &g] { setup_md(*o, g); });
+	add_common_flags(*smd, g);
+	smd->callback(guarded(g, "ctl setup-md", [o, &g] {
+		if (o->md_state != "on" && o->md_state != "off")
+			throw CLI::RuntimeError(
+				cli::usage_error(g, "ctl setup-md", "say on or off, not '" + o->md_state + "'"));
+		setup_md(*o, g);
+	}));
 }

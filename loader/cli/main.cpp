@@ -11,7 +11,9 @@ namespace cli {
 
 void add_common_flags(CLI::App &sub, Globals &g)
 {
-	sub.add_flag("-j,--json", g.json, "print JSON");
+	// set while parsing, so that an error found after parsing (a bad option value, a missing
+	// argument) is printed as JSON too, wherever -j stood
+	sub.add_flag("-j,--json", g.json, "print JSON")->trigger_on_parse();
 	sub.add_flag("-v,--verbose", g.verbose, "print libbpf's messages and the full verifier log");
 }
 
@@ -21,6 +23,13 @@ void print_json(const nlohmann::json &j)
 }
 
 namespace {
+// With -j an error is also one compact line on stdout, for scripts that read line by line.
+void print_json_error(const Globals &g, const std::string &msg, int exit_code)
+{
+	if (g.json)
+		fmt::print("{}\n", nlohmann::json{{"error", msg}, {"exit", exit_code}}.dump());
+}
+
 std::string one_line(const std::string &s, bool keep_all)
 {
 	// A verifier log tail has many lines: the one line keeps its last lines, -v prints all.
@@ -55,16 +64,14 @@ int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error
 	if (g.verbose && cut)
 		fmt::print(stderr, "{}\n", e.detail);
 	fmt::print(stderr, "xdpctl {}: {}\n", verb, msg);
-	if (g.json)
-		print_json({{"error", msg}, {"exit", kExitRuntime}});
+	print_json_error(g, msg, kExitRuntime);
 	return kExitRuntime;
 }
 
 int usage_error(const Globals &g, const std::string &verb, const std::string &msg)
 {
 	fmt::print(stderr, "xdpctl {}: {}\n", verb, msg);
-	if (g.json)
-		print_json({{"error", msg}, {"exit", kExitUsage}});
+	print_json_error(g, msg, kExitUsage);
 	return kExitUsage;
 }
 

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "ctl_backend.hpp"
 #include "kernel.hpp"
 #include "netns.hpp"
 #include "traffic.hpp"
@@ -50,28 +51,6 @@ std::vector<uint32_t> walk(ctl::ControlMap &m)
 		cur = &key;
 	}
 	return keys;
-}
-
-uint32_t avail_of(const std::vector<std::byte> &v)
-{
-	uint32_t a;
-	std::memcpy(&a, v.data() + 8, sizeof(a)); // the head: ifindex, command, avail
-	return a;
-}
-
-// The avail bits only one backend may have, for this device on this kernel (see the top).
-uint32_t user_only(uint32_t type)
-{
-	return type == BPF_CTRL_XDP_STATS ? BPF_CTRL_STATS_QSTATS : 0;
-}
-
-uint32_t kernel_only(uint32_t type, bool veth)
-{
-	if (type == BPF_CTRL_XDP_ATTR && !veth && !kernel_at_least(6, 3))
-		return BPF_CTRL_ATTR_REDIRECT_TARGET;
-	if (type == BPF_CTRL_XDP_MD && !kernel_at_least(6, 8))
-		return BPF_CTRL_MD_FEATURES;
-	return 0;
 }
 
 class CtlAgree : public NetnsTest {
@@ -127,9 +106,9 @@ TEST_F(CtlAgree, BothBackendsAnswerTheSameOnTheSameDevices)
 			ASSERT_TRUE(uv) << uv.error().message();
 			ASSERT_TRUE(kv) << kv.error().message();
 			bool veth = std::string(name).starts_with("ag");
-			uint32_t ua = avail_of(*uv), ka = avail_of(*kv);
-			EXPECT_EQ(ua & ~ka & ~user_only(type), 0u) << "avail bits only user space has: " << (ua & ~ka);
-			EXPECT_EQ(ka & ~ua & ~kernel_only(type, veth), 0u) << "avail bits only the module has: " << (ka & ~ua);
+			uint32_t ua = ctl_avail_of(*uv), ka = ctl_avail_of(*kv);
+			EXPECT_EQ(ua & ~ka & ~ctl_user_only(type), 0u) << "avail bits only user space has: " << (ua & ~ka);
+			EXPECT_EQ(ka & ~ua & ~ctl_kernel_only(type, veth), 0u) << "avail bits only the module has: " << (ka & ~ua);
 
 			// every field both can read, through the value's BTF (each backend's own)
 			auto uj = ctl::btf_to_json(u->btf(), u->value_type_id(), *uv);

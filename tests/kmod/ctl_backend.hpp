@@ -14,9 +14,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "kernel.hpp"
 #include "xdpctl/ctlmap.hpp"
 
 namespace xt {
@@ -51,6 +54,30 @@ inline std::string ctl_backend_missing(xdpctl::ctl::BackendChoice which)
 		return {};
 	auto m = xdpctl::ctl::ControlMap::create(BPF_CTRL_XDP_STATS, which);
 	return m ? std::string() : m.error().message();
+}
+
+// The avail bits of a value (every value starts ifindex, command, avail).
+inline uint32_t ctl_avail_of(std::span<const std::byte> v)
+{
+	uint32_t a;
+	std::memcpy(&a, v.data() + 8, sizeof(a));
+	return a;
+}
+
+// The avail bits only one backend may have, for this device on this kernel; the reasons are
+// listed at the top of tests/kmod/agree_test.cpp. Nothing else may differ between the two.
+inline uint32_t ctl_user_only(uint32_t type)
+{
+	return type == BPF_CTRL_XDP_STATS ? BPF_CTRL_STATS_QSTATS : 0;
+}
+
+inline uint32_t ctl_kernel_only(uint32_t type, bool veth)
+{
+	if (type == BPF_CTRL_XDP_ATTR && !veth && !kernel_at_least(6, 3))
+		return BPF_CTRL_ATTR_REDIRECT_TARGET;
+	if (type == BPF_CTRL_XDP_MD && !kernel_at_least(6, 8))
+		return BPF_CTRL_MD_FEATURES;
+	return 0;
 }
 
 } // namespace xt

@@ -18,8 +18,10 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -29,10 +31,13 @@
 
 #include "xdpctl/ctlmap.h" // before the skeleton: its .bss holds struct bpf_ctrl_xdp_stats
 
+#include "ctl_backend.hpp"
 #include "ctlmap_syscall.skel.h"
 #include "kernel.hpp"
 #include "netns.hpp"
 #include "xdp_pass.skel.h"
+#include "xdpctl/ctl_btf.hpp"
+#include "xdpctl/ctlmap.hpp"
 #include "xdpctl/fd.hpp"
 #include "xdpctl/skeleton.hpp"
 
@@ -141,6 +146,17 @@ struct ethtool_channels channels_of(const std::string &ifname)
 int update(int fd, uint32_t key, const void *value, uint64_t flags = BPF_ANY)
 {
 	return bpf_map_update_elem(fd, &key, value, flags) ? -errno : 0;
+}
+
+// bpftool -j's bytes of a map without BTF: ["0x0a", "0x00", ...]
+std::vector<std::byte> hex_bytes(const nlohmann::json &j)
+{
+	std::vector<std::byte> out;
+	if (!j.is_array())
+		return out;
+	for (const auto &b : j)
+		out.push_back(static_cast<std::byte>(std::stoul(b.get<std::string>(), nullptr, 16)));
+	return out;
 }
 
 template <typename V> int lookup(int fd, uint32_t key, V &v)
@@ -382,23 +398,84 @@ TEST_F(CtlMap, ShortAndLongValuesGetThePrefixAndAZeroedTail)
 		<< "tail zeroed";
 }
 
+// `bpftool map dump` on a control map, unchanged bpftool: the offloaded map carries no BTF, so
+// bpftool -j prints keys and values as hex bytes. Every netdev of the namespace is there, once,
+// and each value, decoded as the module's struct for that control type, is what the user-space
+// backend answers for the same device: every field both backends can read (the ones only one
+// can read are listed in tests/kmod/agree_test.cpp) is equal. The namespace is quiet (IPv6 off,
+// nothing sending) after the frames below, so the counters do not move between the two reads.
 TEST_F(CtlMap, BpftoolMapDumpShowsEveryNetdev)
 {
-	add_veth("kd0", "kd1");
-	auto m = ctl_map<bpf_ctrl_xdp_stats>(BPF_CTRL_XDP_STATS);
-	ASSERT_TRUE(m);
-	struct bpf_map_info info {};
-	uint32_t len = sizeof(info);
-	ASSERT_EQ(bpf_obj_get_info_by_fd(m.get(), &info, &len), 0);
-	std::string out;
-	ASSERT_EQ(sh("bpftool map dump id " + std::to_string(info.id), &out), 0) << out;
-	auto n = namespace_ifindexes().size();
-	EXPECT_NE(out.find("Found " + std::to_string(n) + " elements"), std::string::npos)
-		<< "bpftool walks all " << n << " netdevs:\n"
-		<< out;
-	std::string js;
-	ASSERT_EQ(sh("bpftool -j map show id " + std::to_string(info.id), &js), 0) << js;
-	EXPECT_NE(js.find("\"dev\""), std::string::npos) << "bpftool shows the offload device: " << js;
+	auto v = add_veth("kd0", "kd1");
+	send_frames(v.ifindex, Packet().eth(v.peer_mac, v.mac).payload(100).build(), 4);
+	usleep(200000); // veth receives in NAPI
+
+	struct Type {
+		uint32_t type;
+		size_t size;
+	};
+	for (auto [type, size] : {Type{BPF_CTRL_XDP_STATS, sizeof(bpf_ctrl_xdp_stats)},
+				  Type{BPF_CTRL_XDP_ATTR, sizeof(bpf_ctrl_xdp_attr)},
+				  Type{BPF_CTRL_XDP_MD, sizeof(bpf_ctrl_xdp_md)}}) {
+		SCOPED_TRACE(kCtlDev[type]);
+		auto c = create_map(kCtlDev[type], 4, size);
+		ASSERT_EQ(c.err, 0) << "BPF_MAP_CREATE on " << kCtlDev[type];
+		struct bpf_map_info info {};
+		uint32_t len = sizeof(info);
+		ASSERT_EQ(bpf_obj_get_info_by_fd(c.fd.get(), &info, &len), 0);
+		std::string js;
+		ASSERT_EQ(sh("bpftool -j map show id " + std::to_string(info.id), &js), 0) << js;
+		EXPECT_NE(js.find("\"dev\""), std::string::npos) << "bpftool shows the offload device: " << js;
+
+		std::string out;
+		ASSERT_EQ(sh("bpftool -j map dump id " + std::to_string(info.id), &out), 0) << out;
+		auto dump = nlohmann::json::parse(out, nullptr, false);
+		ASSERT_TRUE(dump.is_array()) << "bpftool -j map dump: " << out;
+
+		// the module's BTF decodes the kernel's bytes, the user-space backend answers the same
+		auto k = xdpctl::ctl::ControlMap::create(type, xdpctl::ctl::BackendChoice::Kernel);
+		auto u = xdpctl::ctl::ControlMap::create(type, xdpctl::ctl::BackendChoice::User);
+		ASSERT_TRUE(k) << k.error().message();
+		ASSERT_TRUE(u) << u.error().message();
+		std::vector<uint32_t> keys;
+		for (const auto &e : dump) {
+			auto key = hex_bytes(e.value("key", nlohmann::json()));
+			auto val = hex_bytes(e.value("value", nlohmann::json()));
+			ASSERT_EQ(key.size(), 4u) << "4-byte key: " << e;
+			ASSERT_EQ(val.size(), size) << "value is the struct: " << e;
+			uint32_t ifindex;
+			std::memcpy(&ifindex, key.data(), sizeof(ifindex));
+			keys.push_back(ifindex);
+			char name[IF_NAMESIZE] = {};
+			if_indextoname(ifindex, name);
+			SCOPED_TRACE(std::string(name) + " (ifindex " + std::to_string(ifindex) + ")");
+			uint32_t in_value;
+			std::memcpy(&in_value, val.data(), sizeof(in_value));
+			EXPECT_EQ(in_value, ifindex) << "the value's ifindex is its key";
+
+			auto uv = u->lookup(ifindex);
+			ASSERT_TRUE(uv) << uv.error().message();
+			uint32_t ka = ctl_avail_of(val), ua = ctl_avail_of(*uv);
+			bool veth = std::string(name).starts_with("kd");
+			EXPECT_EQ(ua & ~ka & ~ctl_user_only(type), 0u) << "avail bits only user space has: " << (ua & ~ka);
+			EXPECT_EQ(ka & ~ua & ~ctl_kernel_only(type, veth), 0u) << "avail bits only bpftool shows: " << (ka & ~ua);
+			auto kj = xdpctl::ctl::btf_to_json(k->btf(), k->value_type_id(), val);
+			auto uj = xdpctl::ctl::btf_to_json(u->btf(), u->value_type_id(), *uv);
+			ASSERT_TRUE(kj && uj) << "values to JSON";
+			xdpctl::ctl::null_unavailable(*kj, type, ua & ka);
+			xdpctl::ctl::null_unavailable(*uj, type, ua & ka);
+			kj->erase("avail");
+			uj->erase("avail");
+			EXPECT_EQ(*kj, *uj) << "bpftool:\n" << kj->dump(1) << "\nuser space:\n" << uj->dump(1);
+		}
+		EXPECT_EQ(keys, namespace_ifindexes()) << "every netdev once, ascending: " << out;
+	}
+	// the frames sent are in what bpftool printed (not a dump of zeros)
+	auto s = xdpctl::ctl::ControlMap::create(BPF_CTRL_XDP_STATS, xdpctl::ctl::BackendChoice::User);
+	ASSERT_TRUE(s);
+	auto kd0 = s->lookup_as<struct bpf_ctrl_xdp_stats>(v.ifindex);
+	ASSERT_TRUE(kd0);
+	EXPECT_EQ(kd0->tx_packets, 4u) << "kd0's four frames";
 }
 
 TEST_F(CtlMap, ValueStructsAreInTheModuleBtf)
