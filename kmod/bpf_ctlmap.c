@@ -21,8 +21,9 @@
  * Locking: the kernel calls the map ops with its bpf_devs_lock held for reading, and takes that
  * lock under rtnl when it creates or frees offloaded maps (and when a control netdev goes away).
  * Taking rtnl here could therefore deadlock; attributes that need rtnl (programs, rings,
- * channels, veth peer state) are read under rtnl_trylock() retried for at most ~20 ms. When it
- * cannot be had, lookup leaves those `avail` bits clear and update returns -EAGAIN.
+ * channels, veth peer state) are read under rtnl_trylock() retried for at most ~200-400 ms.
+ * When it cannot be had, lookup leaves those `avail` bits clear and update returns -EAGAIN
+ * (a missing device is -ENOENT before that: it is looked up under RCU first).
  *
  * The value structs are used below, so pahole emits them into the module's BTF
  * (/sys/kernel/btf/bpf_ctlmap). kfuncs for SEC("syscall") programs: bpf_ctlmap_next_ifindex()
@@ -96,7 +97,10 @@ static bool ctl_rtnl_trylock(void)
 {
 	int i;
 
-	for (i = 0; i < 100; i++) {
+	/* ~200-400 ms: a netns being torn down holds rtnl for tens of ms natively, longer under
+	 * emulation; the kernel's own offload paths that could deadlock with us just wait that long
+	 */
+	for (i = 0; i < 2000; i++) {
 		if (rtnl_trylock())
 			return true;
 		usleep_range(100, 200);
@@ -516,6 +520,14 @@ static int ctl_map_update_elem(struct bpf_offloaded_map *offmap, void *key, void
 	}
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
+	/* a missing device is -ENOENT whoever holds rtnl (netns cleanup can hold it for longer
+	 * than the trylock window in a TCG guest); the lookup under rtnl below still decides
+	 */
+	rcu_read_lock();
+	dev = dev_get_by_index_rcu(net, ifindex);
+	rcu_read_unlock();
+	if (!dev)
+		return -ENOENT;
 	if (!ctl_rtnl_trylock())
 		return -EAGAIN;
 	dev = __dev_get_by_index(net, ifindex);
