@@ -290,6 +290,19 @@ Result<std::vector<PinnedMap>> open_pinned(const Layout &l, std::span<const char
 	return out;
 }
 
+// After a group change: the pin follows the devmap in the slot (swapped now, or by a command
+// killed between its swap and its re-pin), and the change's writes are reported.
+Status settle(const Layout &l, const PinnedMap &m, Result<GroupChange> ch, Txn &txn, std::vector<DevmapWrite> &out)
+{
+	if (!ch)
+		return std::unexpected(ch.error());
+	if (ch->swapped || m.stale_pin)
+		if (auto st = repin(l, m.name, ch->devmap.get(), txn); !st)
+			return st;
+	out.insert(out.end(), ch->writes.begin(), ch->writes.end());
+	return {};
+}
+
 struct Port {
 	std::string name;
 	int ifindex;
@@ -427,13 +440,8 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 			std::vector<GroupPort> ports;
 			for (const auto &p : plan)
 				ports.push_back({static_cast<uint32_t>(p.out.ifindex), p.egress ? egress->at(egress_key(p)) : -1});
-			auto ch = group_add(m.as_group(), ports, o.batch_threshold, &txn);
-			if (!ch)
-				return std::unexpected(ch.error());
-			if (ch->swapped || m.stale_pin)
-				if (auto st = repin(l, m.name, ch->devmap.get(), txn); !st)
-					return std::unexpected(st.error());
-			out.insert(out.end(), ch->writes.begin(), ch->writes.end());
+			if (auto st = settle(l, m, group_add(m.as_group(), ports, o.batch_threshold, &txn), txn, out); !st)
+				return std::unexpected(st.error());
 			continue;
 		}
 		std::vector<DevmapEntryWrite> es;
@@ -472,13 +480,8 @@ Result<std::vector<DevmapWrite>> delete_all(const Layout &l, std::span<const cha
 	std::vector<DevmapWrite> out;
 	for (const auto &m : *pinned) {
 		if (m.group()) {
-			auto ch = group_del(m.as_group(), ifindexes, &txn);
-			if (!ch)
-				return std::unexpected(ch.error());
-			if (ch->swapped || m.stale_pin)
-				if (auto st = repin(l, m.name, ch->devmap.get(), txn); !st)
-					return std::unexpected(st.error());
-			out.insert(out.end(), ch->writes.begin(), ch->writes.end());
+			if (auto st = settle(l, m, group_del(m.as_group(), ifindexes, &txn), txn, out); !st)
+				return std::unexpected(st.error());
 			continue;
 		}
 		std::vector<uint32_t> keys;
