@@ -2,12 +2,16 @@
 /* xdp_broadcast: copy every frame to all ports of a devmap (BPF_F_BROADCAST), or to the ports of
  * a multicast group picked by the destination MAC.
  *
- *   xdp_broadcast_devmap       map bcast_ports       BPF_MAP_TYPE_DEVMAP
- *   xdp_broadcast_devmap_hash  map bcast_ports_hash  BPF_MAP_TYPE_DEVMAP_HASH
+ *   xdp_broadcast_devmap       map bcast_group -> bcast_ports            BPF_MAP_TYPE_DEVMAP
+ *   xdp_broadcast_devmap_hash  map bcast_group_hash -> bcast_ports_hash  BPF_MAP_TYPE_DEVMAP_HASH
  *   xdp_multicast              maps mcast_macs (dest MAC -> group), mcast_groups (group ->
  *                              devmap), mcast_group0..3 (one DEVMAP_HASH per group)
  *
- * With BPF_F_BROADCAST the key is ignored: the kernel clones the frame to every entry. rodata
+ * With BPF_F_BROADCAST the key is ignored: the kernel clones the frame to every entry, after a
+ * walk over every slot (DEVMAP) or bucket (DEVMAP_HASH) of the map. So the devmaps start small
+ * (XDPCTL_GROUP_MIN_ENTRIES) and each sits behind a one-slot ARRAY_OF_MAPS: the loader grows a
+ * group by swapping a larger, filled devmap into that slot (one atomic update, no reload). In
+ * bcast_ports (an array) the key is a dense slot the loader assigns, not the ifindex. rodata
  * `exclude_ingress` (default 1) adds BPF_F_EXCLUDE_INGRESS, so the port the frame came in on
  * (its ifindex may be an entry, as it usually is for a shared port group) gets no copy.
  * An empty devmap still yields XDP_REDIRECT: the frame is consumed, nothing is sent.
@@ -33,23 +37,44 @@
 const volatile __u32 exclude_ingress = 1;
 const volatile __u32 miss_action = XDP_PASS;
 
-struct {
+struct bcast_devmap {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
-	__uint(max_entries, XDPCTL_DEVMAP_MAX_ENTRIES);
+	__uint(max_entries, XDPCTL_GROUP_MIN_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } bcast_ports SEC(".maps");
 
-struct {
+struct bcast_devmap_hash {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, XDPCTL_DEVMAP_MAX_ENTRIES);
+	__uint(max_entries, XDPCTL_GROUP_MIN_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } bcast_ports_hash SEC(".maps");
 
+/* The verifier inlines a lookup in an ARRAY_OF_MAPS (a bounds check and a load): the price of a
+ * group that can be resized under traffic.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct bcast_devmap);
+} bcast_group SEC(".maps") = {
+	.values = { &bcast_ports },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct bcast_devmap_hash);
+} bcast_group_hash SEC(".maps") = {
+	.values = { &bcast_ports_hash },
+};
+
 struct mcast_group {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
-	__uint(max_entries, XDPCTL_DEVMAP_MAX_ENTRIES);
+	__uint(max_entries, XDPCTL_GROUP_MIN_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } mcast_group0 SEC(".maps"), mcast_group1 SEC(".maps"), mcast_group2 SEC(".maps"),
@@ -79,16 +104,29 @@ static __always_inline __u64 broadcast_flags(void)
 	return BPF_F_BROADCAST | (exclude_ingress ? BPF_F_EXCLUDE_INGRESS : 0);
 }
 
+/* Slot 0 of a group map always holds a devmap (set at load, only ever swapped): an empty slot is
+ * a broken setup, reported as XDP_ABORTED (the xdp:xdp_exception tracepoint sees it).
+ */
+static __always_inline int broadcast(struct xdp_md *ctx, void *group)
+{
+	__u32 zero = 0;
+	void *ports = bpf_map_lookup_elem(group, &zero);
+
+	if (!ports)
+		return xdpctl_count(ctx, XDP_ABORTED);
+	return xdpctl_count(ctx, bpf_redirect_map(ports, 0, broadcast_flags()));
+}
+
 SEC("xdp")
 int xdp_broadcast_devmap(struct xdp_md *ctx)
 {
-	return xdpctl_count(ctx, bpf_redirect_map(&bcast_ports, 0, broadcast_flags()));
+	return broadcast(ctx, &bcast_group);
 }
 
 SEC("xdp")
 int xdp_broadcast_devmap_hash(struct xdp_md *ctx)
 {
-	return xdpctl_count(ctx, bpf_redirect_map(&bcast_ports_hash, 0, broadcast_flags()));
+	return broadcast(ctx, &bcast_group_hash);
 }
 
 SEC("xdp")

@@ -62,12 +62,11 @@ xdpctl::Result<xdpctl::Skel<xdp_broadcast>> load(Config c)
 	return s;
 }
 
-// A port of a devmap: key and value are both its ifindex.
+// A port of a group devmap, keyed as the loader keys it (slot in a DEVMAP, ifindex in a hash).
 int add_port(bpf_map *m, uint32_t ifindex)
 {
-	struct bpf_devmap_val v {};
-	v.ifindex = ifindex;
-	return bpf_map__update_elem(m, &ifindex, sizeof(ifindex), &v, sizeof(v), BPF_ANY);
+	int key = group_add_port(m, ifindex);
+	return key < 0 ? key : 0;
 }
 
 int set_group(bpf_map *macs, const Mac &mac, uint32_t group)
@@ -213,9 +212,21 @@ TEST(XdpBroadcastMaps, ShapesMatchTheHeader)
 
 	EXPECT_EQ(bpf_map__type(s->maps.bcast_ports), BPF_MAP_TYPE_DEVMAP) << "bcast_ports type";
 	EXPECT_EQ(bpf_map__type(s->maps.bcast_ports_hash), BPF_MAP_TYPE_DEVMAP_HASH) << "bcast_ports_hash type";
-	for (bpf_map *m : {s->maps.bcast_ports, s->maps.bcast_ports_hash}) {
+	// a group devmap starts small and sits in slot 0 of its one-slot ARRAY_OF_MAPS
+	std::pair<bpf_map *, bpf_map *> bcast[] = {{s->maps.bcast_group, s->maps.bcast_ports},
+						   {s->maps.bcast_group_hash, s->maps.bcast_ports_hash}};
+	for (auto [outer, m] : bcast) {
 		EXPECT_EQ(bpf_map__value_size(m), sizeof(struct bpf_devmap_val)) << bpf_map__name(m) << " value";
-		EXPECT_EQ(bpf_map__max_entries(m), XDPCTL_DEVMAP_MAX_ENTRIES) << bpf_map__name(m) << " size";
+		EXPECT_EQ(bpf_map__max_entries(m), XDPCTL_GROUP_MIN_ENTRIES) << bpf_map__name(m) << " size at load";
+		EXPECT_EQ(bpf_map__type(outer), BPF_MAP_TYPE_ARRAY_OF_MAPS) << bpf_map__name(outer) << " type";
+		EXPECT_EQ(bpf_map__max_entries(outer), 1u) << bpf_map__name(outer) << " has one slot";
+		uint32_t zero = 0, inner_id = 0;
+		ASSERT_EQ(bpf_map__lookup_elem(outer, &zero, sizeof(zero), &inner_id, sizeof(inner_id), 0), 0)
+			<< bpf_map__name(outer) << "[0] set at load";
+		struct bpf_map_info info {};
+		uint32_t len = sizeof(info);
+		ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_map__fd(m), &info, &len), 0) << "devmap info";
+		EXPECT_EQ(inner_id, info.id) << bpf_map__name(outer) << "[0] is " << bpf_map__name(m);
 	}
 	EXPECT_EQ(bpf_map__type(s->maps.mcast_macs), BPF_MAP_TYPE_HASH) << "mcast_macs type";
 	EXPECT_EQ(bpf_map__key_size(s->maps.mcast_macs), sizeof(struct xdpctl_mac)) << "mcast_macs key: 6-byte MAC";
@@ -228,6 +239,7 @@ TEST(XdpBroadcastMaps, ShapesMatchTheHeader)
 	for (uint32_t g = 0; g < XDPCTL_MCAST_GROUPS; g++) {
 		EXPECT_EQ(bpf_map__type(groups[g]), BPF_MAP_TYPE_DEVMAP_HASH) << "group " << g << " type";
 		EXPECT_EQ(bpf_map__value_size(groups[g]), sizeof(struct bpf_devmap_val)) << "group " << g << " value";
+		EXPECT_EQ(bpf_map__max_entries(groups[g]), XDPCTL_GROUP_MIN_ENTRIES) << "group " << g << " size at load";
 		uint32_t inner_id = 0;
 		ASSERT_EQ(bpf_map__lookup_elem(s->maps.mcast_groups, &g, sizeof(g), &inner_id, sizeof(inner_id), 0), 0)
 			<< "mcast_groups[" << g << "] set at load";

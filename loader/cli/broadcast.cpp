@@ -1,5 +1,5 @@
-// xdpctl broadcast add|del PORT...: the broadcast group, i.e. the entries of bcast_ports /
-// bcast_ports_hash (key = port ifindex), validated before any write.
+// xdpctl broadcast add|del PORT...: the broadcast group, i.e. the entries of bcast_ports (key = a
+// slot) / bcast_ports_hash (key = port ifindex), each sized to the group, validated before any write.
 #include "cli.hpp"
 #include "devmap_out.hpp"
 

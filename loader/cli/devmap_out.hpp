@@ -37,12 +37,15 @@ inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite>
 {
 	nlohmann::json arr = nlohmann::json::array();
 	for (const auto &w : ws) {
-		auto key = xdpctl::ifname_of(static_cast<int>(w.key));
+		// a group slot (bcast_ports) names no device: the port is the value's
+		uint32_t port_idx = w.slot_key ? w.ifindex : w.key;
+		auto port = xdpctl::ifname_of(static_cast<int>(port_idx));
 		auto out = xdpctl::ifname_of(static_cast<int>(w.ifindex));
-		std::string k = key ? *key : std::to_string(w.key), o = out ? *out : std::to_string(w.ifindex);
+		std::string p = port ? *port : std::to_string(port_idx), o = out ? *out : std::to_string(w.ifindex);
+		std::string k = w.slot_key ? "slot " + std::to_string(w.key) : p;
 		if (g.json)
-			arr.push_back({{"map", w.map}, {"key", w.key}, {"port", k}, {"ifindex", w.ifindex}, {"ifname", o},
-				       {"egress_prog_id", w.egress_prog_id}});
+			arr.push_back({{"map", w.map}, {"key", w.key}, {"port", p}, {"ifindex", w.ifindex},
+				       {"ifname", o}, {"egress_prog_id", w.egress_prog_id}});
 		else
 			fmt::print("{} {}: {} -> {}{}\n", verb, w.map, k, o,
 				   w.egress_prog_id ? fmt::format(" (egress prog id {})", w.egress_prog_id) : "");

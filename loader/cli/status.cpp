@@ -43,7 +43,8 @@ int run(const Globals &g)
 				e.push_back({{"key", x.key}, {"ifindex", x.ifindex}, {"ifname", x.ifname},
 					     {"egress_prog_id", x.egress_prog_id}, {"egress_prog", x.egress_prog}});
 			j["devmaps"].push_back({{"name", d.name}, {"id", d.map_id}, {"type", d.hash ? "devmap_hash" : "devmap"},
-						{"max_entries", d.max_entries}, {"entries", e}});
+						{"key", d.slot_keys ? "slot" : "ifindex"}, {"max_entries", d.max_entries},
+						{"entries", e}});
 		}
 		j["multicast_macs"] = nlohmann::json::array();
 		for (const auto &m : *macs)
@@ -69,7 +70,8 @@ int run(const Globals &g)
 			   d.entries.size(), d.max_entries);
 		for (const auto &x : d.entries) {
 			auto key = xdpctl::ifname_of(static_cast<int>(x.key));
-			fmt::print("  {:<16} -> {:<16}{}\n", key ? *key : std::to_string(x.key),
+			std::string k = d.slot_keys ? "slot " + std::to_string(x.key) : key ? *key : std::to_string(x.key);
+			fmt::print("  {:<16} -> {:<16}{}\n", k,
 				   x.ifname.empty() ? "ifindex " + std::to_string(x.ifindex) : x.ifname,
 				   x.egress_prog_id ? fmt::format(" egress {} (id {})", x.egress_prog, x.egress_prog_id) : "");
 		}

@@ -91,6 +91,13 @@ Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_if
 		Fd fd(bpf_obj_get(path.c_str()));
 		if (!fd)
 			return fail(errno, "open pinned map", path);
+		// a group devmap is resized by the loader (devmap_group.cpp): the pinned size is the one
+		if (auto t = bpf_map__type(m); t == BPF_MAP_TYPE_DEVMAP || t == BPF_MAP_TYPE_DEVMAP_HASH) {
+			bpf_map_info info{};
+			uint32_t len = sizeof(info);
+			if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 && info.type == t)
+				(void)bpf_map__set_max_entries(m, info.max_entries);
+		}
 		if (auto st = check_reusable(m, fd.get(), path); !st)
 			return st;
 		if (int err = bpf_map__reuse_fd(m, fd.get()))

@@ -2,6 +2,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -171,11 +172,94 @@ Status devmap_write(int map_fd, const std::string &name, const std::vector<Devma
 	return {};
 }
 
+Status devmap_delete(int map_fd, const std::string &name, const std::vector<uint32_t> &keys, Txn *txn)
+{
+	std::vector<Old> olds;
+	for (uint32_t k : keys) {
+		bpf_devmap_val cur{};
+		if (bpf_map_lookup_elem(map_fd, &k, &cur))
+			continue;
+		if (bpf_map_delete_elem(map_fd, &k)) {
+			int e = errno;
+			restore(map_fd, olds);
+			return std::unexpected(detail::with_privilege_hint(Error{e, "bpf_map_delete_elem", name, {}}));
+		}
+		olds.push_back({k, cur});
+	}
+	if (txn) {
+		auto fd = std::make_shared<Fd>(fcntl(map_fd, F_DUPFD_CLOEXEC, 0));
+		txn->on_undo([fd, olds] { restore(fd->get(), olds); });
+	}
+	return {};
+}
+
 namespace {
 
+// The map-of-maps slot through which a program finds a group devmap (include/xdpctl/broadcast.h).
+struct GroupSlot {
+	std::string outer;
+	uint32_t slot;
+};
+
+std::optional<GroupSlot> group_slot_of(const std::string &devmap)
+{
+	if (devmap == kBroadcastMaps[0])
+		return GroupSlot{kBroadcastGroupMaps[0], 0};
+	if (devmap == kBroadcastMaps[1])
+		return GroupSlot{kBroadcastGroupMaps[1], 0};
+	for (uint32_t g = 0; g < kMulticastGroups; g++)
+		if (devmap == "mcast_group" + std::to_string(g))
+			return GroupSlot{kMulticastGroupsMap, g};
+	return std::nullopt;
+}
+
+uint32_t map_id(int fd)
+{
+	bpf_map_info info{};
+	uint32_t len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Points the pin NAME at fd: pinned as NAME-new, renamed over NAME (readers never see no pin);
+// undone by pinning the previous map back the same way.
+Status repin(const Layout &l, const std::string &name, int fd, Txn &txn)
+{
+	std::string pin = l.map_pin(name), staged = pin + "-new";
+	auto old = std::make_shared<Fd>(bpf_obj_get(pin.c_str()));
+	(void)::unlink(staged.c_str());
+	if (bpf_obj_pin(fd, staged.c_str()))
+		return fail(errno, "pin", staged);
+	if (::rename(staged.c_str(), pin.c_str())) {
+		int e = errno;
+		::unlink(staged.c_str());
+		return fail(e, "rename", staged);
+	}
+	txn.on_undo([old, pin, staged] {
+		if (*old && bpf_obj_pin(old->get(), staged.c_str()) == 0)
+			(void)::rename(staged.c_str(), pin.c_str());
+	});
+	return {};
+}
+
+// A pinned devmap; for a group devmap the map in its map-of-maps slot (what the programs walk),
+// with the outer map, and whether the pin names another map (a command killed between the swap
+// and the re-pin: the next change re-pins).
 struct PinnedMap {
 	std::string name;
 	Fd fd;
+	Fd outer;
+	uint32_t slot = 0;
+	bool stale_pin = false;
+
+	[[nodiscard]] bool group() const { return static_cast<bool>(outer); }
+	[[nodiscard]] DevmapGroup as_group() const { return {outer.get(), slot, name}; }
+	[[nodiscard]] std::optional<uint32_t> key_of(uint32_t ifindex) const
+	{
+		if (group())
+			return group_key(fd.get(), ifindex);
+		bpf_devmap_val cur{};
+		return bpf_map_lookup_elem(fd.get(), &ifindex, &cur) == 0 ? std::optional(ifindex) : std::nullopt;
+	}
 };
 
 Result<std::vector<PinnedMap>> open_pinned(const Layout &l, std::span<const char *const> names, const char *load_hint)
@@ -187,11 +271,37 @@ Result<std::vector<PinnedMap>> open_pinned(const Layout &l, std::span<const char
 		Fd fd(bpf_obj_get(l.map_pin(n).c_str()));
 		if (!fd)
 			return std::unexpected(detail::with_privilege_hint(Error{errno, "open pinned map", l.map_pin(n), {}}));
-		out.push_back({n, std::move(fd)});
+		PinnedMap m{n, std::move(fd), Fd(), 0, false};
+		if (auto gs = group_slot_of(n); gs && path_exists(l.map_pin(gs->outer))) {
+			m.outer = Fd(bpf_obj_get(l.map_pin(gs->outer).c_str()));
+			if (!m.outer)
+				return std::unexpected(
+					detail::with_privilege_hint(Error{errno, "open pinned map", l.map_pin(gs->outer), {}}));
+			m.slot = gs->slot;
+			auto cur = group_devmap(m.as_group());
+			if (!cur)
+				return std::unexpected(cur.error());
+			m.stale_pin = map_id(cur->get()) != map_id(m.fd.get());
+			m.fd = std::move(*cur);
+		}
+		out.push_back(std::move(m));
 	}
 	if (out.empty())
 		return fail(ENOENT, "devmap", names[0], std::string("no program using it is loaded in this namespace; ") + load_hint);
 	return out;
+}
+
+// After a group change: the pin follows the devmap in the slot (swapped now, or by a command
+// killed between its swap and its re-pin), and the change's writes are reported.
+Status settle(const Layout &l, const PinnedMap &m, Result<GroupChange> ch, Txn &txn, std::vector<DevmapWrite> &out)
+{
+	if (!ch)
+		return std::unexpected(ch.error());
+	if (ch->swapped || m.stale_pin)
+		if (auto st = repin(l, m.name, ch->devmap.get(), txn); !st)
+			return st;
+	out.insert(out.end(), ch->writes.begin(), ch->writes.end());
+	return {};
 }
 
 struct Port {
@@ -308,8 +418,7 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	if (!replace) {
 		for (const auto &m : *pinned)
 			for (const auto &p : plan) {
-				bpf_devmap_val cur{};
-				if (bpf_map_lookup_elem(m.fd.get(), &p.key, &cur) == 0) {
+				if (m.key_of(p.key)) {
 					auto n = ifname_of(static_cast<int>(p.key));
 					return fail(EEXIST, what, n ? *n : std::to_string(p.key),
 						    "already has an entry in " + m.name + "; remove it first or use --replace");
@@ -328,6 +437,14 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	}
 	std::vector<DevmapWrite> out;
 	for (const auto &m : *pinned) {
+		if (m.group()) {
+			std::vector<GroupPort> ports;
+			for (const auto &p : plan)
+				ports.push_back({static_cast<uint32_t>(p.out.ifindex), p.egress ? egress->at(egress_key(p)) : -1});
+			if (auto st = settle(l, m, group_add(m.as_group(), ports, o.batch_threshold, &txn), txn, out); !st)
+				return std::unexpected(st.error());
+			continue;
+		}
 		std::vector<DevmapEntryWrite> es;
 		for (const auto &p : plan) {
 			int fd = p.egress ? egress->at(egress_key(p)) : -1;
@@ -350,28 +467,36 @@ Result<std::vector<DevmapWrite>> delete_all(const Layout &l, std::span<const cha
 	auto pinned = open_pinned(l, maps, hint);
 	if (!pinned)
 		return std::unexpected(pinned.error());
-	std::vector<uint32_t> keys;
+	std::vector<uint32_t> ifindexes;
 	for (const auto &n : ifnames) {
 		auto p = port(n);
 		if (!p)
 			return std::unexpected(p.error());
-		bool any = false;
-		for (const auto &m : *pinned) {
-			bpf_devmap_val cur{};
-			uint32_t k = p->ifindex;
-			any |= bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0;
-		}
-		if (!any)
+		uint32_t idx = static_cast<uint32_t>(p->ifindex);
+		if (std::none_of(pinned->begin(), pinned->end(), [&](const auto &m) { return m.key_of(idx).has_value(); }))
 			return fail(ENOENT, what, n, "has no entry; nothing removed (see xdpctl status)");
-		keys.push_back(p->ifindex);
+		ifindexes.push_back(idx);
 	}
+	Txn txn;
 	std::vector<DevmapWrite> out;
-	for (const auto &m : *pinned)
-		for (uint32_t k : keys) {
-			bpf_devmap_val cur{};
-			if (bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0 && bpf_map_delete_elem(m.fd.get(), &k) == 0)
-				out.push_back({m.name, k, cur.ifindex, 0, false});
+	for (const auto &m : *pinned) {
+		if (m.group()) {
+			if (auto st = settle(l, m, group_del(m.as_group(), ifindexes, &txn), txn, out); !st)
+				return std::unexpected(st.error());
+			continue;
 		}
+		std::vector<uint32_t> keys;
+		for (uint32_t k : ifindexes) {
+			bpf_devmap_val cur{};
+			if (bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0) {
+				keys.push_back(k);
+				out.push_back({m.name, k, cur.ifindex, 0, false});
+			}
+		}
+		if (auto st = devmap_delete(m.fd.get(), m.name, keys, &txn); !st)
+			return std::unexpected(st.error());
+	}
+	txn.commit();
 	return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/devmap.hpp"
 #include "xdpctl/privileges.hpp"
 #include "xdpctl/stats.h"
 #include "xdpctl/status.hpp"
@@ -46,7 +47,8 @@ Result<DevmapStatus> read_devmap(const std::string &path, const std::string &nam
 		return fail(errno, "bpf_obj_get_info_by_fd", path);
 	if (info.type != BPF_MAP_TYPE_DEVMAP && info.type != BPF_MAP_TYPE_DEVMAP_HASH)
 		return fail(ENOTSUP, "devmap", path, "not a devmap");
-	DevmapStatus d{name, info.id, info.type == BPF_MAP_TYPE_DEVMAP_HASH, info.max_entries, {}};
+	bool hash = info.type == BPF_MAP_TYPE_DEVMAP_HASH;
+	DevmapStatus d{name, info.id, hash, !hash && name == kBroadcastMaps[0], info.max_entries, {}};
 	uint32_t key = 0, next = 0;
 	uint32_t *prev = nullptr;
 	while (bpf_map_get_next_key(fd.get(), prev, &next) == 0) {

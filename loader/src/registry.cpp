@@ -64,19 +64,19 @@ const std::vector<ProgramSpec> kRegistry = {
 #endif
 #ifdef XDPCTL_HAVE_BROADCAST
 	{.name = "xdp_broadcast", .collection = "xdp_broadcast", .prog = "xdp_broadcast_devmap",
-	 .summary = "broadcast to the ports of DEVMAP bcast_ports (xdpctl broadcast)",
-	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash"},
+	 .summary = "broadcast to the ports of DEVMAP bcast_ports, sized to the group (xdpctl broadcast)",
+	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash", "bcast_group", "bcast_group_hash"},
 	 .open = open_skeleton_object<xdp_broadcast>},
 	{.name = "xdp_broadcast_hash", .collection = "xdp_broadcast", .prog = "xdp_broadcast_devmap_hash",
-	 .summary = "broadcast to the ports of DEVMAP_HASH bcast_ports_hash (xdpctl broadcast)",
-	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash"},
+	 .summary = "broadcast to the ports of DEVMAP_HASH bcast_ports_hash, sized to the group (xdpctl broadcast)",
+	 .if_maps = {"xdpctl_stats"}, .shared_maps = {"bcast_ports", "bcast_ports_hash", "bcast_group", "bcast_group_hash"},
 	 .open = open_skeleton_object<xdp_broadcast>},
 	{.name = "xdp_multicast", .collection = "xdp_broadcast", .prog = "xdp_multicast",
 	 .summary = "multicast: destination MAC -> group devmap (xdpctl multicast)",
-	 // the MAC table and the array of group devmaps are the namespace's, like the devmaps: a
+	 // the MAC table and the arrays of group devmaps are the namespace's, like the devmaps: a
 	 // second interface's instance reuses the pinned ones (libbpf then skips presetting slots)
 	 .if_maps = {"xdpctl_stats"},
-	 .shared_maps = {"bcast_ports", "bcast_ports_hash", "mcast_groups", "mcast_macs"},
+	 .shared_maps = {"bcast_ports", "bcast_ports_hash", "bcast_group", "bcast_group_hash", "mcast_groups", "mcast_macs"},
 	 .open = open_skeleton_object<xdp_broadcast>},
 #endif
 #ifdef XDPCTL_HAVE_EGRESS

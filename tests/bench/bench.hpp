@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "xdpctl/devmap.hpp"
 #include "xdpctl/skeleton.hpp"
 
 namespace bench {
@@ -32,6 +34,32 @@ xdpctl::Skel<S> load_skel_or_throw(const std::string &name, const std::function<
 	if (auto st = xdpctl::load_skel(*s, name); !st)
 		throw std::runtime_error(st.error().message());
 	return std::move(*s);
+}
+
+// A broadcast group as `xdpctl broadcast add` makes it: xdpctl::group_add through the skeleton's
+// map-of-maps slot, so the devmap grows to group_devmap_size(ports) exactly as for a user.
+inline void fill_group_ours(bpf_map *outer, const char *name, const std::vector<uint32_t> &ports)
+{
+	std::vector<xdpctl::GroupPort> ps;
+	for (uint32_t p : ports)
+		ps.push_back({p, -1});
+	auto r = xdpctl::group_add({bpf_map__fd(outer), 0, name}, ps);
+	if (!r)
+		throw std::runtime_error(r.error().message());
+}
+
+// The bare way: each port in a devmap of exactly the group's size (set before load), keyed by
+// slot 0..n-1 in a DEVMAP and by ifindex in a DEVMAP_HASH.
+inline void fill_group_base(bpf_map *m, const std::vector<uint32_t> &ports)
+{
+	bool slots = bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP;
+	for (uint32_t i = 0; i < ports.size(); i++) {
+		struct bpf_devmap_val v {};
+		v.ifindex = ports[i];
+		uint32_t key = slots ? i : ports[i];
+		if (int err = bpf_map__update_elem(m, &key, sizeof(key), &v, sizeof(v), BPF_ANY))
+			throw std::runtime_error(std::string("devmap entry in ") + bpf_map__name(m) + ": " + strerror(-err));
+	}
 }
 
 struct Spread {

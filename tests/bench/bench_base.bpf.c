@@ -8,7 +8,8 @@
  *
  *   base_drop / base_pass         vs xdp_pass, and the drop path (a devmap miss)
  *   base_redirect_devmap(_hash)   vs xdp_redirect_devmap(_hash); the miss action is a literal
- *   base_broadcast_devmap(_hash)  vs xdp_broadcast_devmap(_hash)
+ *   base_broadcast_devmap(_hash)  vs xdp_broadcast_devmap(_hash): the bare way to broadcast, one
+ *                                 devmap referenced directly, sized by the bench to the group
  *   base_egress                   vs xdp_egress: a devmap egress program that only passes
  *   base_egress_mac               vs xdp_egress with --egress-mac: writes a fixed source MAC
  *   base_meta                     vs xdp_meta_producer: same flow hash and data_meta store,
@@ -19,25 +20,27 @@
  *   base_gen                      not a baseline: the live pipeline's generator (XDP_TX in a
  *                                 live test run transmits every frame out of the ingress veth)
  *
- * The maps have the same types and sizes as the collection's (include/xdpctl/broadcast.h), so a
- * lookup costs the same.
+ * The redirect maps have the same types and sizes as the collection's (a lookup costs the same).
+ * The broadcast maps are the smallest that hold the group: the kernel walks every slot (DEVMAP)
+ * or bucket (DEVMAP_HASH) per frame, so their size is the cost. They are declared for 4 ports;
+ * the bench sets max_entries to each group's size before load, and keys a DEVMAP by slot 0..n-1.
  */
 #include "bench_meta.bpf.h"
 #include "xdpctl/broadcast.h"
 #include "xdpctl/stats.h"
 
-#define DEVMAP(kind, name)                                          \
+#define DEVMAP(kind, name, size)                                    \
 	struct {                                                    \
 		__uint(type, kind);                                 \
-		__uint(max_entries, XDPCTL_DEVMAP_MAX_ENTRIES);     \
+		__uint(max_entries, size);                          \
 		__type(key, __u32);                                 \
 		__type(value, struct bpf_devmap_val);               \
 	} name SEC(".maps")
 
-DEVMAP(BPF_MAP_TYPE_DEVMAP, tx_port);
-DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, tx_port_hash);
-DEVMAP(BPF_MAP_TYPE_DEVMAP, bcast_ports);
-DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, bcast_ports_hash);
+DEVMAP(BPF_MAP_TYPE_DEVMAP, tx_port, XDPCTL_DEVMAP_MAX_ENTRIES);
+DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, tx_port_hash, XDPCTL_DEVMAP_MAX_ENTRIES);
+DEVMAP(BPF_MAP_TYPE_DEVMAP, bcast_ports, 4);
+DEVMAP(BPF_MAP_TYPE_DEVMAP_HASH, bcast_ports_hash, 4);
 
 /* the shape of xdp_meta_producer's mark map, and of every program's counters, for the
  * diagnostics

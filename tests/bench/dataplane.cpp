@@ -19,6 +19,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <deque>
 #include <stdexcept>
 
 #include "bench.hpp"
@@ -39,6 +40,8 @@
 
 namespace bench {
 namespace {
+
+constexpr int kGroupPorts = 256; // the largest broadcast group measured
 
 void set_port(bpf_map *m, uint32_t key, uint32_t ifindex, int egress_prog_fd = 0)
 {
@@ -106,13 +109,17 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 	// in0: where test-run frames arrive (and where XDP_TX sends them back out);
 	// out0..out3: redirect and broadcast targets. While a path transmits, every peer drops in
 	// XDP: the target is ready and a frame costs nothing after it was transmitted.
-	const char *ports[] = {"in0", "out0", "out1", "out2", "out3"};
-	for (const char *p : ports) {
+	// g0..g255: the broadcast groups' ports (a group of n is g0..g<n-1>), made in one `ip -batch`.
+	std::vector<std::string> ports = {"in0", "out0", "out1", "out2", "out3"};
+	for (int i = 0; i < kGroupPorts; i++)
+		ports.push_back("g" + std::to_string(i));
+	{
+		std::string batch;
+		for (const auto &p : ports)
+			batch += "link add " + p + " type veth peer name " + p + "p\nlink set " + p + " up\nlink set " + p + "p up\n";
 		std::string o;
-		if (xt::sh(ns.exec() + "ip link add " + p + " type veth peer name " + p + "p", &o) ||
-		    xt::sh(ns.exec() + "ip link set " + p + " up", &o) ||
-		    xt::sh(ns.exec() + "ip link set " + p + "p up", &o))
-			throw std::runtime_error(std::string("veth ") + p + ": " + o);
+		if (xt::sh("printf '" + batch + "' | " + ns.exec() + "ip -batch -", &o))
+			throw std::runtime_error("veths: " + o);
 	}
 	auto base = load_skel_or_throw<bench_base>("bench_base");
 	// Attached only while a path transmits: an attached program joins the kernel's XDP
@@ -125,9 +132,9 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 			peer_links.clear();
 		if (!on || !peer_links.empty())
 			return;
-		for (const char *p : ports) {
+		for (const auto &p : ports) {
 			auto l = xt::XdpLink::attach(bpf_program__fd(base->progs.base_drop),
-						     static_cast<int>(if_nametoindex((std::string(p) + "p").c_str())));
+						     static_cast<int>(if_nametoindex((p + "p").c_str())));
 			if (!l)
 				throw std::runtime_error(l.error().message());
 			peer_links.push_back(std::move(*l));
@@ -136,7 +143,7 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 	uint32_t in0 = if_nametoindex("in0");
 	uint32_t outs[4];
 	for (int i = 0; i < 4; i++)
-		outs[i] = if_nametoindex(ports[i + 1]);
+		outs[i] = if_nametoindex(ports[i + 1].c_str());
 
 	auto pass = load_skel_or_throw<xdp_pass>("xdp_pass");
 	auto miss_drop = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
@@ -150,7 +157,6 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		s->rodata->port_cfg.src_mac[0] = 0x02;
 		s->rodata->port_cfg.src_mac[5] = 0x01;
 	});
-	auto bcast = load_skel_or_throw<xdp_broadcast>("xdp_broadcast");
 	auto meta = load_skel_or_throw<xdp_meta_producer>("xdp_meta_producer");
 
 	// 64 bytes on the wire: 60 plus the FCS the NIC would add.
@@ -167,12 +173,6 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 
 	auto fd = [](bpf_program *p) { return bpf_program__fd(p); };
 	bpf_map *base_hash = base->maps.tx_port_hash;
-	for (int i = 0; i < 4; i++) {
-		set_port(bcast->maps.bcast_ports, outs[i], outs[i]);
-		set_port(bcast->maps.bcast_ports_hash, outs[i], outs[i]);
-		set_port(base->maps.bcast_ports, outs[i], outs[i]);
-		set_port(base->maps.bcast_ports_hash, outs[i], outs[i]);
-	}
 	set_port(redir->maps.tx_port, in0, outs[0]);
 	set_port(base->maps.tx_port, in0, outs[0]);
 
@@ -183,7 +183,7 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		uint32_t ours_action;
 		std::function<void()> setup;
 	};
-	const std::vector<Path> paths = {
+	std::vector<Path> paths = {
 		{"drop", "xdp_redirect_devmap_hash, miss_action XDP_DROP", "bpf_redirect_map(miss, XDP_DROP)",
 		 {fd(miss_drop->progs.xdp_redirect_devmap_hash), in0, false, XDP_DROP},
 		 {fd(base->progs.base_miss_drop), in0, false, XDP_DROP}, miss_drop->maps.xdpctl_stats, XDP_DROP,
@@ -243,14 +243,6 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 			 set_port(redir->maps.tx_port_hash, in0, outs[0], fd(egress->progs.xdp_egress));
 			 set_port(base_hash, in0, outs[0], fd(base->progs.base_egress_count));
 		 }},
-		{"broadcast 4 DEVMAP", "xdp_broadcast_devmap", "bpf_redirect_map(DEVMAP, BROADCAST)",
-		 {fd(bcast->progs.xdp_broadcast_devmap), in0, true, XDP_REDIRECT},
-		 {fd(base->progs.base_broadcast_devmap), in0, true, XDP_REDIRECT}, bcast->maps.xdpctl_stats,
-		 XDP_REDIRECT, {}},
-		{"broadcast 4 DEVMAP_HASH", "xdp_broadcast_devmap_hash", "bpf_redirect_map(DEVMAP_HASH, BROADCAST)",
-		 {fd(bcast->progs.xdp_broadcast_devmap_hash), in0, true, XDP_REDIRECT},
-		 {fd(base->progs.base_broadcast_devmap_hash), in0, true, XDP_REDIRECT}, bcast->maps.xdpctl_stats,
-		 XDP_REDIRECT, {}},
 		{"metadata producer", "xdp_meta_producer", "adjust_meta + same flow hash, no mark, no counters",
 		 {fd(meta->progs.xdp_meta_producer), in0, true, XDP_PASS},
 		 {fd(base->progs.base_meta), in0, true, XDP_PASS}, meta->maps.xdpctl_stats, XDP_PASS, {}},
@@ -260,6 +252,52 @@ void dataplane(const Config &c, std::vector<Figure> &out)
 		 {fd(meta->progs.xdp_meta_producer), in0, true, XDP_PASS},
 		 {fd(base->progs.base_meta_mark), in0, true, XDP_PASS}, meta->maps.xdpctl_stats, XDP_PASS, {}},
 	};
+
+	// Broadcast to groups of 4..256 ports: ours as a user gets it (xdp_broadcast, the group added
+	// through xdpctl::group_add, which sizes the devmap behind the map-of-maps slot), against a
+	// bare program whose one devmap has exactly the group's size; for 4 ports also against the 32
+	// buckets xdp-bench uses.
+	std::vector<xdpctl::Skel<xdp_broadcast>> groups_ours;
+	std::deque<std::string> texts; // the generated paths' names, kept while the paths are
+	auto text = [&](std::string t) { return texts.emplace_back(std::move(t)).c_str(); };
+	std::vector<xdpctl::Skel<bench_base>> groups_base;
+	struct Group {
+		int n;
+		uint32_t base_size;
+		const char *suffix;
+	};
+	for (Group g : {Group{4, 4, ""}, Group{4, 32, ", vs 32 slots (xdp-bench)"}, Group{16, 16, ""}, Group{64, 64, ""},
+			Group{256, 256, ""}}) {
+		std::vector<uint32_t> members;
+		for (int i = 0; i < g.n; i++)
+			members.push_back(if_nametoindex(("g" + std::to_string(i)).c_str()));
+		auto &o = groups_ours.emplace_back(load_skel_or_throw<xdp_broadcast>("xdp_broadcast"));
+		fill_group_ours(o->maps.bcast_group, "bcast_ports", members);
+		fill_group_ours(o->maps.bcast_group_hash, "bcast_ports_hash", members);
+		auto &b = groups_base.emplace_back(load_skel_or_throw<bench_base>("bench_base", [&](bench_base *s) {
+			bpf_map__set_max_entries(s->maps.bcast_ports, g.base_size);
+			bpf_map__set_max_entries(s->maps.bcast_ports_hash, g.base_size);
+		}));
+		fill_group_base(b->maps.bcast_ports, members);
+		fill_group_base(b->maps.bcast_ports_hash, members);
+		uint32_t ours_size = xdpctl::group_devmap_size(members.size());
+		for (bool hash : {false, true}) {
+			if (g.base_size != static_cast<uint32_t>(g.n) && !hash)
+				continue; // xdp-bench's broadcast map is a DEVMAP_HASH
+			const char *kind = hash ? "DEVMAP_HASH" : "DEVMAP";
+			paths.push_back(Path{
+				text("broadcast " + std::to_string(g.n) + " " + kind + g.suffix),
+				text("xdp_" + std::string(hash ? "broadcast_devmap_hash" : "broadcast_devmap") + ", group of " +
+				     std::to_string(g.n) + " via xdpctl::group_add (" + kind + " of " + std::to_string(ours_size) +
+				     " behind the map-of-maps slot)"),
+				text("bpf_redirect_map(" + std::string(kind) + " of " + std::to_string(g.base_size) + ", BROADCAST)"),
+				{fd(hash ? o->progs.xdp_broadcast_devmap_hash : o->progs.xdp_broadcast_devmap), in0, true,
+				 XDP_REDIRECT},
+				{fd(hash ? b->progs.base_broadcast_devmap_hash : b->progs.base_broadcast_devmap), in0, true,
+				 XDP_REDIRECT},
+				o->maps.xdpctl_stats, XDP_REDIRECT, {}});
+		}
+	}
 
 	for (const auto &p : paths) {
 		ready_peers(p.ours.expect == XDP_TX || p.ours.expect == XDP_REDIRECT);

@@ -126,12 +126,12 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		if (bpf_map__update_elem(m, &key, sizeof(key), &v, sizeof(v), BPF_ANY))
 			throw std::runtime_error(std::string("devmap entry in ") + bpf_map__name(m));
 	};
-	for (uint32_t t : targets) {
-		set_port(bcast->maps.bcast_ports, t, t, 0);
-		set_port(bcast->maps.bcast_ports_hash, t, t, 0);
-		set_port(base->maps.bcast_ports, t, t, 0);
-		set_port(base->maps.bcast_ports_hash, t, t, 0);
-	}
+	// the broadcast group: ours through xdpctl::group_add (as `xdpctl broadcast add`), the
+	// baseline's in devmaps of exactly the group's size (bench_base declares them for 4 ports)
+	fill_group_ours(bcast->maps.bcast_group, "bcast_ports", targets);
+	fill_group_ours(bcast->maps.bcast_group_hash, "bcast_ports_hash", targets);
+	fill_group_base(base->maps.bcast_ports, targets);
+	fill_group_base(base->maps.bcast_ports_hash, targets);
 	set_port(ours->maps.tx_port, d0, targets[0], 0);
 	set_port(base->maps.tx_port, d0, targets[0], 0);
 	int ours_fd = bpf_program__fd(ours->progs.xdp_redirect_devmap_hash);
@@ -211,9 +211,10 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 			 set_port(ours->maps.tx_port_hash, d0, targets[0], fd(egress->progs.xdp_egress));
 			 set_port(base->maps.tx_port_hash, d0, targets[0], fd(base->progs.base_egress));
 		 }},
-		{"broadcast 4 DEVMAP", "xdp_broadcast_devmap", "bpf_redirect_map(DEVMAP, BROADCAST)",
+		{"broadcast 4 DEVMAP", "xdp_broadcast_devmap (group via xdpctl::group_add)", "bpf_redirect_map(DEVMAP of 4, BROADCAST)",
 		 fd(bcast->progs.xdp_broadcast_devmap), fd(base->progs.base_broadcast_devmap), true, {}},
-		{"broadcast 4 DEVMAP_HASH", "xdp_broadcast_devmap_hash", "bpf_redirect_map(DEVMAP_HASH, BROADCAST)",
+		{"broadcast 4 DEVMAP_HASH", "xdp_broadcast_devmap_hash (group via xdpctl::group_add)",
+		 "bpf_redirect_map(DEVMAP_HASH of 4, BROADCAST)",
 		 fd(bcast->progs.xdp_broadcast_devmap_hash), fd(base->progs.base_broadcast_devmap_hash), true,
 		 {}},
 		{"metadata producer", "xdp_meta_producer", "adjust_meta + same flow hash, no mark, no counters",

@@ -85,4 +85,20 @@ uint64_t percpu_u64(int map_fd, uint32_t key)
 	return sum;
 }
 
+int group_add_port(const struct bpf_map *m, uint32_t ifindex, int prog_fd)
+{
+	struct bpf_devmap_val v {};
+	v.ifindex = ifindex;
+	v.bpf_prog.fd = prog_fd >= 0 ? prog_fd : 0;
+	uint32_t key = ifindex;
+	if (bpf_map__type(m) == BPF_MAP_TYPE_DEVMAP) {
+		struct bpf_devmap_val cur {};
+		for (key = 0; key < bpf_map__max_entries(m); key++)
+			if (bpf_map__lookup_elem(m, &key, sizeof(key), &cur, sizeof(cur), 0))
+				break;
+	}
+	int err = bpf_map__update_elem(m, &key, sizeof(key), &v, sizeof(v), BPF_ANY);
+	return err ? err : static_cast<int>(key);
+}
+
 } // namespace xt

@@ -31,6 +31,11 @@ struct XdpRunOpts {
 };
 
 XdpRun run_xdp(int prog_fd, const Bytes &pkt, const XdpRunOpts &o = {});
+
+// Puts a port into a group devmap the way the loader keys it (include/xdpctl/broadcast.h): a
+// DEVMAP_HASH by the port's ifindex, a DEVMAP at its first free slot (dense slots; the port is
+// the value's ifindex). prog_fd: an egress program, or -1. Returns the key written, or -errno.
+int group_add_port(const struct bpf_map *m, uint32_t ifindex, int prog_fd = -1);
 inline XdpRun run_xdp(const struct bpf_program *p, const Bytes &pkt, const XdpRunOpts &o = {})
 {
 	return run_xdp(bpf_program__fd(p), pkt, o);

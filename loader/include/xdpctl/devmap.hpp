@@ -7,10 +7,15 @@
 //
 // Maps (BRIEF.md contract, pinned at ROOT/ns<NS>/maps/ by `xdpctl load`):
 //   tx_port / tx_port_hash          key = ingress ifindex, value = struct bpf_devmap_val
-//   bcast_ports / bcast_ports_hash  key = port ifindex,    value = struct bpf_devmap_val
+//   bcast_ports                     key = dense slot 0..n-1, value = struct bpf_devmap_val
+//   bcast_ports_hash                key = port ifindex,    value = struct bpf_devmap_val
 //   mcast_group0..3                 key = port ifindex,    value = struct bpf_devmap_val
 //   mcast_macs                      key = struct xdpctl_mac, value = __u32 group
-// (xdp_multicast; mcast_groups, the array of maps that holds mcast_group0..3, is preset at load)
+// The group devmaps (bcast_ports, bcast_ports_hash, mcast_group0..3) are walked whole for every
+// frame, so they are sized to the group: each sits in a slot of an ARRAY_OF_MAPS (bcast_group,
+// bcast_group_hash, mcast_groups) and a change that no longer fits (or leaves it a quarter
+// full) fills a devmap of the right size and swaps it into the slot (include/xdpctl/broadcast.h);
+// the pin NAME then names the new devmap.
 #pragma once
 
 #include <array>
@@ -29,7 +34,9 @@ namespace xdpctl {
 
 inline constexpr const char *kRedirectMaps[] = {"tx_port", "tx_port_hash"};
 inline constexpr const char *kBroadcastMaps[] = {"bcast_ports", "bcast_ports_hash"};
+inline constexpr const char *kBroadcastGroupMaps[] = {"bcast_group", "bcast_group_hash"}; // their ARRAY_OF_MAPS
 inline constexpr const char *kMulticastMacsMap = "mcast_macs";
+inline constexpr const char *kMulticastGroupsMap = "mcast_groups";
 inline constexpr uint32_t kMulticastGroups = 4; // XDPCTL_MCAST_GROUPS, checked in loader_devmap.cpp
 
 struct RedirectRule {
@@ -57,6 +64,7 @@ struct DevmapWrite {
 	uint32_t ifindex = 0;
 	uint32_t egress_prog_id = 0;
 	bool replaced = false;
+	bool slot_key = false; // key is a group slot (bcast_ports), not an ifindex
 };
 
 [[nodiscard]] Result<std::vector<DevmapWrite>> redirect_add(const std::vector<RedirectRule> &rules,
@@ -109,6 +117,47 @@ struct DevmapEntryWrite {
 [[nodiscard]] Status devmap_write(int map_fd, const std::string &map_name,
 				  const std::vector<DevmapEntryWrite> &entries, size_t batch_threshold = 8,
 				  Txn *txn = nullptr);
+
+// Deletes keys from a devmap (a key without an entry is skipped); with a txn, the deleted values
+// are written back when the txn is not committed.
+[[nodiscard]] Status devmap_delete(int map_fd, const std::string &map_name, const std::vector<uint32_t> &keys,
+				   Txn *txn = nullptr);
+
+// A port group walked per frame: the devmap in slot `slot` of the ARRAY_OF_MAPS outer_fd. A
+// DEVMAP group is keyed by dense slots (the first free one for a new port; the port is the
+// value's ifindex), a DEVMAP_HASH group by ifindex.
+struct DevmapGroup {
+	int outer_fd = -1;
+	uint32_t slot = 0;
+	std::string name; // the devmap's name, for messages and writes
+};
+struct GroupPort {
+	uint32_t ifindex = 0;
+	int prog_fd = -1; // -1: no egress program
+};
+struct GroupChange {
+	std::vector<DevmapWrite> writes; // the ports written or removed, with their keys
+	Fd devmap;                       // the group's devmap after the change
+	bool swapped = false;            // devmap is a new one, swapped into the slot (grown or shrunk)
+	uint32_t max_entries = 0;        // devmap's size
+};
+// The devmap size for a group of n ports: the next power of two >= n, at least
+// XDPCTL_GROUP_MIN_ENTRIES (a DEVMAP_HASH has that many buckets anyway).
+[[nodiscard]] uint32_t group_devmap_size(size_t ports);
+// The devmap in the group's slot.
+[[nodiscard]] Result<Fd> group_devmap(const DevmapGroup &g);
+// The key of ifindex's entry in a group devmap, if it has one.
+[[nodiscard]] std::optional<uint32_t> group_key(int devmap_fd, uint32_t ifindex);
+// Adds ports (a port already in the group gets the new value at its key). When the group then
+// outgrows its devmap, a devmap of group_devmap_size() is created, filled with every port and
+// swapped into the slot in one update: frames in flight finish on the old devmap, the next frame
+// sees the new one, none is lost. All-or-nothing; with a txn, undone unless it is committed.
+[[nodiscard]] Result<GroupChange> group_add(const DevmapGroup &g, const std::vector<GroupPort> &ports,
+					    size_t batch_threshold = 8, Txn *txn = nullptr);
+// Removes ports (a port not in the group is skipped); the devmap shrinks by the same swap when
+// the group fills a quarter of it or less.
+[[nodiscard]] Result<GroupChange> group_del(const DevmapGroup &g, const std::vector<uint32_t> &ifindexes,
+					    Txn *txn = nullptr);
 
 // Checks a devmap egress program before it is put into a devmap: type XDP with expected attach
 // type BPF_XDP_DEVMAP, not device-bound, frags flag equal to the devmap user's (when known).

@@ -24,7 +24,7 @@ struct InterfaceStatus {
 };
 
 struct DevmapEntry {
-	uint32_t key = 0;       // ingress ifindex (redirect) or port ifindex (broadcast)
+	uint32_t key = 0;       // ingress ifindex (redirect), port ifindex (group), or slot (bcast_ports)
 	uint32_t ifindex = 0;   // the egress device
 	std::string ifname;     // "" if not in this namespace
 	uint32_t egress_prog_id = 0;
@@ -35,6 +35,7 @@ struct DevmapStatus {
 	std::string name;  // the pinned map's name (tx_port, bcast_ports, ...)
 	uint32_t map_id = 0;
 	bool hash = false; // DEVMAP_HASH
+	bool slot_keys = false; // keys are group slots 0..n-1 (bcast_ports), not ifindexes
 	uint32_t max_entries = 0;
 	std::vector<DevmapEntry> entries;
 };
