@@ -21,20 +21,33 @@ struct VerifierLog {
 	std::vector<std::string> lines; // the log, one entry a line, without newlines
 	bool truncated = false;         // the log did not fit libbpf's largest buffer (ENOSPC)
 
-	// The verifier's reason: the log's last line that is not a statistics line
-	// ("processed N insns", "verification time", "stack depth"), e.g. "R1 invalid mem access 'scalar'".
+	// The verifier's reason: the log's last line that is not statistics ("processed N insns",
+	// "verification time", "stack depth"), a state dump ("cur state:", "old state:"), a source
+	// line ("; ...") or an instruction ("12: (69) ..."), e.g. "R1 invalid mem access 'scalar'".
 	[[nodiscard]] std::string reason() const
 	{
 		for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
 			std::string_view l = *it;
 			while (!l.empty() && (l.back() == ' ' || l.back() == '\t'))
 				l.remove_suffix(1);
-			if (l.empty() || l.starts_with("processed ") || l.starts_with("verification time") ||
-			    l.starts_with("stack depth"))
+			if (l.empty() || is_context(l))
 				continue;
 			return std::string(l);
 		}
 		return {};
+	}
+
+private:
+	static bool is_context(std::string_view l)
+	{
+		for (std::string_view p : {"processed ", "verification time", "stack depth", "cur state:", "old state:", "; ",
+					   "from ", "mark_precise", "func#"})
+			if (l.starts_with(p))
+				return true;
+		size_t d = 0;
+		while (d < l.size() && l[d] >= '0' && l[d] <= '9')
+			d++;
+		return d > 0 && l.substr(d).starts_with(": "); // an instruction or its state
 	}
 };
 
