@@ -113,8 +113,9 @@ TEST_P(CliVerifier, ReasonInOneLineNothingLeftBehind)
 	EXPECT_EQ(l.find("needs root"), std::string::npos) << "root is not what is missing: " << l;
 	EXPECT_EQ(l.find("CAP_"), std::string::npos) << l;
 	EXPECT_EQ(state(), before) << "nothing left behind, nothing changed";
-	if (std::string(r.verb) == "load")
+	if (std::string(r.verb) == "load") {
 		EXPECT_TRUE(tree(fs_->root()).empty()) << "no pin of the refused load";
+	}
 }
 
 TEST_P(CliVerifier, VerboseShowsTheWholeLog)
