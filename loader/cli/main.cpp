@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli.hpp"
+#include "xdpctl/privileges.hpp"
 
 namespace cli {
 
@@ -52,11 +53,36 @@ std::string one_line(const std::string &s, bool keep_all)
 }
 } // namespace
 
+namespace {
+// A program the verifier rejected: its reason in the one line, its whole log before it with -v.
+int verifier_error(const Globals &g, const std::string &verb, xdpctl::Error shown)
+{
+	const xdpctl::VerifierLog &v = *shown.verifier;
+	if (g.verbose) {
+		fmt::print(stderr, "verifier log of program '{}':\n", v.program);
+		for (const auto &l : v.lines)
+			fmt::print(stderr, "{}\n", l);
+		if (v.truncated)
+			fmt::print(stderr, "(the log was truncated: it did not fit libbpf's largest buffer)\n");
+	} else {
+		shown.detail += " (-v shows the verifier log)";
+	}
+	std::string msg = shown.message();
+	fmt::print(stderr, "xdpctl {}: {}\n", verb, msg);
+	if (g.json)
+		print_json({{"error", msg}, {"exit", kExitRuntime}});
+	return kExitRuntime;
+}
+} // namespace
+
 int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error &e)
 {
 	xdpctl::Error shown = e;
 	if ((e.err == EPERM || e.err == EACCES) && e.detail.empty())
-		shown.detail = "permission denied: xdpctl needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)";
+		if (auto p = xdpctl::require_privileges(verb, xdpctl::kLoadCaps); !p)
+			shown.detail = p.error().detail;
+	if (e.verifier)
+		return verifier_error(g, verb, shown);
 	std::string detail = one_line(shown.detail, false);
 	bool cut = detail != one_line(shown.detail, true);
 	shown.detail = detail + (cut && !g.verbose ? " (-v shows the verifier log)" : "");

@@ -44,8 +44,10 @@ Result<LinkInfo> pinned_link_info(const Layout &l, int ifindex)
 
 Error with_privilege_hint(Error e)
 {
+	// "needs root" only when it is true: the verifier, an LSM or a kernel limit also say EPERM/EACCES.
 	if ((e.err == EPERM || e.err == EACCES) && e.detail.empty())
-		e.detail = "permission denied: xdpctl needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)";
+		if (auto p = require_privileges("xdpctl", kLoadCaps); !p)
+			e.detail = p.error().detail;
 	return e;
 }
 
@@ -108,8 +110,8 @@ Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_if
 		e.object = rp.name;
 		if (bind_ifindex && e.err == EOPNOTSUPP && e.detail.empty())
 			e.detail = "the device cannot run device-bound programs";
-		if (e.err == EPERM || e.err == EACCES)
-			e.detail.clear(); // the verifier log says nothing useful here; the hint does
+		if ((e.err == EPERM || e.err == EACCES) && !e.verifier)
+			e.detail.clear(); // libbpf's warnings say nothing useful here; the privilege check does
 		return std::unexpected(with_privilege_hint(std::move(e)));
 	}
 	if (!to_pin.empty()) {

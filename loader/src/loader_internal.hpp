@@ -28,7 +28,8 @@ struct LinkInfo {
 // it created. Everything made is registered in txn.
 [[nodiscard]] Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_ifindex);
 
-// Appends the hint for a permission error (EPERM/EACCES) to an error's detail.
+// A permission error (EPERM/EACCES) without a detail gets what require_privileges finds missing
+// (root, capabilities), and keeps strerror when nothing is.
 [[nodiscard]] Error with_privilege_hint(Error e);
 
 } // namespace xdpctl::detail

@@ -17,7 +17,7 @@ Status Object::load()
 {
 	detail::LibbpfLogCapture log;
 	if (int err = bpf_object__load(obj_); err)
-		return fail(-err, "load", name_, log.tail());
+		return std::unexpected(log.load_error(err, name_));
 	return {};
 }
 

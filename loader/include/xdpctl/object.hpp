@@ -48,7 +48,7 @@ public:
 		return bpf_object__find_map_by_name(obj_, m.c_str());
 	}
 
-	// bpf_object__load with the verifier log's tail in the error.
+	// bpf_object__load; a program the verifier rejects gives its whole log (Error::verifier).
 	[[nodiscard]] Status load();
 
 	// Before load: sets the `const volatile` global `var` (in .rodata, found through the

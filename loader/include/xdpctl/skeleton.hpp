@@ -30,7 +30,8 @@ template <class S>
 	return s;
 }
 
-// Loads an opened skeleton. On a verifier rejection the error carries the log's tail.
+// Loads an opened skeleton. On a verifier rejection the error carries the program's whole log
+// (Error::verifier) and the verifier's reason in its detail.
 template <class S>
 [[nodiscard]] Status load_skel(Skel<S> &s, const std::string &name);
 
@@ -43,6 +44,9 @@ public:
 	LibbpfLogCapture(const LibbpfLogCapture &) = delete;
 	LibbpfLogCapture &operator=(const LibbpfLogCapture &) = delete;
 	[[nodiscard]] std::string tail(size_t max_lines = 12) const;
+	// The error of a failed load (err: libbpf's errno, either sign) of `name`: the rejected
+	// program's whole verifier log when libbpf printed one, else the tail of libbpf's warnings.
+	[[nodiscard]] Error load_error(int err, const std::string &name) const;
 
 private:
 	libbpf_print_fn_t prev_;
@@ -55,7 +59,7 @@ Status load_skel(Skel<S> &s, const std::string &name)
 	detail::LibbpfLogCapture log;
 	int err = S::load(s.get());
 	if (err)
-		return fail(-err, "load", name, log.tail());
+		return std::unexpected(log.load_error(err, name));
 	return {};
 }
 
