@@ -6,7 +6,8 @@
  * ingress of the same device), AF_XDP, a devmap egress program.
  *
  * A frame that already carries metadata (another program ran first) or arrives from a driver
- * without data_meta support leaves unchanged, counted as meta_counters[NO_ROOM].
+ * without data_meta support leaves unchanged, counted as meta_counters[NO_ROOM] and nothing else
+ * (no flow hash or mark is computed for it).
  *
  * Maps: meta_marks (ARRAY indexed by destination port -> mark, 0 = none, filled by the
  *       operator), meta_counters (per-CPU, enum xdpctl_meta_counter: the exceptions only),
@@ -25,8 +26,13 @@ int xdp_meta_producer(struct xdp_md *ctx)
 {
 	struct xdpctl_meta m = {};
 
+	/* room first: a frame that cannot carry our metadata is counted as NO_ROOM only, not also
+	 * as NO_FLOW or MARKED (found by tests/fuzz/fuzz_xdp_meta_producer.cpp)
+	 */
+	if (meta_reserve(ctx))
+		return xdpctl_count(ctx, XDP_PASS);
 	meta_fill_flow(ctx, &m);
-	meta_store(ctx, &m);
+	meta_write(ctx, &m);
 	return xdpctl_count(ctx, XDP_PASS);
 }
 

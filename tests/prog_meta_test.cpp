@@ -147,20 +147,53 @@ TEST(XdpMetaProducer, DefaultMarkForFramesWithoutPortMark)
 // with the metadata it came with, counted as NO_ROOM.
 TEST(XdpMetaProducer, ExistingMetadataIsLeftAloneAndCounted)
 {
-	auto p = load_producer(0);
-	ASSERT_TRUE(p);
-	Bytes meta_in{1, 2, 3, 4, 5, 6, 7, 8};
-	auto pkt = Packet().eth(kMacB, kMacA).ipv4("10.0.0.1", "10.0.0.2").udp(1000, kMarkedPort).build();
-	auto r = run_xdp(p->prog(), pkt, {.meta = meta_in});
-	ASSERT_EQ(r.err, 0) << "test run";
-	EXPECT_EQ(r.retval, XDP_PASS) << "verdict";
-	EXPECT_EQ(r.meta, meta_in) << "data_meta as it came: " << hex(r.meta);
-	EXPECT_EQ(r.data, pkt) << "frame unchanged";
-	EXPECT_EQ(p->counter(XDPCTL_METACNT_NO_ROOM), 1u) << "meta_counters NO_ROOM";
-	auto c = read_action_stats(p->skel->maps.xdpctl_stats);
-	EXPECT_EQ(c[XDP_PASS].packets, 1u) << "XDP_PASS packets";
-	EXPECT_EQ(c[XDP_PASS].packets - p->counter(XDPCTL_METACNT_NO_ROOM), 0u)
-		<< "frames carrying our metadata (XDP_PASS - NO_ROOM)";
+	// with a default mark and for a frame without a flow too: such a frame is counted as NO_ROOM
+	// and nothing else (found by tests/fuzz/fuzz_xdp_meta_producer.cpp: it was also counted as
+	// NO_FLOW or MARKED, metadata it never carried)
+	for (uint32_t default_mark : {0u, kDefaultMark}) {
+		SCOPED_TRACE("default_mark " + std::to_string(default_mark));
+		auto p = load_producer(default_mark);
+		ASSERT_TRUE(p);
+		Bytes meta_in{1, 2, 3, 4, 5, 6, 7, 8};
+		auto pkt = Packet().eth(kMacB, kMacA).ipv4("10.0.0.1", "10.0.0.2").udp(1000, kMarkedPort).build();
+		auto arp = Packet().eth(kMacBcast, kMacA).arp_request("10.0.0.1", "10.0.0.2", kMacA).build();
+		for (const Bytes &frame : {pkt, arp}) {
+			auto r = run_xdp(p->prog(), frame, {.meta = meta_in});
+			ASSERT_EQ(r.err, 0) << "test run";
+			EXPECT_EQ(r.retval, XDP_PASS) << "verdict";
+			EXPECT_EQ(r.meta, meta_in) << "data_meta as it came: " << hex(r.meta);
+			EXPECT_EQ(r.data, frame) << "frame unchanged";
+		}
+		EXPECT_EQ(p->counter(XDPCTL_METACNT_NO_ROOM), 2u) << "meta_counters NO_ROOM";
+		EXPECT_EQ(p->counter(XDPCTL_METACNT_NO_FLOW), 0u) << "meta_counters NO_FLOW: nothing was computed";
+		EXPECT_EQ(p->counter(XDPCTL_METACNT_MARKED), 0u) << "meta_counters MARKED: no frame carries a mark";
+		auto c = read_action_stats(p->skel->maps.xdpctl_stats);
+		EXPECT_EQ(c[XDP_PASS].packets, 2u) << "XDP_PASS packets";
+		EXPECT_EQ(c[XDP_PASS].packets - p->counter(XDPCTL_METACNT_NO_ROOM), 0u)
+			<< "frames carrying our metadata (XDP_PASS - NO_ROOM)";
+	}
+}
+
+// Port 0 is reserved in UDP and TCP: its meta_marks slot is never used, a frame to port 0 gets the
+// default mark (include/xdpctl/meta_progs.h; the fuzzer's model first read the slot as any other).
+TEST(XdpMetaProducer, PortZeroNeverUsesItsSlot)
+{
+	for (uint32_t default_mark : {0u, kDefaultMark}) {
+		SCOPED_TRACE("default_mark " + std::to_string(default_mark));
+		auto p = load_producer(default_mark);
+		ASSERT_TRUE(p);
+		uint32_t zero = 0, mark = 0x55;
+		ASSERT_EQ(bpf_map__update_elem(p->skel->maps.meta_marks, &zero, sizeof(zero), &mark, sizeof(mark), BPF_ANY), 0)
+			<< "meta_marks[0]";
+		auto pkt = Packet().eth(kMacB, kMacA).ipv6("fd00::1", "fd00::2").udp(1000, 0).build();
+		auto r = run_xdp(p->prog(), pkt);
+		ASSERT_EQ(r.err, 0) << "test run";
+		std::optional<uint32_t> want;
+		if (default_mark)
+			want = default_mark;
+		EXPECT_EQ(r.meta, meta_bytes(producer_meta(FlowTuple{"fd00::1", "fd00::2", 17, 1000, 0}, want)))
+			<< "udp to port 0: " << hex(r.meta);
+	}
 }
 
 // meta_marks is an array over every port: the last port has a slot, and a slot set back to 0

@@ -145,26 +145,41 @@ default_mark:
  * the packet, and before 6.x kernels data_meta holds only 32 bytes) or the driver has no room:
  * the frame then goes on without our metadata.
  */
-static __always_inline int meta_store(struct xdp_md *ctx, struct xdpctl_meta *m)
+/* Makes room for a struct xdpctl_meta in data_meta: 0, or -1 (counted as NO_ROOM) when the frame
+ * already carries metadata (another program ran first) or the driver has no room for it.
+ */
+static __always_inline int meta_reserve(struct xdp_md *ctx)
 {
-	struct xdpctl_meta *dst;
-	void *data;
-
 	if ((void *)(long)ctx->data_meta < (void *)(long)ctx->data)
 		goto no_room;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct xdpctl_meta)))
 		goto no_room;
-	/* adjust_meta invalidated every packet pointer: reload and prove the room to the verifier */
-	dst = (void *)(long)ctx->data_meta;
-	data = (void *)(long)ctx->data;
-	if ((void *)(dst + 1) > data)
-		goto no_room;
-	m->magic = XDPCTL_META_MAGIC;
-	__builtin_memcpy(dst, m, sizeof(*m));
 	return 0;
 no_room:
 	percpu_inc(&meta_counters, XDPCTL_METACNT_NO_ROOM);
 	return -1;
+}
+
+/* Writes m into the room meta_reserve() made. */
+static __always_inline void meta_write(struct xdp_md *ctx, struct xdpctl_meta *m)
+{
+	/* adjust_meta invalidated every packet pointer: reload and prove the room to the verifier */
+	struct xdpctl_meta *dst = (void *)(long)ctx->data_meta;
+	void *data = (void *)(long)ctx->data;
+
+	if ((void *)(dst + 1) > data)
+		return;
+	m->magic = XDPCTL_META_MAGIC;
+	__builtin_memcpy(dst, m, sizeof(*m));
+}
+
+/* Both at once, for a program that computes m before it knows whether there is room. */
+static __always_inline int meta_store(struct xdp_md *ctx, struct xdpctl_meta *m)
+{
+	if (meta_reserve(ctx))
+		return -1;
+	meta_write(ctx, m);
+	return 0;
 }
 
 #endif

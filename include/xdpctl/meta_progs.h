@@ -13,7 +13,10 @@
  * UDP/TCP frames whose L4 header is cut off get no flow hash: flow_hash 0, valid bit clear.
  *
  * mark (XDPCTL_META_MARK valid): meta_marks[destination port] for UDP/TCP when non-zero, else
- * the rodata default_mark when it is non-zero; otherwise 0 with the valid bit clear.
+ * the rodata default_mark when it is non-zero; otherwise 0 with the valid bit clear. Port 0 is
+ * reserved in UDP and TCP: a frame to port 0 never uses meta_marks[0] (it gets default_mark).
+ * A frame that cannot carry the metadata (NO_ROOM below) gets neither: it is counted as NO_ROOM
+ * and nothing else.
  */
 #ifndef XDPCTL_META_PROGS_H
 #define XDPCTL_META_PROGS_H
