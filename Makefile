@@ -25,7 +25,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c tests/progs/*.bpf.c tests/bench/*.bpf.c)
 BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
 BPF_OBJS := $(addprefix $(BUILD)/bpf/,$(addsuffix .bpf.o,$(BPF_NAMES)))
 SKELS := $(addprefix skel/,$(addsuffix .skel.h,$(BPF_NAMES)))
-BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h tests/bench/*.bpf.h)
+BPF_HDRS := $(wildcard bpf/lib/*.h include/xdpctl/*.h tests/bench/*.bpf.h tests/progs/*.h)
 VMLINUX_H := $(BUILD)/vmlinux/vmlinux.h
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench demo kmod lane lane-soak clean
+.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean
 
 all: cxx
 
@@ -108,6 +108,12 @@ demo: $(SKELS) $(CMAKE_DIR)/build.ninja
 
 # Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
 # README table; bounded by BENCH_TIMEOUT seconds, nothing left behind.
+# every fuzzer of tests/fuzz/ against its model for FUZZ_SECONDS each (make test runs a fixed
+# number of inputs per fuzzer instead)
+FUZZ_SECONDS ?= 60
+fuzz: cxx
+	$(Q)bash tests/fuzz/run.sh --build $(BUILD) --seconds $(FUZZ_SECONDS)
+
 BENCH_TIMEOUT ?= 1500
 bench: cxx
 	$(Q)bash tests/bench/run.sh --build $(BUILD) --timeout $(BENCH_TIMEOUT)

@@ -13,6 +13,8 @@ pkgs=(
   iproute2 ethtool iputils-ping libcap2-bin tcpdump procps
   # make bench: the chart (build/bench/chart.png); unshare (util-linux) isolates the runner's mounts
   gnuplot-nox util-linux
+  # the fuzzers (tests/fuzz/): libFuzzer and the sanitizers' runtimes, libpcap for the seed captures
+  libclang-rt-14-dev libpcap-dev
   # kernel lane (kmod/): qemu boots Debian's 6.1/6.12 kernels with a busybox initramfs; the
   # module builds with Kbuild (gcc-12 like Debian's kernels) and gets BTF from pahole
   qemu-system-x86 busybox-static cpio xz-utils make gcc-12 pahole binutils

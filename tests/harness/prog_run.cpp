@@ -19,7 +19,7 @@ XdpRun run_xdp(int prog_fd, const Bytes &pkt, const XdpRunOpts &o)
 	Bytes out(in.size() + 4096 + 256);
 
 	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = in.data(), .data_size_in = static_cast<uint32_t>(in.size()),
-		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .repeat = o.repeat);
+		    .ctx_in = &ctx_in, .ctx_size_in = sizeof(ctx_in), .repeat = static_cast<int>(o.repeat));
 	if (o.live) {
 		topts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
 		topts.batch_size = o.batch_size;
