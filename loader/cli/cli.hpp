@@ -48,4 +48,9 @@ int usage_error(const Globals &g, const std::string &verb, const std::string &ms
 // Prints JSON (pretty unless one line is asked for) to stdout.
 void print_json(const nlohmann::json &j);
 
+// What -i/--interval and -c/--count take wherever a verb repeats (stats, ctl stats): seconds from
+// 0.01 to 86400, a count from 1; anything else is a usage error that says so.
+CLI::Validator interval_seconds();
+CLI::Validator interval_count();
+
 } // namespace cli

@@ -385,8 +385,8 @@ void cli::register_ctl(CLI::App &app, Globals &g)
 
 	auto *stats = ctl->add_subcommand("stats", "XDP_STATS: link, per-action, error and queue counters");
 	stats->add_option("IFNAME", o->ifname, "one interface (default: every netdev)");
-	stats->add_option("-i,--interval", o->interval, "print per-second rates every SECONDS")->check(CLI::PositiveNumber);
-	stats->add_option("-c,--count", o->count, "with -i: stop after COUNT intervals");
+	stats->add_option("-i,--interval", o->interval, "print per-second rates every SECONDS")->check(interval_seconds());
+	stats->add_option("-c,--count", o->count, "with -i: stop after COUNT intervals")->check(interval_count());
 	add_common_flags(*stats, g);
 	stats->callback(guarded(g, "ctl stats", [o, &g] {
 		if (o->interval > 0)

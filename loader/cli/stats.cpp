@@ -258,31 +258,39 @@ int run(const StatsArgs &a, const Globals &g)
 
 } // namespace
 
+CLI::Validator interval_seconds()
+{
+	return CLI::Validator(
+		[](std::string &s) {
+			char *end = nullptr;
+			double v = std::strtod(s.c_str(), &end);
+			return !s.empty() && *end == '\0' && v >= 0.01 && v <= 86400
+				       ? std::string()
+				       : "'" + s + "' is not an interval: give seconds, 0.01 to 86400";
+		},
+		"SECONDS");
+}
+
+CLI::Validator interval_count()
+{
+	return CLI::Validator(
+		[](std::string &s) {
+			char *end = nullptr;
+			unsigned long v = std::strtoul(s.c_str(), &end, 10);
+			return !s.empty() && s[0] != '-' && *end == '\0' && v >= 1 && v <= 1000000000
+				       ? std::string()
+				       : "'" + s + "' is not a count: give 1 or more";
+		},
+		"COUNT");
+}
+
 void register_stats(CLI::App &app, Globals &g)
 {
 	auto a = std::make_shared<StatsArgs>();
 	auto *sub = app.add_subcommand("stats", "live per-interface, per-action XDP rates of xdpctl's programs, like xdp-bench");
 	sub->add_option("IFNAME", a->interfaces, "interfaces (default: every interface xdpctl has a program on)");
-	sub->add_option("-i,--interval", a->interval, "seconds between two readings (default 1)")
-		->check(CLI::Validator(
-			[](std::string &s) {
-				char *end = nullptr;
-				double v = std::strtod(s.c_str(), &end);
-				return !s.empty() && *end == '\0' && v >= 0.01 && v <= 86400
-					       ? std::string()
-					       : "'" + s + "' is not an interval: give seconds, 0.01 to 86400";
-			},
-			"SECONDS"));
-	sub->add_option("-c,--count", a->count, "stop after COUNT intervals (default: until Ctrl-C)")
-		->check(CLI::Validator(
-			[](std::string &s) {
-				char *end = nullptr;
-				unsigned long v = std::strtoul(s.c_str(), &end, 10);
-				return !s.empty() && s[0] != '-' && *end == '\0' && v >= 1 && v <= 1000000000
-					       ? std::string()
-					       : "'" + s + "' is not a count: give 1 or more";
-			},
-			"COUNT"));
+	sub->add_option("-i,--interval", a->interval, "seconds between two readings (default 1)")->check(interval_seconds());
+	sub->add_option("-c,--count", a->count, "stop after COUNT intervals (default: until Ctrl-C)")->check(interval_count());
 	sub->add_flag("-e,--extended", a->extended, "also the netdev's rx/tx counters and the tracepoint monitor's error counts");
 	add_common_flags(*sub, g);
 	sub->footer("Example: xdpctl stats veth0 -i 2 -c 5\n         xdpctl stats -j -e   (JSON lines: one per interval, then a summary)");
