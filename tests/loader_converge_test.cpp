@@ -166,7 +166,7 @@ std::vector<std::string> words(const std::string &s)
 	return out;
 }
 
-class Converge : public XdpctlNetnsTest {
+class LoaderConverge : public XdpctlNetnsTest {
 protected:
 	// xdpctl ARGS in the test's namespace, run directly (see run_xdpctl)
 	CmdResult x(const std::string &args) { return run_xdpctl(fs_->root(), words(args)); }
@@ -252,7 +252,7 @@ protected:
 
 // Scenario 1: a rule keyed by a removed device's ifindex goes with it; a new device that gets the
 // ifindex inherits nothing: frames from q1 (into q0) do not come out behind p1.
-TEST_F(Converge, ReusedIfindexInheritsNoRule)
+TEST_F(LoaderConverge, ReusedIfindexInheritsNoRule)
 {
 	auto p1 = add_veth("p1", "p1x");
 	auto p2 = add_veth("p2", "p2x");
@@ -295,7 +295,7 @@ TEST_F(Converge, ReusedIfindexInheritsNoRule)
 }
 
 // A command whose effect is in place succeeds and says so; a conflicting one names --replace.
-TEST_F(Converge, InPlaceSucceedsConflictNamesReplace)
+TEST_F(LoaderConverge, InPlaceSucceedsConflictNamesReplace)
 {
 	add_veth("a0", "a1");
 	add_veth("b0", "b1");
@@ -327,7 +327,7 @@ TEST_F(Converge, InPlaceSucceedsConflictNamesReplace)
 
 // Scenario 4: an interface moved to another namespace keeps its program; the old namespace's
 // unload --all leaves it attached and says it moved; the new namespace unloads it.
-TEST_F(Converge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
+TEST_F(LoaderConverge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
 {
 	NetNs other;
 	add_veth("l0", "l1");
@@ -375,7 +375,7 @@ TEST_F(Converge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
 // test hook) and at random moments; after each kill the namespace is checked and the same
 // command run again must finish the job.
-TEST_F(Converge, KilledCommandsAreFinishedByRunningThemAgain)
+TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 {
 	constexpr int kIfs = 4;
 	std::vector<std::string> ifs;
@@ -526,7 +526,7 @@ TEST_F(Converge, KilledCommandsAreFinishedByRunningThemAgain)
 
 // 2-4 xdpctl processes on the same interfaces: no hang, no crash, each command succeeds or
 // fails with its one line, and at the end the namespace is what the kernel says.
-TEST_F(Converge, RacingProcessesLeaveATrueState)
+TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 {
 	std::vector<std::string> ifs;
 	for (int i = 0; i < 4; i++) {
