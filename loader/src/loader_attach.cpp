@@ -961,61 +961,65 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 	return out;
 }
 
-Result<std::vector<Detached>> unload_all()
+namespace {
+// For the verbs that only act on what a namespace has: privileges and ownership checked, then the
+// namespace converged; nullopt when xdpctl has nothing in it.
+Result<std::optional<Session>> converged_if_any(const char *verb, unsigned caps)
 {
-	if (auto st = require_privileges("unload", kUnloadCaps); !st)
+	if (auto st = require_privileges(verb, caps); !st)
 		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
 	if (auto st = check_bpffs(*l); !st)
 		return std::unexpected(st.error());
-	std::vector<Detached> out;
 	if (!path_exists(l->ns_dir()))
-		return out;
-	auto s = open_session(*l);
+		return std::optional<Session>{};
+	auto s = detail::open_converged(*l);
 	if (!s)
 		return std::unexpected(s.error());
-	if (auto st = converge(*s); !st)
-		return std::unexpected(st.error());
-	for (const auto &i : s->st.interfaces)
+	return std::optional<Session>(std::move(*s));
+}
+} // namespace
+
+Result<std::vector<Detached>> unload_all()
+{
+	auto so = converged_if_any("unload", kUnloadCaps);
+	if (!so)
+		return std::unexpected(so.error());
+	std::vector<Detached> out;
+	if (!*so)
+		return out;
+	Session &s = **so;
+	for (const auto &i : s.st.interfaces)
 		out.push_back({i.name, i.ifindex, prog_name(i.prog_id)});
-	s->st = DesiredState{s->st.netns, {}, {}, {}};
-	if (auto st = write_state(*l, s->st); !st)
+	s.st = DesiredState{s.st.netns, {}, {}, {}};
+	if (auto st = write_state(s.l, s.st); !st)
 		return std::unexpected(st.error());
-	if (auto st = converge(*s); !st)
+	if (auto st = converge(s); !st)
 		return std::unexpected(st.error());
-	if (auto st = finish_state(*s); !st)
+	if (auto st = finish_state(s); !st)
 		return std::unexpected(st.error());
 	// moved links stay (their interface runs them in another namespace): reported once each
-	std::erase_if(s->notes, [](const auto &n) { return n.state == DetachState::Moved; });
-	for (const auto &dir : moved_dirs(*l)) {
+	std::erase_if(s.notes, [](const auto &n) { return n.state == DetachState::Moved; });
+	for (const auto &dir : moved_dirs(s.l)) {
 		Seen seen = see_link(dir + "/link", 0);
-		s->notes.push_back({"", static_cast<int>(seen.li.ifindex), prog_name(seen.li.prog_id), DetachState::Moved});
+		s.notes.push_back({"", static_cast<int>(seen.li.ifindex), prog_name(seen.li.prog_id), DetachState::Moved});
 	}
-	out.insert(out.begin(), s->notes.begin(), s->notes.end());
+	out.insert(out.begin(), s.notes.begin(), s.notes.end());
 	return out;
 }
 
 Result<std::vector<Detached>> repair()
 {
-	if (auto st = require_privileges("repair", kLoadCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
-	if (!l)
-		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
-	if (!path_exists(l->ns_dir()))
+	auto so = converged_if_any("repair", kLoadCaps);
+	if (!so)
+		return std::unexpected(so.error());
+	if (!*so)
 		return std::vector<Detached>{};
-	auto s = open_session(*l);
-	if (!s)
-		return std::unexpected(s.error());
-	if (auto st = converge(*s); !st)
+	if (auto st = finish_state(**so); !st)
 		return std::unexpected(st.error());
-	if (auto st = finish_state(*s); !st)
-		return std::unexpected(st.error());
-	return s->notes;
+	return (*so)->notes;
 }
 
 } // namespace xdpctl
