@@ -157,10 +157,9 @@ TEST_F(CliMulticast, BadInputsFailWithOneLineAndChangeNoMap)
 		{"bad MAC on del", "multicast mac del zz", 2, "is not a MAC"},
 		{"unknown interface", "multicast add 1 nosuchif0", 1, "nosuchif0: not found in this network namespace"},
 		{"unknown interface after a good one", "multicast add 2 g1a nosuchif0", 1, "nosuchif0"},
-		{"port already in the group", "multicast add 1 g1a", 1, "already has an entry in mcast_group1"},
-		{"port not in the group", "multicast del 2 g1a", 1, "has no entry"},
+		{"port in the group with another egress program", "multicast add 1 g1a --egress xdp_egress", 1,
+		 "already has an entry in mcast_group1; remove it first or use --replace"},
 		{"MAC already in a group", std::string("multicast mac add ") + kAStr + " 2", 1, "is already in group 1"},
-		{"MAC in no group", "multicast mac del 01:00:5e:00:00:0c", 1, "is in no group"},
 		{"egress action without egress program", "multicast add 3 g1a --egress-mac", 2, "--egress-mac"},
 	};
 	std::string before = state();

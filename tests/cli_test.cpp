@@ -95,7 +95,7 @@ TEST(Cli, EveryVerbAndSubcommandHasHelpJsonAndVerbose)
 	for (const char *known : {"load", "unload", "status", "redirect add", "redirect del", "broadcast add",
 				  "broadcast del", "multicast add", "multicast del", "multicast mac add", "multicast mac del",
 				  "ctl stats", "ctl attr", "ctl setup-redirect", "ctl md", "ctl setup-md", "stats", "features",
-				  "demo", "monitor start", "monitor show", "monitor stop"})
+				  "demo", "monitor start", "monitor show", "monitor stop", "repair"})
 		EXPECT_TRUE(has(known)) << known << " found by walking --help";
 }
 

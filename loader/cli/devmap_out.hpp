@@ -45,7 +45,11 @@ inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite>
 		std::string k = w.slot_key ? "slot " + std::to_string(w.key) : p;
 		if (g.json)
 			arr.push_back({{"map", w.map}, {"key", w.key}, {"port", p}, {"ifindex", w.ifindex},
-				       {"ifname", o}, {"egress_prog_id", w.egress_prog_id}});
+				       {"ifname", o}, {"egress_prog_id", w.egress_prog_id}, {"already", w.already}});
+		else if (w.already && std::string_view(verb) == "removed")
+			fmt::print("no entry in {}: {}; nothing to remove\n", w.map, k);
+		else if (w.already)
+			fmt::print("already in {}: {} -> {}\n", w.map, k, o);
 		else
 			fmt::print("{} {}: {} -> {}{}\n", verb, w.map, k, o,
 				   w.egress_prog_id ? fmt::format(" (egress prog id {})", w.egress_prog_id) : "");

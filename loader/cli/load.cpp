@@ -65,10 +65,10 @@ int run(const LoadArgs &a, const Globals &g)
 		if (g.json)
 			arr.push_back({{"ifname", at.ifname}, {"ifindex", at.ifindex}, {"prog", at.prog}, {"prog_id", at.prog_id},
 				       {"link_id", at.link_id}, {"mode", mode}, {"replaced", at.replaced}, {"pin", at.link_pin},
-				       {"counters", at.counters}});
+				       {"counters", at.counters}, {"already", at.already}});
 		else
 			fmt::print("{} {} on {} ({} mode{}): prog id {}, link id {}, pinned at {}\n",
-				   at.replaced ? "replaced by" : "loaded", at.prog, at.ifname, mode,
+				   at.already ? "already loaded" : at.replaced ? "replaced by" : "loaded", at.prog, at.ifname, mode,
 				   at.counters ? "" : ", counters off", at.prog_id, at.link_id, at.link_pin);
 	}
 	if (g.json)

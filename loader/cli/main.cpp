@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 	cli::register_features(app, g);
 	cli::register_demo(app, g);
 	cli::register_monitor(app, g);
+	cli::register_repair(app, g);
 
 	try {
 		app.parse(argc, argv);

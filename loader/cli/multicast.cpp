@@ -28,7 +28,12 @@ std::string check_group(uint32_t group)
 int print_mac(const Globals &g, const xdpctl::MulticastMac &m, const char *verb)
 {
 	if (g.json)
-		print_json({{"map", xdpctl::kMulticastMacsMap}, {"mac", xdpctl::mac_string(m.mac)}, {"group", m.group}});
+		print_json({{"map", xdpctl::kMulticastMacsMap}, {"mac", xdpctl::mac_string(m.mac)}, {"group", m.group},
+			    {"already", m.already}});
+	else if (m.already && std::string_view(verb) == "removed")
+		fmt::print("{}: in no group of {}; nothing to remove\n", xdpctl::mac_string(m.mac), xdpctl::kMulticastMacsMap);
+	else if (m.already)
+		fmt::print("already in {}: {} -> group {}\n", xdpctl::kMulticastMacsMap, xdpctl::mac_string(m.mac), m.group);
 	else
 		fmt::print("{} {}: {} -> group {}{}\n", verb, xdpctl::kMulticastMacsMap, xdpctl::mac_string(m.mac), m.group,
 			   m.old_group ? fmt::format(" (was group {})", *m.old_group) : "");

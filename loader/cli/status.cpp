@@ -50,6 +50,9 @@ int run(const Globals &g)
 		for (const auto &m : *macs)
 			j["multicast_macs"].push_back({{"mac", xdpctl::mac_string(m.mac)}, {"group", m.group}});
 		j["stale_ifindexes"] = r->stale_ifindexes;
+		j["moved"] = nlohmann::json::array();
+		for (const auto &m : r->moved)
+			j["moved"].push_back({{"link_id", m.link_id}, {"prog_id", m.prog_id}, {"prog", m.prog}, {"ifindex", m.ifindex}});
 		print_json(j);
 		return kExitOk;
 	}
@@ -64,7 +67,11 @@ int run(const Globals &g)
 				   counters_word(i.counters));
 	}
 	for (int idx : r->stale_ifindexes)
-		fmt::print("ifindex {}: pins left by a removed interface; `xdpctl unload --all` cleans them\n", idx);
+		fmt::print("ifindex {}: pins left by a removed interface; the next xdpctl command (or xdpctl repair) cleans them\n", idx);
+	for (const auto &m : r->moved)
+		fmt::print("link {} ({}, prog id {}): its interface moved to another namespace (ifindex {} there) and runs it "
+			   "there; `xdpctl unload IFNAME` in that namespace detaches it\n",
+			   m.link_id, m.prog, m.prog_id, m.ifindex);
 	for (const auto &d : r->devmaps) {
 		fmt::print("\ndevmap {} ({}, id {}, {} of {} entries)\n", d.name, d.hash ? "DEVMAP_HASH" : "DEVMAP", d.map_id,
 			   d.entries.size(), d.max_entries);

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli.hpp"
+#include "detach_out.hpp"
 #include "xdpctl/loader.hpp"
 
 namespace cli {
@@ -19,18 +20,8 @@ int run(const UnloadArgs &a, const Globals &g)
 	auto r = a.all ? xdpctl::unload_all() : xdpctl::unload(a.interfaces);
 	if (!r)
 		return runtime_error(g, "unload", r.error());
-	nlohmann::json arr = nlohmann::json::array();
-	for (const auto &d : *r) {
-		if (g.json)
-			arr.push_back({{"ifname", d.ifname}, {"ifindex", d.ifindex}, {"prog", d.prog}});
-		else if (d.ifname.empty())
-			fmt::print("removed the pins of ifindex {} (the interface is gone)\n", d.ifindex);
-		else
-			fmt::print("unloaded {} from {}\n", d.prog, d.ifname);
-	}
-	if (g.json)
-		print_json(arr);
-	else if (r->empty())
+	print_detached(g, *r);
+	if (!g.json && r->empty())
 		fmt::print("nothing loaded by xdpctl in this namespace\n");
 	return kExitOk;
 }

@@ -37,19 +37,7 @@ Result<Fd> group_devmap(const DevmapGroup &g)
 	return fd;
 }
 
-namespace {
-
-struct Entry {
-	uint32_t key;
-	bpf_devmap_val val;
-};
-
-struct Current {
-	Fd fd;
-	bpf_map_info info{};
-	std::vector<Entry> entries; // by key
-};
-
+namespace detail {
 std::vector<Entry> read_entries(int fd)
 {
 	std::vector<Entry> out;
@@ -65,6 +53,18 @@ std::vector<Entry> read_entries(int fd)
 	std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) { return a.key < b.key; });
 	return out;
 }
+} // namespace detail
+
+namespace {
+
+using detail::Entry;
+using detail::read_entries;
+
+struct Current {
+	Fd fd;
+	bpf_map_info info{};
+	std::vector<Entry> entries; // by key
+};
 
 Result<Current> current(const DevmapGroup &g)
 {
@@ -133,6 +133,7 @@ Result<GroupChange> swap_in(const DevmapGroup &g, Current &cur, const std::vecto
 	if (auto st = devmap_write(fresh.get(), g.name, es, batch_threshold); !st)
 		return std::unexpected(st.error());
 	uint32_t new_fd = static_cast<uint32_t>(fresh.get());
+	step_boundary();
 	if (bpf_map_update_elem(g.outer_fd, &g.slot, &new_fd, BPF_ANY))
 		return std::unexpected(detail::with_privilege_hint(
 			Error{errno, "swap group devmap", g.name, "the kernel refused the new devmap in the map-of-maps slot"}));

@@ -7,6 +7,7 @@
 #include <linux/if_link.h>
 
 #include <algorithm>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -18,7 +19,9 @@
 #include "xdpctl/compat.h"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/privileges.hpp"
+#include "xdpctl/state.hpp"
 #include "xdpctl/stats.h"
+#include "xdpctl/status.hpp"
 
 namespace xdpctl {
 
@@ -137,6 +140,27 @@ std::vector<int> pinned_ifindexes(const Layout &l)
 	return out;
 }
 
+Seen see_link(const std::string &pin, int dir_ifindex)
+{
+	Fd fd(bpf_obj_get(pin.c_str()));
+	if (!fd)
+		return {};
+	auto li = detail::link_info(fd.get());
+	if (!li || li->type != BPF_LINK_TYPE_XDP)
+		return {};
+	if (!li->ifindex)
+		return {Where::Gone, *li};
+	// An ifindex names a device of the caller's namespace only: the link is here when the device
+	// with its ifindex here runs its program (xdpctl loads one instance per interface).
+	auto att = xdp_attachment(static_cast<int>(li->ifindex));
+	bool here = att && li->prog_id &&
+		    (att->prog_id == li->prog_id || att->drv_prog_id == li->prog_id || att->skb_prog_id == li->prog_id);
+	if (here && (!dir_ifindex || li->ifindex == static_cast<uint32_t>(dir_ifindex)))
+		return {Where::Here, *li};
+	return {Where::Elsewhere, *li};
+}
+
+
 } // namespace detail
 
 namespace {
@@ -154,32 +178,285 @@ struct Target {
 	std::optional<LinkInfo> ours; // xdpctl's link, holding the attached program
 };
 
-// Removes ROOT/ns<NS>/if<IFINDEX>: detaches the link (still attached when the device exists) and
-// unlinks every pin in the directory.
-void remove_if_dir(const Layout &l, int ifindex)
+using detail::Seen;
+using detail::see_link;
+using detail::Where;
+
+// Removes a directory of pins; detach: the link is detached first (it may be held by another
+// pin or fd), so a command killed between the two leaves a Gone link the next one removes.
+void remove_dir(const std::string &dir, bool detach)
 {
-	std::string dir = l.if_dir(ifindex);
-	Fd link(bpf_obj_get(l.link_pin(ifindex).c_str()));
-	if (link)
-		(void)bpf_link_detach(link.get());
+	if (detach) {
+		Fd link(bpf_obj_get((dir + "/link").c_str()));
+		if (link) {
+			step_boundary();
+			(void)bpf_link_detach(link.get());
+		}
+	}
+	step_boundary();
 	for (const auto &n : list_dir(dir))
 		::unlink((dir + "/" + n).c_str());
 	::rmdir(dir.c_str());
 }
 
-
-// Once no interface of the namespace uses them, the shared maps and the directories go.
-void remove_unused_ns(const Layout &l)
+// The per-interface maps of a program (what its if<IFINDEX> directory holds besides the link).
+std::vector<std::string> if_maps_of(const ProgramSource &src)
 {
-	if (!detail::pinned_ifindexes(l).empty())
-		return;
-	for (const auto &n : list_dir(l.maps_dir()))
-		::unlink((l.maps_dir() + "/" + n).c_str());
-	::rmdir(l.maps_dir().c_str());
-	::rmdir(l.ns_dir().c_str()); // stays while the monitor has pins in it
+	if (!src.is_file()) {
+		if (const auto *spec = find_program(src.name_or_path))
+			return spec->if_maps;
+		return {};
+	}
+	auto rp = resolve_program(src, ProgKind::Xdp);
+	return rp ? rp->if_maps : std::vector<std::string>{};
 }
 
-Result<Target> inspect(const Layout &l, const std::string &ifname)
+// A replace killed after its bpf_link_update: the new program's maps, pinned as NAME-new, take
+// their final names; maps the new program does not have go.
+void finish_staged(const std::string &dir, const std::vector<std::string> &if_maps)
+{
+	for (const auto &n : list_dir(dir))
+		if (n.ends_with(kStagedSuffix)) {
+			step_boundary();
+			std::string to = dir + "/" + n.substr(0, n.size() - std::strlen(kStagedSuffix));
+			if (::rename((dir + "/" + n).c_str(), to.c_str()))
+				::unlink((dir + "/" + n).c_str());
+		}
+	if (if_maps.empty())
+		return; // program unknown (recorded by an older xdpctl): keep what is there
+	for (const auto &n : list_dir(dir))
+		if (n != "link" && std::find(if_maps.begin(), if_maps.end(), n) == if_maps.end())
+			::unlink((dir + "/" + n).c_str());
+}
+
+// A replace killed before its bpf_link_update: the staged maps of the new program go.
+void drop_staged(const std::string &dir)
+{
+	for (const auto &n : list_dir(dir))
+		if (n.ends_with(kStagedSuffix))
+			::unlink((dir + "/" + n).c_str());
+}
+
+// Every fact of the desired state that names this ifindex: a device that went takes its
+// interface record, its rules (as ingress or egress) and its group memberships with it.
+void forget_device(DesiredState &s, int ifindex)
+{
+	std::erase_if(s.interfaces, [&](const auto &i) { return i.ifindex == ifindex; });
+	std::erase_if(s.rules, [&](const auto &r) { return r.in_ifindex == ifindex || r.out_ifindex == ifindex; });
+	std::erase_if(s.ports, [&](const auto &p) { return p.ifindex == ifindex; });
+}
+
+// The record of a live link xdpctl finds pinned without a record of its own (pinned by an xdpctl
+// older than the record, or moved back into this namespace): kept as it is, program unknown (a
+// later load of it needs --replace).
+IfState adopt_record(int ifindex, const LinkInfo &li)
+{
+	IfState i;
+	i.ifindex = ifindex;
+	if (auto n = ifname_of(ifindex))
+		i.name = *n;
+	if (auto att = xdp_attachment(ifindex))
+		i.skb = att->skb_prog_id == li.prog_id && att->drv_prog_id != li.prog_id;
+	if (auto c = counters_on(li.prog_id); c && *c)
+		i.counters = **c;
+	i.program = {"", ""};
+	i.link_id = li.id;
+	i.prog_id = li.prog_id;
+	i.pending = false;
+	return i;
+}
+
+std::vector<std::string> moved_dirs(const Layout &l)
+{
+	std::vector<std::string> out;
+	for (const auto &n : list_dir(l.ns_dir()))
+		if (n.starts_with("moved"))
+			out.push_back(l.ns_dir() + "/" + n);
+	return out;
+}
+
+// ---- A command's session: the lock, the desired state, and the repair every command starts with ----
+
+using detail::Session;
+
+Result<Session> open_session(const Layout &l)
+{
+	auto lock = RootLock::acquire(l);
+	if (!lock)
+		return std::unexpected(lock.error());
+	auto id = current_netns();
+	if (!id)
+		return std::unexpected(id.error());
+	Session s{l, std::move(*lock), {}, false, {}};
+	auto rec = read_state(l);
+	if (!rec)
+		return std::unexpected(rec.error());
+	// a record of a namespace that died, whose inode this one got, describes nothing here
+	if (*rec && (*rec)->netns == *id) {
+		s.st = std::move(**rec);
+		s.recorded = true;
+	} else if (*rec) {
+		s.recorded = true;
+	}
+	s.st.netns = *id;
+	if (!*rec)
+		for (int idx : detail::pinned_ifindexes(l))
+			if (auto seen = see_link(l.link_pin(idx), idx); seen.where == Where::Here)
+				s.st.interfaces.push_back(adopt_record(idx, seen.li));
+	return s;
+}
+
+Status realize_one(Session &s, IfState &rec);
+Status converge(Session &s);
+
+// Brings the kernel to the desired state without knowing what was interrupted: links of devices
+// that went are unpinned and their facts forgotten, links that moved to another namespace are
+// kept (renamed moved<LINK_ID>, never detached from here), links nobody wants any more are
+// detached, a load or replace that was killed is finished, and the devmaps are made to hold the
+// rules and ports of the record. Pending interfaces that cannot be realized are dropped.
+Status converge(Session &s)
+{
+	const Layout &l = s.l;
+	std::vector<int> forgotten;
+	for (int idx : detail::pinned_ifindexes(l)) {
+		std::string dir = l.if_dir(idx);
+		Seen seen = see_link(l.link_pin(idx), idx);
+		IfState *rec = s.st.find_if(idx);
+		std::string name = rec ? rec->name : "";
+		std::string prog = seen.li.prog_id ? prog_name(seen.li.prog_id) : "";
+		switch (seen.where) {
+		case Where::Elsewhere: {
+			std::string to = l.ns_dir() + "/moved" + std::to_string(seen.li.id);
+			step_boundary();
+			if (::rename(dir.c_str(), to.c_str()))
+				return fail(errno, "rename", dir);
+			s.notes.push_back({name, idx, prog, DetachState::Moved});
+			forgotten.push_back(idx);
+			break;
+		}
+		case Where::Gone:
+			remove_dir(dir, false);
+			s.notes.push_back({name, idx, prog, DetachState::Gone});
+			forgotten.push_back(idx);
+			break;
+		case Where::None:
+			remove_dir(dir, false);
+			if (rec) {
+				rec->link_id = 0;
+				rec->pending = true;
+			}
+			break;
+		case Where::Here:
+			if (!rec) {
+				remove_dir(dir, true);
+				break;
+			}
+			if (auto n = ifname_of(idx))
+				rec->name = *n;
+			if (rec->pending && rec->link_id == seen.li.id && seen.li.prog_id == rec->prog_id) {
+				drop_staged(dir); // the swap never happened: redone below
+			} else {
+				finish_staged(dir, if_maps_of(rec->program));
+				rec->link_id = seen.li.id;
+				rec->prog_id = seen.li.prog_id;
+				rec->pending = false;
+			}
+			break;
+		}
+	}
+	for (const auto &dir : moved_dirs(l)) {
+		Seen seen = see_link(dir + "/link", 0);
+		if (seen.where == Where::Gone || seen.where == Where::None) {
+			remove_dir(dir, false); // the device went, or its program was unloaded in its new namespace
+		} else if (seen.where == Where::Here && !path_exists(l.if_dir(static_cast<int>(seen.li.ifindex)))) {
+			step_boundary(); // moved back
+			if (::rename(dir.c_str(), l.if_dir(static_cast<int>(seen.li.ifindex)).c_str()) == 0 &&
+			    !s.st.find_if(static_cast<int>(seen.li.ifindex)))
+				s.st.interfaces.push_back(adopt_record(static_cast<int>(seen.li.ifindex), seen.li));
+		}
+	}
+	for (auto &rec : s.st.interfaces) {
+		if (std::find(forgotten.begin(), forgotten.end(), rec.ifindex) != forgotten.end() ||
+		    path_exists(l.link_pin(rec.ifindex)))
+			continue;
+		// no link: the device the record names must still be here, by ifindex and name
+		auto n = ifname_of(rec.ifindex);
+		if (!n || *n != rec.name) {
+			s.notes.push_back({rec.name, rec.ifindex, "", DetachState::Gone});
+			forgotten.push_back(rec.ifindex);
+		} else if (rec.link_id) {
+			rec.link_id = 0;
+			rec.pending = true;
+		}
+	}
+	for (int idx : forgotten)
+		forget_device(s.st, idx);
+	// rules and ports naming a device that is not here any more (by ifindex and name)
+	auto here = [](int idx, const std::string &name) {
+		auto n = ifname_of(idx);
+		return n && *n == name;
+	};
+	for (const auto &r : std::vector<RuleState>(s.st.rules))
+		if (!here(r.in_ifindex, r.in_name))
+			forget_device(s.st, r.in_ifindex);
+		else if (!here(r.out_ifindex, r.out_name))
+			forget_device(s.st, r.out_ifindex);
+	for (const auto &p : std::vector<PortState>(s.st.ports))
+		if (!here(p.ifindex, p.name))
+			forget_device(s.st, p.ifindex);
+
+	// pending interfaces, one by one: one that fails is dropped, the others go on
+	for (size_t i = 0; i < s.st.interfaces.size();) {
+		auto &rec = s.st.interfaces[i];
+		if (!rec.pending) {
+			i++;
+			continue;
+		}
+		if (auto st = realize_one(s, rec); !st) {
+			s.notes.push_back({rec.name, rec.ifindex, "", DetachState::Failed, st.error().message()});
+			s.st.interfaces.erase(s.st.interfaces.begin() + static_cast<long>(i));
+			continue;
+		}
+		i++;
+	}
+	if (s.st.interfaces.empty()) {
+		s.st.rules.clear();
+		s.st.ports.clear();
+	}
+	if (auto st = detail::reconcile_devmaps(l, s.st, s.recorded); !st)
+		return st;
+	return {};
+}
+
+Status finish_state(Session &s)
+{
+	const Layout &l = s.l;
+	if (!s.st.interfaces.empty() || !detail::pinned_ifindexes(l).empty()) {
+		if (auto st = write_state(l, s.st); !st)
+			return st;
+		s.recorded = true;
+		return {};
+	}
+	if (path_exists(l.maps_dir())) {
+		step_boundary();
+		for (const auto &n : list_dir(l.maps_dir()))
+			::unlink((l.maps_dir() + "/" + n).c_str());
+		::rmdir(l.maps_dir().c_str());
+	}
+	if (!moved_dirs(l).empty()) {
+		if (!path_exists(l.ns_dir()))
+			return {};
+		if (auto st = write_state(l, s.st); !st)
+			return st;
+		s.recorded = true;
+		return {};
+	}
+	remove_state(l);
+	::rmdir(l.ns_dir().c_str()); // stays while the monitor has pins in it
+	return {};
+}
+
+Result<Target> inspect(const Session &s, const std::string &ifname)
 {
 	auto idx = ifindex_of(ifname);
 	if (!idx)
@@ -188,12 +465,34 @@ Result<Target> inspect(const Layout &l, const std::string &ifname)
 	if (!att)
 		return std::unexpected(detail::with_privilege_hint(att.error()));
 	Target t{ifname, *idx, *att, std::nullopt};
-	if (path_exists(l.link_pin(*idx))) {
-		auto li = detail::pinned_link_info(l, *idx);
-		if (li && li->ifindex == static_cast<uint32_t>(*idx) && li->prog_id == att->prog_id && att->prog_id)
-			t.ours = *li;
-	}
+	// after repair, a recorded interface's link is here and runs what the record says
+	if (auto *rec = const_cast<DesiredState &>(s.st).find_if(*idx); rec && rec->link_id && att->prog_id)
+		t.ours = LinkInfo{rec->link_id, rec->prog_id, static_cast<uint32_t>(*idx), BPF_LINK_TYPE_XDP};
 	return t;
+}
+
+// An interface moved here with the link xdpctl made in its old namespace: that pin, wherever it
+// is under ROOT (if<IFINDEX> or moved<LINK_ID> of another namespace's directory).
+std::optional<std::string> foreign_pin_dir(const Layout &l, const XdpAttachment &att)
+{
+	for (const auto &ns : list_dir(l.root)) {
+		std::string nsdir = l.root + "/" + ns;
+		if (!ns.starts_with("ns") || nsdir == l.ns_dir())
+			continue;
+		for (const auto &d : list_dir(nsdir)) {
+			if (!d.starts_with("if") && !d.starts_with("moved"))
+				continue;
+			std::string dir = nsdir + "/" + d;
+			Fd fd(bpf_obj_get((dir + "/link").c_str()));
+			if (!fd)
+				continue;
+			auto li = detail::link_info(fd.get());
+			if (li && li->prog_id && (li->prog_id == att.prog_id || li->prog_id == att.drv_prog_id ||
+						  li->prog_id == att.skb_prog_id))
+				return dir;
+		}
+	}
+	return std::nullopt;
 }
 
 Error attach_error(int err, const Target &t, AttachMode mode, bool dev_bound)
@@ -297,7 +596,179 @@ private:
 	std::thread thread_; // last: started once the members it uses exist
 };
 
+
+// Loads and attaches, or swaps in, the program each record of want asks for on targets[i] (same
+// order); everything made is registered in txn. A swap pins the new maps as NAME-new: renames
+// and stale_pins are for after the commit (finish_renames).
+struct Realized {
+	std::vector<Attached> out;
+	std::vector<std::pair<std::string, std::string>> renames;
+	std::vector<std::string> stale_pins;
+};
+
+Result<Realized> realize(const Layout &l, const std::vector<Target> &targets, const std::vector<IfState> &want,
+			 std::optional<ResolvedProgram> checked, Txn &txn, Attacher &attacher)
+{
+	Realized r;
+	std::vector<std::pair<size_t, bool>> attached_at; // per attacher job: its out[] index, device-bound
+	if (auto st = txn.mkdir(l.ns_dir()); !st)
+		return std::unexpected(st.error());
+	for (size_t i = 0; i < targets.size(); i++) {
+		const Target &t = targets[i];
+		const IfState &w = want[i];
+		const AttachMode mode = w.skb ? AttachMode::Skb : AttachMode::Native;
+		Result<ResolvedProgram> rp = checked ? Result<ResolvedProgram>(std::move(*checked))
+						     : resolve_program(w.program, ProgKind::Xdp);
+		checked.reset();
+		if (!rp)
+			return std::unexpected(rp.error());
+		bool bound = w.dev_bound || rp->dev_bound;
+		if (bound && w.skb)
+			return fail(EINVAL, "load", t.ifname, "a device-bound program attaches in native mode only; drop -m skb");
+		if (!w.counters) {
+			const uint8_t off = 0;
+			if (auto st = rp->obj.set_rodata(XDPCTL_STATS_SWITCH, &off, sizeof(off)); !st)
+				return std::unexpected(st.error());
+		}
+		if (auto st = detail::load_instance(*rp, l, txn, bound ? t.ifindex : 0); !st)
+			return std::unexpected(st.error());
+		int prog_fd = bpf_program__fd(rp->prog);
+		bpf_prog_info pinfo{};
+		uint32_t plen = sizeof(pinfo);
+		if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen))
+			return fail(errno, "bpf_obj_get_info_by_fd", rp->name);
+		Attached a{t.ifname, t.ifindex, rp->name, pinfo.id, 0, mode, false, l.link_pin(t.ifindex), w.counters};
+
+		if (t.ours) {
+			// Atomic replace: the link keeps the device's XDP hook; only its program changes.
+			for (const auto &m : rp->if_maps) {
+				bpf_map *bm = rp->obj.map(m);
+				if (!bm)
+					continue;
+				std::string fin = l.if_map_pin(t.ifindex, m);
+				// bpffs refuses every name with a dot in it (EPERM); a map name has no '-'
+				step_boundary();
+				if (auto st = txn.pin(bpf_map__fd(bm), fin + kStagedSuffix); !st)
+					return std::unexpected(st.error());
+				r.renames.emplace_back(fin + kStagedSuffix, fin);
+			}
+			for (const auto &n : list_dir(l.if_dir(t.ifindex)))
+				if (n != "link" && std::find(rp->if_maps.begin(), rp->if_maps.end(), n) == rp->if_maps.end() &&
+				    !n.ends_with(kStagedSuffix))
+					r.stale_pins.push_back(l.if_dir(t.ifindex) + "/" + n);
+			auto link = std::make_shared<Fd>(bpf_obj_get(l.link_pin(t.ifindex).c_str()));
+			auto old = std::make_shared<Fd>(bpf_prog_get_fd_by_id(t.ours->prog_id));
+			if (!*link || !*old)
+				return fail(errno, "open", l.link_pin(t.ifindex));
+			LIBBPF_OPTS(bpf_link_update_opts, uo, .flags = BPF_F_REPLACE, .old_prog_fd = static_cast<__u32>(old->get()));
+			step_boundary();
+			if (bpf_link_update(link->get(), prog_fd, &uo))
+				return fail(errno, "bpf_link_update", t.ifname,
+					    errno == EPERM ? "the program changed meanwhile; retry" : "");
+			txn.on_undo([link, old] { (void)bpf_link_update(link->get(), old->get(), nullptr); });
+			a.link_id = t.ours->id;
+			a.replaced = true;
+			if (auto li = detail::link_info(link->get()))
+				a.link_id = li->id;
+		} else {
+			if (auto st = txn.mkdir(l.if_dir(t.ifindex)); !st)
+				return std::unexpected(st.error());
+			for (const auto &m : rp->if_maps) {
+				bpf_map *bm = rp->obj.map(m);
+				if (bm) {
+					step_boundary();
+					if (auto st = txn.pin(bpf_map__fd(bm), l.if_map_pin(t.ifindex, m)); !st)
+						return std::unexpected(st.error());
+				}
+			}
+			if (auto st = attacher.add(prog_fd, t.ifindex, w.skb ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE); !st)
+				return std::unexpected(st.error());
+			attached_at.emplace_back(r.out.size(), bound);
+		}
+		r.out.push_back(std::move(a));
+	}
+	auto &jobs = attacher.finish();
+	for (size_t i = 0; i < jobs.size(); i++) {
+		auto [at, bound] = attached_at[i];
+		Attached &a = r.out[at];
+		if (!jobs[i].link)
+			return std::unexpected(attach_error(jobs[i].err, targets[at], a.mode, bound));
+		step_boundary();
+		if (auto st = txn.pin(jobs[i].link.get(), a.link_pin); !st)
+			return std::unexpected(st.error());
+		if (auto li = detail::link_info(jobs[i].link.get()))
+			a.link_id = li->id;
+	}
+	return r;
+}
+
+void finish_renames(const Realized &r)
+{
+	for (const auto &[from, to] : r.renames) {
+		step_boundary();
+		if (::rename(from.c_str(), to.c_str()))
+			::unlink(from.c_str());
+	}
+	for (const auto &p : r.stale_pins)
+		::unlink(p.c_str());
+}
+
+Status realize_one(Session &s, IfState &rec)
+{
+	auto idx = ifindex_of(rec.name);
+	if (!idx || *idx != rec.ifindex)
+		return fail(ENODEV, "load", rec.name, "the interface went away before its load finished");
+	auto att = xdp_attachment(rec.ifindex);
+	if (!att)
+		return std::unexpected(att.error());
+	Target t{rec.name, rec.ifindex, *att, std::nullopt};
+	if (rec.link_id && att->prog_id)
+		t.ours = LinkInfo{rec.link_id, rec.prog_id, static_cast<uint32_t>(rec.ifindex), BPF_LINK_TYPE_XDP};
+	else if (att->prog_id)
+		return fail(EEXIST, "load", rec.name, "another XDP program got attached meanwhile");
+	Attacher attacher;
+	Txn txn;
+	auto r = realize(s.l, {t}, {rec}, std::nullopt, txn, attacher);
+	if (!r)
+		return std::unexpected(r.error());
+	rec.link_id = r->out[0].link_id;
+	rec.prog_id = r->out[0].prog_id;
+	rec.pending = false;
+	txn.commit();
+	finish_renames(*r);
+	return {};
+}
+
+// The record as it was before a command edited it, written back when the command fails.
+void restore_on_undo(Txn &txn, const Session &s, DesiredState before)
+{
+	Layout l = s.l;
+	bool recorded = s.recorded;
+	txn.on_undo([l, recorded, before = std::move(before)] {
+		if (recorded || !before.empty())
+			(void)write_state(l, before);
+		else
+			remove_state(l);
+	});
+}
+
 } // namespace
+
+namespace detail {
+Result<Session> open_converged(const Layout &l)
+{
+	auto s = open_session(l);
+	if (!s)
+		return std::unexpected(s.error());
+	if (auto st = converge(*s); !st)
+		return std::unexpected(st.error());
+	return s;
+}
+Status settle_state(Session &s)
+{
+	return finish_state(s);
+}
+} // namespace detail
 
 Result<std::vector<Attached>> load(const LoadRequest &req)
 {
@@ -310,13 +781,9 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		return std::unexpected(l.error());
 	if (auto st = ensure_bpffs(*l); !st)
 		return std::unexpected(detail::with_privilege_hint(st.error()));
-	auto lock = RootLock::acquire(*l);
-	if (!lock)
-		return std::unexpected(lock.error());
 
-	// Everything is checked before anything is made: the program first (it can be opened
-	// without touching the system), then the interfaces. The opened object serves the first
-	// interface; each further one opens its own instance.
+	// The program is checked before anything is made (it can be opened without touching the
+	// system); the opened object serves the first interface, each further one opens its own.
 	std::optional<ResolvedProgram> checked;
 	{
 		auto rp = resolve_program(req.program, ProgKind::Xdp);
@@ -327,128 +794,96 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	if (!req.counters && !checked->obj.has_rodata(XDPCTL_STATS_SWITCH))
 		return fail(EINVAL, "load", checked->name,
 			    "keeps no xdpctl counters (no const volatile " XDPCTL_STATS_SWITCH "); drop --no-stats");
+	auto s = open_session(*l);
+	if (!s)
+		return std::unexpected(s.error());
+	if (auto st = converge(*s); !st)
+		return std::unexpected(st.error());
+
+	IfState base;
+	base.program = req.program;
+	base.skb = req.mode == AttachMode::Skb;
+	base.counters = req.counters;
+	base.dev_bound = req.dev_bound;
 	std::vector<Target> targets;
+	std::vector<IfState> want;
+	std::vector<Attached> out;
 	for (const auto &ifname : req.interfaces) {
-		if (std::any_of(targets.begin(), targets.end(), [&](const auto &t) { return t.ifname == ifname; }))
+		if (std::any_of(out.begin(), out.end(), [&](const auto &a) { return a.ifname == ifname; }))
 			return fail(EINVAL, "load", ifname, "interface given twice");
-		auto t = inspect(*l, ifname);
+		auto t = inspect(*s, ifname);
 		if (!t)
 			return std::unexpected(t.error());
-		if (t->att.prog_id && !(req.replace && t->ours)) {
-			std::string what = "already has XDP program " + prog_name(t->att.prog_id) + " (id " +
-					   std::to_string(t->att.prog_id) + ")";
-			if (t->ours)
+		IfState w = base;
+		w.ifindex = t->ifindex;
+		w.name = ifname;
+		const IfState *rec = s->st.find_if(t->ifindex);
+		std::string what = "already has XDP program " + prog_name(t->att.prog_id) + " (id " + std::to_string(t->att.prog_id) + ")";
+		if (rec && t->ours) {
+			if (rec->same_intent(w) && !req.replace) {
+				// what was asked is in place: say so, like `ip link set up` on an up link (an
+				// explicit --replace swaps in a fresh instance: the object file may have changed)
+				out.push_back({ifname, t->ifindex, prog_name(rec->prog_id), rec->prog_id, rec->link_id, req.mode, false,
+					       l->link_pin(t->ifindex), req.counters, true});
+				continue;
+			}
+			if (!req.replace)
 				return fail(EEXIST, "load", ifname,
-					    what + " loaded by xdpctl; unload it first (xdpctl unload " + ifname +
+					    what + " loaded by xdpctl" +
+						    (rec->program.name_or_path.empty() ? "" : " as " + rec->program.name_or_path) +
+						    " with other options or program; unload it first (xdpctl unload " + ifname +
 						    ") or swap it atomically with --replace");
+			w.link_id = rec->link_id;
+			w.prog_id = rec->prog_id;
+		} else if (t->att.prog_id) {
+			if (foreign_pin_dir(*l, t->att))
+				return fail(EEXIST, "load", ifname,
+					    what + " loaded by xdpctl in the namespace the interface came from; `xdpctl unload " +
+						    ifname + "` here detaches it");
 			return fail(EEXIST, "load", ifname,
 				    what + " not loaded by xdpctl; remove it first (ip link set dev " + ifname + " xdp off)");
 		}
+		w.pending = true;
+		out.push_back({ifname, t->ifindex, "", 0, 0, req.mode, false, l->link_pin(t->ifindex), req.counters, false});
 		targets.push_back(std::move(*t));
+		want.push_back(std::move(w));
 	}
-	// Pins left by an interface that was removed while attached, whose ifindex came back.
-	for (const auto &t : targets)
-		if (!t.ours && path_exists(l->if_dir(t.ifindex)))
-			remove_if_dir(*l, t.ifindex);
+	if (targets.empty()) {
+		if (auto st = finish_state(*s); !st)
+			return std::unexpected(st.error());
+		return out;
+	}
 
 	// destroyed after txn: on failure, unpinned first, then detached
 	Attacher attacher;
-	std::vector<std::pair<size_t, bool>> attached_at; // per attacher job: its out[] index, device-bound
-	std::vector<std::pair<std::string, std::string>> renames; // replace: new pins -> final names
-	std::vector<std::string> stale_pins;                       // replace: old maps the new program lacks
-	std::vector<Attached> out;
-	out.reserve(targets.size());
 	Txn txn;
 	if (auto st = txn.mkdir(l->ns_dir()); !st)
 		return std::unexpected(st.error());
-
-	for (const auto &t : targets) {
-		Result<ResolvedProgram> rp = checked ? Result<ResolvedProgram>(std::move(*checked))
-						     : resolve_program(req.program, ProgKind::Xdp);
-		checked.reset();
-		if (!rp)
-			return std::unexpected(rp.error());
-		bool bound = req.dev_bound || rp->dev_bound;
-		if (bound && req.mode == AttachMode::Skb)
-			return fail(EINVAL, "load", t.ifname, "a device-bound program attaches in native mode only; drop -m skb");
-		if (!req.counters) {
-			const uint8_t off = 0;
-			if (auto st = rp->obj.set_rodata(XDPCTL_STATS_SWITCH, &off, sizeof(off)); !st)
-				return std::unexpected(st.error());
-		}
-		if (auto st = detail::load_instance(*rp, *l, txn, bound ? t.ifindex : 0); !st)
-			return std::unexpected(st.error());
-		int prog_fd = bpf_program__fd(rp->prog);
-		bpf_prog_info pinfo{};
-		uint32_t plen = sizeof(pinfo);
-		if (bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen))
-			return fail(errno, "bpf_obj_get_info_by_fd", rp->name);
-		Attached a{t.ifname, t.ifindex, rp->name, pinfo.id, 0, req.mode, false, l->link_pin(t.ifindex), req.counters};
-
-		if (t.ours) {
-			// Atomic replace: the link keeps the device's XDP hook; only its program changes.
-			for (const auto &m : rp->if_maps) {
-				bpf_map *bm = rp->obj.map(m);
-				if (!bm)
-					continue;
-				std::string fin = l->if_map_pin(t.ifindex, m);
-				// bpffs refuses every name with a dot in it (EPERM); a map name has no '-'
-				if (auto st = txn.pin(bpf_map__fd(bm), fin + kStagedSuffix); !st)
-					return std::unexpected(st.error());
-				renames.emplace_back(fin + kStagedSuffix, fin);
-			}
-			for (const auto &n : list_dir(l->if_dir(t.ifindex)))
-				if (n != "link" && std::find(rp->if_maps.begin(), rp->if_maps.end(), n) == rp->if_maps.end() &&
-				    !n.ends_with(kStagedSuffix))
-					stale_pins.push_back(l->if_dir(t.ifindex) + "/" + n);
-			auto link = std::make_shared<Fd>(bpf_obj_get(l->link_pin(t.ifindex).c_str()));
-			auto old = std::make_shared<Fd>(bpf_prog_get_fd_by_id(t.ours->prog_id));
-			if (!*link || !*old)
-				return fail(errno, "open", l->link_pin(t.ifindex));
-			LIBBPF_OPTS(bpf_link_update_opts, uo, .flags = BPF_F_REPLACE, .old_prog_fd = static_cast<__u32>(old->get()));
-			if (bpf_link_update(link->get(), prog_fd, &uo))
-				return fail(errno, "bpf_link_update", t.ifname,
-					    errno == EPERM ? "the program changed meanwhile; retry" : "");
-			txn.on_undo([link, old] { (void)bpf_link_update(link->get(), old->get(), nullptr); });
-			a.link_id = t.ours->id;
-			a.replaced = true;
-			auto li = detail::link_info(link->get());
-			if (li)
-				a.link_id = li->id;
-		} else {
-			if (auto st = txn.mkdir(l->if_dir(t.ifindex)); !st)
-				return std::unexpected(st.error());
-			for (const auto &m : rp->if_maps) {
-				bpf_map *bm = rp->obj.map(m);
-				if (bm)
-					if (auto st = txn.pin(bpf_map__fd(bm), l->if_map_pin(t.ifindex, m)); !st)
-						return std::unexpected(st.error());
-			}
-			if (auto st = attacher.add(prog_fd, t.ifindex,
-						   req.mode == AttachMode::Skb ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-			    !st)
-				return std::unexpected(st.error());
-			attached_at.emplace_back(out.size(), bound);
-		}
-		out.push_back(std::move(a));
+	restore_on_undo(txn, *s, s->st);
+	for (const auto &w : want) {
+		if (IfState *rec = s->st.find_if(w.ifindex))
+			*rec = w;
+		else
+			s->st.interfaces.push_back(w);
 	}
-	auto &jobs = attacher.finish();
-	for (size_t i = 0; i < jobs.size(); i++) {
-		auto [at, bound] = attached_at[i];
-		Attached &a = out[at];
-		if (!jobs[i].link)
-			return std::unexpected(attach_error(jobs[i].err, targets[at], req.mode, bound));
-		if (auto st = txn.pin(jobs[i].link.get(), a.link_pin); !st)
-			return std::unexpected(st.error());
-		if (auto li = detail::link_info(jobs[i].link.get()))
-			a.link_id = li->id;
+	// the intent first: from here on, a command killed at any point is finished by the next one
+	if (auto st = write_state(*l, s->st); !st)
+		return std::unexpected(st.error());
+	auto r = realize(*l, targets, want, std::move(checked), txn, attacher);
+	if (!r)
+		return std::unexpected(r.error());
+	for (const auto &a : r->out) {
+		IfState *rec = s->st.find_if(a.ifindex);
+		rec->link_id = a.link_id;
+		rec->prog_id = a.prog_id;
+		rec->pending = false;
+		auto at = std::find_if(out.begin(), out.end(), [&](const auto &o) { return o.ifindex == a.ifindex; });
+		*at = a;
 	}
+	if (auto st = write_state(*l, s->st); !st)
+		return std::unexpected(st.error());
 	txn.commit();
-	for (const auto &[from, to] : renames)
-		if (::rename(from.c_str(), to.c_str()))
-			::unlink(from.c_str());
-	for (const auto &p : stale_pins)
-		::unlink(p.c_str());
+	finish_renames(*r);
 	return out;
 }
 
@@ -461,68 +896,130 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 		return std::unexpected(l.error());
 	if (auto st = check_bpffs(*l); !st)
 		return std::unexpected(st.error());
-	std::vector<Target> targets;
+	std::vector<std::pair<std::string, int>> names;
 	for (const auto &ifname : interfaces) {
-		auto t = inspect(*l, ifname);
-		if (!t) {
-			auto e = t.error();
+		auto idx = ifindex_of(ifname);
+		if (!idx) {
+			auto e = idx.error();
 			if (e.err == ENODEV)
-				e.detail += "; if it was removed, `xdpctl unload --all` cleans up what was left";
+				e.detail += "; what xdpctl had on a removed interface goes with it at the next command (xdpctl repair)";
 			return std::unexpected(e);
 		}
-		if (!t->ours) {
-			if (path_exists(l->link_pin(t->ifindex)) && !t->att.prog_id) {
-				targets.push_back(std::move(*t)); // stale pins: the link was detached
-				continue;
-			}
-			if (t->att.prog_id)
-				return fail(ENOENT, "unload", ifname,
-					    "its XDP program " + prog_name(t->att.prog_id) +
-						    " was not loaded by xdpctl in this namespace; remove it with `ip link set dev " +
-						    ifname + " xdp off`");
-			return fail(ENOENT, "unload", ifname, "has no XDP program; nothing to unload");
-		}
-		targets.push_back(std::move(*t));
+		names.emplace_back(ifname, *idx);
 	}
-	auto lock = RootLock::acquire(*l);
-	if (!lock)
-		return std::unexpected(lock.error());
+	std::optional<Session> s;
+	if (path_exists(l->root)) {
+		auto so = open_session(*l);
+		if (!so)
+			return std::unexpected(so.error());
+		s.emplace(std::move(*so));
+		if (auto st = converge(*s); !st)
+			return std::unexpected(st.error());
+	}
+	// checked first, changed after: an error changes nothing
 	std::vector<Detached> out;
-	for (const auto &t : targets) {
-		out.push_back({t.ifname, t.ifindex, prog_name(t.att.prog_id)});
-		remove_if_dir(*l, t.ifindex);
+	std::vector<std::string> foreign;
+	for (const auto &[ifname, idx] : names) {
+		auto att = xdp_attachment(idx);
+		if (!att)
+			return std::unexpected(detail::with_privilege_hint(att.error()));
+		if (IfState *rec = s ? s->st.find_if(idx) : nullptr) {
+			out.push_back({ifname, idx, prog_name(rec->prog_id)});
+			continue;
+		}
+		if (!att->prog_id) {
+			out.push_back({ifname, idx, "", DetachState::NotLoaded});
+			continue;
+		}
+		if (auto dir = s ? foreign_pin_dir(*l, *att) : std::nullopt) {
+			out.push_back({ifname, idx, prog_name(att->prog_id), DetachState::Unloaded,
+				       "loaded by xdpctl in the namespace it came from"});
+			foreign.push_back(*dir);
+			continue;
+		}
+		return fail(ENOENT, "unload", ifname,
+			    "its XDP program " + prog_name(att->prog_id) +
+				    " was not loaded by xdpctl in this namespace; remove it with `ip link set dev " + ifname + " xdp off`");
 	}
-	remove_unused_ns(*l);
+	if (!s)
+		return out;
+	for (const auto &d : out)
+		std::erase_if(s->st.interfaces, [&](const auto &i) { return i.ifindex == d.ifindex; });
+	if (s->st.interfaces.empty()) {
+		s->st.rules.clear();
+		s->st.ports.clear();
+	}
+	if (auto st = write_state(*l, s->st); !st)
+		return std::unexpected(st.error());
+	for (const auto &dir : foreign)
+		remove_dir(dir, true); // under the RootLock, which covers every namespace of ROOT
+	if (auto st = converge(*s); !st)
+		return std::unexpected(st.error());
+	if (auto st = finish_state(*s); !st)
+		return std::unexpected(st.error());
+	out.insert(out.begin(), s->notes.begin(), s->notes.end());
 	return out;
 }
 
-Result<std::vector<Detached>> unload_all()
+namespace {
+// For the verbs that only act on what a namespace has: privileges and ownership checked, then the
+// namespace converged; nullopt when xdpctl has nothing in it.
+Result<std::optional<Session>> converged_if_any(const char *verb, unsigned caps)
 {
-	if (auto st = require_privileges("unload", kUnloadCaps); !st)
+	if (auto st = require_privileges(verb, caps); !st)
 		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
 	if (auto st = check_bpffs(*l); !st)
 		return std::unexpected(st.error());
-	std::vector<Detached> out;
 	if (!path_exists(l->ns_dir()))
+		return std::optional<Session>{};
+	auto s = detail::open_converged(*l);
+	if (!s)
+		return std::unexpected(s.error());
+	return std::optional<Session>(std::move(*s));
+}
+} // namespace
+
+Result<std::vector<Detached>> unload_all()
+{
+	auto so = converged_if_any("unload", kUnloadCaps);
+	if (!so)
+		return std::unexpected(so.error());
+	std::vector<Detached> out;
+	if (!*so)
 		return out;
-	auto lock = RootLock::acquire(*l);
-	if (!lock)
-		return std::unexpected(lock.error());
-	for (int idx : detail::pinned_ifindexes(*l)) {
-		Detached d{"", idx, ""};
-		if (auto li = detail::pinned_link_info(*l, idx); li && li->ifindex) {
-			if (auto n = ifname_of(idx))
-				d.ifname = *n;
-			d.prog = prog_name(li->prog_id);
-		}
-		remove_if_dir(*l, idx);
-		out.push_back(std::move(d));
+	Session &s = **so;
+	for (const auto &i : s.st.interfaces)
+		out.push_back({i.name, i.ifindex, prog_name(i.prog_id)});
+	s.st = DesiredState{s.st.netns, {}, {}, {}};
+	if (auto st = write_state(s.l, s.st); !st)
+		return std::unexpected(st.error());
+	if (auto st = converge(s); !st)
+		return std::unexpected(st.error());
+	if (auto st = finish_state(s); !st)
+		return std::unexpected(st.error());
+	// moved links stay (their interface runs them in another namespace): reported once each
+	std::erase_if(s.notes, [](const auto &n) { return n.state == DetachState::Moved; });
+	for (const auto &dir : moved_dirs(s.l)) {
+		Seen seen = see_link(dir + "/link", 0);
+		s.notes.push_back({"", static_cast<int>(seen.li.ifindex), prog_name(seen.li.prog_id), DetachState::Moved});
 	}
-	remove_unused_ns(*l);
+	out.insert(out.begin(), s.notes.begin(), s.notes.end());
 	return out;
+}
+
+Result<std::vector<Detached>> repair()
+{
+	auto so = converged_if_any("repair", kLoadCaps);
+	if (!so)
+		return std::unexpected(so.error());
+	if (!*so)
+		return std::vector<Detached>{};
+	if (auto st = finish_state(**so); !st)
+		return std::unexpected(st.error());
+	return (*so)->notes;
 }
 
 } // namespace xdpctl

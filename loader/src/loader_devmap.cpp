@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <functional>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -149,6 +150,7 @@ Status devmap_write(int map_fd, const std::string &name, const std::vector<Devma
 		// DEVMAP: every index exists, empty or not: read each old value first.
 		const bool hash = info.type == BPF_MAP_TYPE_DEVMAP_HASH;
 		for (size_t i = 0; i < entries.size(); i++) {
+			step_boundary();
 			if (hash && bpf_map_update_elem(map_fd, &keys[i], &vals[i], BPF_NOEXIST) == 0) {
 				olds.push_back({keys[i], std::nullopt});
 				continue;
@@ -179,6 +181,7 @@ Status devmap_delete(int map_fd, const std::string &name, const std::vector<uint
 		bpf_devmap_val cur{};
 		if (bpf_map_lookup_elem(map_fd, &k, &cur))
 			continue;
+		step_boundary();
 		if (bpf_map_delete_elem(map_fd, &k)) {
 			int e = errno;
 			restore(map_fd, olds);
@@ -227,6 +230,7 @@ Status repin(const Layout &l, const std::string &name, int fd, Txn &txn)
 	std::string pin = l.map_pin(name), staged = pin + "-new";
 	auto old = std::make_shared<Fd>(bpf_obj_get(pin.c_str()));
 	(void)::unlink(staged.c_str());
+	step_boundary();
 	if (bpf_obj_pin(fd, staged.c_str()))
 		return fail(errno, "pin", staged);
 	if (::rename(staged.c_str(), pin.c_str())) {
@@ -461,62 +465,6 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 	return out;
 }
 
-Result<std::vector<DevmapWrite>> delete_all(const Layout &l, std::span<const char *const> maps, const char *hint,
-					    const std::vector<std::string> &ifnames, const std::string &what)
-{
-	auto pinned = open_pinned(l, maps, hint);
-	if (!pinned)
-		return std::unexpected(pinned.error());
-	std::vector<uint32_t> ifindexes;
-	for (const auto &n : ifnames) {
-		auto p = port(n);
-		if (!p)
-			return std::unexpected(p.error());
-		uint32_t idx = static_cast<uint32_t>(p->ifindex);
-		if (std::none_of(pinned->begin(), pinned->end(), [&](const auto &m) { return m.key_of(idx).has_value(); }))
-			return fail(ENOENT, what, n, "has no entry; nothing removed (see xdpctl status)");
-		ifindexes.push_back(idx);
-	}
-	Txn txn;
-	std::vector<DevmapWrite> out;
-	for (const auto &m : *pinned) {
-		if (m.group()) {
-			if (auto st = settle(l, m, group_del(m.as_group(), ifindexes, &txn), txn, out); !st)
-				return std::unexpected(st.error());
-			continue;
-		}
-		std::vector<uint32_t> keys;
-		for (uint32_t k : ifindexes) {
-			bpf_devmap_val cur{};
-			if (bpf_map_lookup_elem(m.fd.get(), &k, &cur) == 0) {
-				keys.push_back(k);
-				out.push_back({m.name, k, cur.ifindex, 0, false});
-			}
-		}
-		if (auto st = devmap_delete(m.fd.get(), m.name, keys, &txn); !st)
-			return std::unexpected(st.error());
-	}
-	txn.commit();
-	return out;
-}
-
-Result<std::pair<Layout, RootLock>> locked_layout()
-{
-	if (auto st = require_privileges("redirect/broadcast/multicast", kDevmapCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
-	if (!l)
-		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
-	if (!path_exists(l->maps_dir()))
-		return fail(ENOENT, "devmap", l->maps_dir(), "nothing loaded in this namespace; load a redirect or broadcast program first");
-	auto lock = RootLock::acquire(*l);
-	if (!lock)
-		return std::unexpected(lock.error());
-	return std::pair<Layout, RootLock>{*l, std::move(*lock)};
-}
-
 constexpr const char *kRedirectHint = "load one first: xdpctl load xdp_redirect IFNAME";
 constexpr const char *kBroadcastHint = "load one first: xdpctl load xdp_broadcast IFNAME";
 constexpr const char *kMulticastHint = "load one first: xdpctl load xdp_multicast IFNAME";
@@ -527,11 +475,6 @@ Status check_group(uint32_t group)
 		return fail(EINVAL, "multicast group", std::to_string(group),
 			    "out of range; groups are 0.." + std::to_string(kMulticastGroups - 1));
 	return {};
-}
-
-std::string group_map(uint32_t group)
-{
-	return "mcast_group" + std::to_string(group);
 }
 
 // mcast_macs, checked to be the program's MAC -> group hash before anything is read or written.
@@ -560,11 +503,296 @@ xdpctl_mac mac_key(const MacAddr &m)
 	return k;
 }
 
+// ---- Desired state of the devmaps (state.hpp) ----
+
+// The entries of a devmap: key -> egress ifindex (a group's slot keys included).
+std::map<uint32_t, uint32_t> entries_of(int fd)
+{
+	std::map<uint32_t, uint32_t> out;
+	for (const auto &e : detail::read_entries(fd))
+		out[e.key] = e.val.ifindex;
+	return out;
+}
+
+std::string name_of(int ifindex)
+{
+	auto n = ifname_of(ifindex);
+	return n ? *n : "";
+}
+
+Egress egress_record(const std::optional<ProgramSource> &e, bool src_mac)
+{
+	if (!e)
+		return {};
+	return {e->name_or_path, e->prog, src_mac};
+}
+
+std::optional<ProgramSource> egress_source(const Egress &e)
+{
+	if (e.source.empty())
+		return std::nullopt;
+	return ProgramSource{e.source, e.prog};
+}
+
+// The devmaps of a group of the record: "bcast" is both flavours of the broadcast group.
+std::vector<std::string> group_maps(const std::string &group)
+{
+	if (group == "bcast")
+		return {kBroadcastMaps[0], kBroadcastMaps[1]};
+	return {"mcast_group" + group.substr(5)};
+}
+
+constexpr const char *kGroups[] = {"bcast", "mcast0", "mcast1", "mcast2", "mcast3"};
+
+std::vector<const char *> c_names(const std::vector<std::string> &v)
+{
+	std::vector<const char *> out;
+	for (const auto &s : v)
+		out.push_back(s.c_str());
+	return out;
+}
+
+Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded)
+{
+	auto pinned = open_pinned(l, kRedirectMaps, "");
+	if (!pinned) {
+		s.rules.clear();
+		return {};
+	}
+	std::vector<std::map<uint32_t, uint32_t>> seen;
+	for (const auto &m : *pinned)
+		seen.push_back(entries_of(m.fd.get()));
+	if (!recorded)
+		for (const auto &e : seen)
+			for (auto [k, v] : e)
+				if (!s.find_rule(static_cast<int>(k)))
+					s.rules.push_back({static_cast<int>(k), name_of(static_cast<int>(k)), static_cast<int>(v),
+							   name_of(static_cast<int>(v)), true, {}});
+	// written, then missing from a map: the kernel removed it with its egress device
+	std::erase_if(s.rules, [&](const RuleState &r) {
+		return r.realized && std::any_of(seen.begin(), seen.end(), [&](const auto &e) {
+			       return !e.contains(static_cast<uint32_t>(r.in_ifindex));
+		       });
+	});
+	for (size_t i = 0; i < pinned->size(); i++) {
+		std::vector<uint32_t> drop;
+		for (auto [k, v] : seen[i])
+			if (!s.find_rule(static_cast<int>(k)))
+				drop.push_back(k);
+		if (!drop.empty()) {
+			step_boundary();
+			if (auto st = devmap_delete((*pinned)[i].fd.get(), (*pinned)[i].name, drop); !st)
+				return st;
+		}
+	}
+	for (size_t i = 0; i < s.rules.size();) {
+		auto &r = s.rules[i];
+		if (r.realized) {
+			i++;
+			continue;
+		}
+		std::vector<Planned> plan{{static_cast<uint32_t>(r.in_ifindex), {r.out_name, r.out_ifindex}, egress_source(r.egress)}};
+		DevmapOptions o;
+		o.egress_src_mac = r.egress.src_mac;
+		step_boundary();
+		if (auto w = write_all(l, kRedirectMaps, "", plan, true, o, "redirect"); !w) {
+			s.rules.erase(s.rules.begin() + static_cast<long>(i));
+			continue;
+		}
+		r.realized = true;
+		i++;
+	}
+	return {};
+}
+
+Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const std::string &group)
+{
+	auto names = group_maps(group);
+	auto cn = c_names(names);
+	auto pinned = open_pinned(l, cn, "");
+	if (!pinned) {
+		std::erase_if(s.ports, [&](const auto &p) { return p.group == group; });
+		return {};
+	}
+	for (const auto &m : *pinned)
+		if (m.stale_pin) { // a change killed between its swap and its re-pin
+			Txn txn;
+			if (auto st = repin(l, m.name, m.fd.get(), txn); !st)
+				return st;
+			txn.commit();
+		}
+	std::vector<std::vector<uint32_t>> seen; // member ifindexes per map
+	for (const auto &m : *pinned) {
+		std::vector<uint32_t> members;
+		for (auto [k, v] : entries_of(m.fd.get()))
+			members.push_back(v);
+		seen.push_back(std::move(members));
+	}
+	auto has = [](const std::vector<uint32_t> &v, int idx) {
+		return std::find(v.begin(), v.end(), static_cast<uint32_t>(idx)) != v.end();
+	};
+	if (!recorded)
+		for (const auto &e : seen)
+			for (uint32_t v : e)
+				if (!s.find_port(group, static_cast<int>(v)))
+					s.ports.push_back({group, static_cast<int>(v), name_of(static_cast<int>(v)), true, {}});
+	std::erase_if(s.ports, [&](const PortState &p) {
+		return p.group == group && p.realized &&
+		       std::any_of(seen.begin(), seen.end(), [&](const auto &e) { return !has(e, p.ifindex); });
+	});
+	for (size_t i = 0; i < pinned->size(); i++) {
+		std::vector<uint32_t> drop;
+		for (uint32_t v : seen[i])
+			if (!s.find_port(group, static_cast<int>(v)))
+				drop.push_back(v);
+		if (drop.empty())
+			continue;
+		Txn txn;
+		std::vector<DevmapWrite> ignored;
+		step_boundary();
+		if (auto st = settle(l, (*pinned)[i], group_del((*pinned)[i].as_group(), drop, &txn), txn, ignored); !st)
+			return st;
+		txn.commit();
+	}
+	for (size_t i = 0; i < s.ports.size();) {
+		auto &p = s.ports[i];
+		if (p.group != group || p.realized) {
+			i++;
+			continue;
+		}
+		std::vector<Planned> plan{{static_cast<uint32_t>(p.ifindex), {p.name, p.ifindex}, egress_source(p.egress)}};
+		DevmapOptions o;
+		o.egress_src_mac = p.egress.src_mac;
+		step_boundary();
+		if (auto w = write_all(l, cn, "", plan, true, o, group); !w) {
+			s.ports.erase(s.ports.begin() + static_cast<long>(i));
+			continue;
+		}
+		p.realized = true;
+		i++;
+	}
+	return {};
+}
+
+Result<detail::Session> devmap_session()
+{
+	if (auto st = require_privileges("redirect/broadcast/multicast", kDevmapCaps); !st)
+		return std::unexpected(st.error());
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
+	if (!path_exists(l->maps_dir()))
+		return fail(ENOENT, "devmap", l->maps_dir(), "nothing loaded in this namespace; load a redirect or broadcast program first");
+	return detail::open_converged(*l);
+}
+
+// The common end of an add: the intent recorded (mark(st, false)), the entries written, then
+// recorded as written (mark(st, true)); a failed write restores the record.
+Result<std::vector<DevmapWrite>> write_recorded(detail::Session &s, std::span<const char *const> maps, const char *hint,
+						const std::vector<Planned> &todo, const DevmapOptions &o, const std::string &what,
+						const std::function<void(DesiredState &, bool)> &mark, std::vector<DevmapWrite> out)
+{
+	if (!todo.empty()) {
+		DesiredState before = s.st;
+		mark(s.st, false);
+		if (auto st = write_state(s.l, s.st); !st)
+			return std::unexpected(st.error());
+		auto w = write_all(s.l, maps, hint, todo, true, o, what);
+		if (!w) {
+			(void)write_state(s.l, before);
+			return std::unexpected(w.error());
+		}
+		mark(s.st, true);
+		out.insert(out.end(), w->begin(), w->end());
+	}
+	if (auto st = detail::settle_state(s); !st)
+		return std::unexpected(st.error());
+	return out;
+}
+
+// The common end of a del: the record without them, then the devmaps made to match it.
+Result<std::vector<DevmapWrite>> delete_recorded(detail::Session &s, std::vector<DevmapWrite> out)
+{
+	if (auto st = write_state(s.l, s.st); !st)
+		return std::unexpected(st.error());
+	if (auto st = detail::reconcile_devmaps(s.l, s.st, true); !st)
+		return std::unexpected(st.error());
+	if (auto st = detail::settle_state(s); !st)
+		return std::unexpected(st.error());
+	return out;
+}
+
+Result<std::vector<DevmapWrite>> add_ports(detail::Session &s, const std::string &group, const std::vector<Planned> &plan,
+					   const DevmapOptions &o, const char *hint, const std::string &what)
+{
+	auto names = group_maps(group);
+	auto cn = c_names(names);
+	auto pinned = open_pinned(s.l, cn, hint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	std::vector<Planned> todo;
+	std::vector<DevmapWrite> out;
+	for (const auto &p : plan) {
+		Egress eg = egress_record(p.egress, o.egress_src_mac);
+		if (const auto *r = s.st.find_port(group, p.out.ifindex)) {
+			if (r->realized && r->egress == eg) {
+				for (const auto &m : *pinned) {
+					auto k = m.key_of(static_cast<uint32_t>(p.out.ifindex));
+					out.push_back({m.name, k.value_or(0), static_cast<uint32_t>(p.out.ifindex), 0, false, m.name == kBroadcastMaps[0], true});
+				}
+				continue;
+			}
+			if (!o.replace)
+				return fail(EEXIST, what, p.out.name,
+					    "already has an entry in " + (*pinned)[0].name + "; remove it first or use --replace");
+		}
+		todo.push_back(p);
+	}
+	auto mark = [&](DesiredState &st, bool realized) {
+		for (const auto &p : todo) {
+			PortState w{group, p.out.ifindex, p.out.name, realized, egress_record(p.egress, o.egress_src_mac)};
+			if (auto *r = st.find_port(group, p.out.ifindex))
+				*r = w;
+			else
+				st.ports.push_back(w);
+		}
+	};
+	return write_recorded(s, cn, hint, todo, o, what, mark, std::move(out));
+}
+
+Result<std::vector<DevmapWrite>> del_ports(detail::Session &s, const std::string &group, const std::vector<std::string> &ports,
+					   const char *hint)
+{
+	auto names = group_maps(group);
+	auto cn = c_names(names);
+	auto pinned = open_pinned(s.l, cn, hint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	std::vector<DevmapWrite> out;
+	for (const auto &n : ports) {
+		auto p = port(n);
+		if (!p)
+			return std::unexpected(p.error());
+		uint32_t idx = static_cast<uint32_t>(p->ifindex);
+		bool had = s.st.find_port(group, p->ifindex) != nullptr;
+		for (const auto &m : *pinned) {
+			bool slot = m.name == kBroadcastMaps[0];
+			auto k = m.key_of(idx);
+			out.push_back({m.name, k.value_or(idx), idx, 0, false, slot && k, !had});
+		}
+		std::erase_if(s.st.ports, [&](const auto &q) { return q.group == group && q.ifindex == p->ifindex; });
+	}
+	return delete_recorded(s, std::move(out));
+}
+
 } // namespace
 
 Result<std::vector<DevmapWrite>> redirect_add(const std::vector<RedirectRule> &rules, const DevmapOptions &o)
 {
 	std::vector<Planned> plan;
+	std::vector<std::string> in_names;
 	for (const auto &r : rules) {
 		auto in = port(r.in);
 		if (!in)
@@ -575,19 +803,66 @@ Result<std::vector<DevmapWrite>> redirect_add(const std::vector<RedirectRule> &r
 		if (std::any_of(plan.begin(), plan.end(), [&](const auto &p) { return p.key == static_cast<uint32_t>(in->ifindex); }))
 			return fail(EINVAL, "redirect", r.in, "given twice: one rule per ingress port");
 		plan.push_back({static_cast<uint32_t>(in->ifindex), *out, r.egress});
+		in_names.push_back(r.in);
 	}
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	return write_all(ll->first, kRedirectMaps, kRedirectHint, plan, o.replace, o, "redirect");
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	auto pinned = open_pinned(s->l, kRedirectMaps, kRedirectHint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	std::vector<Planned> todo;
+	std::vector<DevmapWrite> out;
+	for (size_t i = 0; i < plan.size(); i++) {
+		const auto &p = plan[i];
+		Egress eg = egress_record(p.egress, o.egress_src_mac);
+		if (const auto *r = s->st.find_rule(static_cast<int>(p.key))) {
+			if (r->realized && r->out_ifindex == p.out.ifindex && r->egress == eg) {
+				for (const auto &m : *pinned)
+					out.push_back({m.name, p.key, static_cast<uint32_t>(p.out.ifindex), 0, false, false, true});
+				continue;
+			}
+			if (!o.replace)
+				return fail(EEXIST, "redirect", in_names[i],
+					    "already has an entry in " + (*pinned)[0].name + " (-> " + r->out_name +
+						    "); remove it first or use --replace");
+		}
+		todo.push_back(p);
+	}
+	auto mark = [&](DesiredState &st, bool realized) {
+		for (size_t i = 0; i < todo.size(); i++) {
+			const auto &p = todo[i];
+			RuleState w{static_cast<int>(p.key), name_of(static_cast<int>(p.key)), p.out.ifindex, p.out.name, realized,
+				    egress_record(p.egress, o.egress_src_mac)};
+			if (auto *r = st.find_rule(w.in_ifindex))
+				*r = w;
+			else
+				st.rules.push_back(w);
+		}
+	};
+	return write_recorded(*s, kRedirectMaps, kRedirectHint, todo, o, "redirect", mark, std::move(out));
 }
 
 Result<std::vector<DevmapWrite>> redirect_del(const std::vector<std::string> &in)
 {
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	return delete_all(ll->first, kRedirectMaps, kRedirectHint, in, "redirect");
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	auto pinned = open_pinned(s->l, kRedirectMaps, kRedirectHint);
+	if (!pinned)
+		return std::unexpected(pinned.error());
+	std::vector<DevmapWrite> out;
+	for (const auto &n : in) {
+		auto p = port(n);
+		if (!p)
+			return std::unexpected(p.error());
+		uint32_t k = static_cast<uint32_t>(p->ifindex);
+		const auto *r = s->st.find_rule(p->ifindex);
+		for (const auto &m : *pinned)
+			out.push_back({m.name, k, r ? static_cast<uint32_t>(r->out_ifindex) : 0, 0, false, false, r == nullptr});
+		std::erase_if(s->st.rules, [&](const auto &q) { return q.in_ifindex == p->ifindex; });
+	}
+	return delete_recorded(*s, std::move(out));
 }
 
 namespace {
@@ -611,19 +886,39 @@ Result<std::vector<DevmapWrite>> broadcast_add(const std::vector<std::string> &p
 	auto plan = plan_ports(ports, egress);
 	if (!plan)
 		return std::unexpected(plan.error());
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	return write_all(ll->first, kBroadcastMaps, kBroadcastHint, *plan, o.replace, o, "broadcast");
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	return add_ports(*s, "bcast", *plan, o, kBroadcastHint, "broadcast");
 }
 
 Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &ports)
 {
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	return delete_all(ll->first, kBroadcastMaps, kBroadcastHint, ports, "broadcast");
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	return del_ports(*s, "bcast", ports, kBroadcastHint);
 }
+
+namespace detail {
+Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded)
+{
+	if (!path_exists(l.maps_dir())) {
+		s.rules.clear();
+		s.ports.clear();
+		return {};
+	}
+	for (const auto &n : list_dir(l.maps_dir())) // a re-pin killed before its rename
+		if (n.ends_with("-new"))
+			::unlink((l.maps_dir() + "/" + n).c_str());
+	if (auto st = reconcile_rules(l, s, recorded); !st)
+		return st;
+	for (const char *g : kGroups)
+		if (auto st = reconcile_group(l, s, recorded, g); !st)
+			return st;
+	return {};
+}
+} // namespace detail
 
 std::optional<MacAddr> parse_mac(std::string_view s)
 {
@@ -663,73 +958,78 @@ Result<std::vector<DevmapWrite>> multicast_add(uint32_t group, const std::vector
 	auto plan = plan_ports(ports, egress);
 	if (!plan)
 		return std::unexpected(plan.error());
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
 	// xdp_broadcast pins the group devmaps too (they are devmaps of its object); only
 	// xdp_multicast, which pins the MAC table, reads them
-	if (!path_exists(ll->first.map_pin(kMulticastMacsMap)))
+	if (!path_exists(s->l.map_pin(kMulticastMacsMap)))
 		return fail(ENOENT, "multicast group", std::to_string(group),
 			    std::string("no xdp_multicast is loaded in this namespace to use it; ") + kMulticastHint);
-	std::string name = group_map(group);
-	const char *const maps[] = {name.c_str()};
-	return write_all(ll->first, maps, kMulticastHint, *plan, o.replace, o, "multicast group " + std::to_string(group));
+	return add_ports(*s, "mcast" + std::to_string(group), *plan, o, kMulticastHint, "multicast group " + std::to_string(group));
 }
 
 Result<std::vector<DevmapWrite>> multicast_del(uint32_t group, const std::vector<std::string> &ports)
 {
 	if (auto st = check_group(group); !st)
 		return std::unexpected(st.error());
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	std::string name = group_map(group);
-	const char *const maps[] = {name.c_str()};
-	return delete_all(ll->first, maps, kMulticastHint, ports, "multicast group " + std::to_string(group));
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	return del_ports(*s, "mcast" + std::to_string(group), ports, kMulticastHint);
 }
 
 Result<MulticastMac> multicast_mac_add(const MacAddr &mac, uint32_t group, bool replace)
 {
 	if (auto st = check_group(group); !st)
 		return std::unexpected(st.error());
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	auto fd = open_macs(ll->first);
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	auto fd = open_macs(s->l);
 	if (!fd)
 		return std::unexpected(fd.error());
 	auto key = mac_key(mac);
 	MulticastMac out{mac, group, {}};
 	uint32_t cur = 0;
 	if (bpf_map_lookup_elem(fd->get(), &key, &cur) == 0) {
-		if (!replace)
+		if (cur == group)
+			out.already = true;
+		else if (!replace)
 			return fail(EEXIST, "multicast mac", mac_string(mac),
 				    "is already in group " + std::to_string(cur) + "; remove it first or use --replace");
-		out.old_group = cur;
+		else
+			out.old_group = cur;
 	}
-	if (bpf_map_update_elem(fd->get(), &key, &group, BPF_ANY)) {
+	if (!out.already && bpf_map_update_elem(fd->get(), &key, &group, BPF_ANY)) {
 		if (errno == E2BIG || errno == ENOSPC)
 			return fail(errno, "map", kMulticastMacsMap, "is full; remove MACs first");
 		return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_update_elem", kMulticastMacsMap, {}}));
 	}
+	if (auto st = detail::settle_state(*s); !st)
+		return std::unexpected(st.error());
 	return out;
 }
 
 Result<MulticastMac> multicast_mac_del(const MacAddr &mac)
 {
-	auto ll = locked_layout();
-	if (!ll)
-		return std::unexpected(ll.error());
-	auto fd = open_macs(ll->first);
+	auto s = devmap_session();
+	if (!s)
+		return std::unexpected(s.error());
+	auto fd = open_macs(s->l);
 	if (!fd)
 		return std::unexpected(fd.error());
 	auto key = mac_key(mac);
 	uint32_t cur = 0;
-	if (bpf_map_lookup_elem(fd->get(), &key, &cur))
-		return fail(ENOENT, "multicast mac", mac_string(mac), "is in no group; nothing removed (see xdpctl status)");
-	if (bpf_map_delete_elem(fd->get(), &key))
-		return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_delete_elem", kMulticastMacsMap, {}}));
-	return MulticastMac{mac, cur, {}};
+	MulticastMac out{mac, 0, {}, true};
+	if (bpf_map_lookup_elem(fd->get(), &key, &cur) == 0) {
+		if (bpf_map_delete_elem(fd->get(), &key))
+			return std::unexpected(detail::with_privilege_hint(Error{errno, "bpf_map_delete_elem", kMulticastMacsMap, {}}));
+		out = {mac, cur, {}, false};
+	}
+	if (auto st = detail::settle_state(*s); !st)
+		return std::unexpected(st.error());
+	return out;
 }
 
 Result<std::vector<MulticastMac>> multicast_macs(const Layout &l)

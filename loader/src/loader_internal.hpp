@@ -1,12 +1,16 @@
 // Pieces shared by the loader's translation units; not part of the library's API.
 #pragma once
 
+#include <linux/bpf.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/loader.hpp"
 #include "xdpctl/registry.hpp"
+#include "xdpctl/state.hpp"
 
 namespace xdpctl::detail {
 
@@ -20,6 +24,20 @@ struct LinkInfo {
 // The pinned xdpctl link of ifindex, if there is one.
 [[nodiscard]] Result<LinkInfo> pinned_link_info(const Layout &l, int ifindex);
 
+// What the kernel says about a pinned XDP link (dir_ifindex: the if<IFINDEX> it is pinned in, 0
+// for a moved<LINK_ID> directory).
+enum class Where {
+	None,      // no link pinned (a load killed before it pinned its link) or not a link
+	Here,      // attached to the device of its ifindex in this namespace
+	Gone,      // its device was removed (the kernel detached it: ifindex 0)
+	Elsewhere, // attached, but not to a device of this namespace (moved with its device)
+};
+struct Seen {
+	Where where = Where::None;
+	LinkInfo li;
+};
+[[nodiscard]] Seen see_link(const std::string &pin, int dir_ifindex);
+
 // The ifindexes with a directory ROOT/ns<NS>/if<IFINDEX> (xdpctl loaded something there), ascending.
 [[nodiscard]] std::vector<int> pinned_ifindexes(const Layout &l);
 
@@ -27,6 +45,34 @@ struct LinkInfo {
 // have the object's layout), loads (bound to bind_ifindex when non-zero) and pins the shared maps
 // it created. Everything made is registered in txn.
 [[nodiscard]] Status load_instance(ResolvedProgram &rp, const Layout &l, Txn &txn, int bind_ifindex);
+
+// A command's session: the RootLock held, the desired state read (or, without a record, made
+// from what is pinned) and the namespace converged to it (loader_attach.cpp).
+struct Session {
+	Layout l;
+	RootLock lock;
+	DesiredState st;
+	bool recorded = false;       // a record was pinned (else st was made from what is pinned)
+	std::vector<Detached> notes; // what the convergence did: devices gone or moved, loads dropped
+};
+[[nodiscard]] Result<Session> open_converged(const Layout &l);
+// The end of every command: the record written, or, once nothing of xdpctl is left in the
+// namespace, the shared maps, the record and the directory removed.
+[[nodiscard]] Status settle_state(Session &s);
+
+// The entries of a devmap, by key (a DEVMAP's empty slots left out).
+struct Entry {
+	uint32_t key;
+	bpf_devmap_val val;
+};
+[[nodiscard]] std::vector<Entry> read_entries(int fd);
+
+// Makes the namespace's devmaps hold what s records (rules in tx_port and tx_port_hash alike,
+// ports in both flavours of their group): entries nobody recorded go (a del that was killed),
+// recorded ones not yet written are written (an add that was killed; dropped if that fails),
+// and a written one the kernel removed (its device went: dev_map_notification) is forgotten
+// with its twin. Without a record (recorded false) the entries found are recorded as they are.
+[[nodiscard]] Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded);
 
 // A permission error (EPERM/EACCES) without a detail gets what require_privileges finds missing
 // (root, capabilities), and keeps strerror when nothing is.

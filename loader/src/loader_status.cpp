@@ -191,11 +191,14 @@ Result<NamespaceStatus> status()
 		st.interfaces.push_back(std::move(s));
 	}
 	for (const auto &n : list_dir(l->ns_dir())) {
-		if (!n.starts_with("if"))
+		bool moved_dir = n.starts_with("moved");
+		if (!n.starts_with("if") && !moved_dir)
 			continue;
-		int idx = std::atoi(n.c_str() + 2);
-		auto li = detail::pinned_link_info(*l, idx);
-		if (!li || !li->ifindex)
+		int idx = moved_dir ? 0 : std::atoi(n.c_str() + 2);
+		auto seen = detail::see_link(l->ns_dir() + "/" + n + "/link", idx);
+		if (seen.where == detail::Where::Elsewhere)
+			st.moved.push_back({seen.li.id, seen.li.prog_id, prog_name(seen.li.prog_id), seen.li.ifindex});
+		else if (!moved_dir && seen.where != detail::Where::Here)
 			st.stale_ifindexes.push_back(idx);
 	}
 	std::sort(st.stale_ifindexes.begin(), st.stale_ifindexes.end());

@@ -6,6 +6,9 @@
 //   ROOT/ns<NS>/if<IFINDEX>/<MAP>         that interface's own maps (xdpctl_stats, ...)
 //   ROOT/ns<NS>/maps/<MAP>                maps shared by every interface of the namespace
 //   ROOT/ns<NS>/monitor/<MAP>             the tracepoint monitor's maps
+//   ROOT/ns<NS>/state                     the namespace's desired state (state.hpp)
+//   ROOT/ns<NS>/moved<LINK_ID>/           an if<IFINDEX> directory whose device moved to another
+//                                         namespace with its link (kept: unpinning would detach it)
 //
 // This header is the one owner of that layout: every part of libxdpctl (loader, monitor, the
 // control map's user-space backend) works ROOT and NS out through current_layout().

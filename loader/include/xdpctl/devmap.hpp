@@ -65,6 +65,7 @@ struct DevmapWrite {
 	uint32_t egress_prog_id = 0;
 	bool replaced = false;
 	bool slot_key = false; // key is a group slot (bcast_ports), not an ifindex
+	bool already = false;  // add: the entry was in place; del: there was none (nothing changed)
 };
 
 [[nodiscard]] Result<std::vector<DevmapWrite>> redirect_add(const std::vector<RedirectRule> &rules,
@@ -95,10 +96,12 @@ struct MulticastMac {
 	MacAddr mac{};
 	uint32_t group = 0;
 	std::optional<uint32_t> old_group; // set when the MAC was in another group (with replace)
+	bool already = false;              // add: it was in this group; del: it was in none
 };
-// MAC -> group; a MAC already mapped is EEXIST unless replace.
+// MAC -> group; a MAC already in this group is fine (already), in another one EEXIST unless
+// replace. One map update: nothing to finish after a crash.
 [[nodiscard]] Result<MulticastMac> multicast_mac_add(const MacAddr &mac, uint32_t group, bool replace = false);
-// Removes the MAC's mapping; ENOENT when it has none. Returns the group it was in.
+// Removes the MAC's mapping (already when it has none). Returns the group it was in.
 [[nodiscard]] Result<MulticastMac> multicast_mac_del(const MacAddr &mac);
 // Every MAC -> group mapping, sorted by MAC (for status).
 [[nodiscard]] Result<std::vector<MulticastMac>> multicast_macs(const Layout &l);

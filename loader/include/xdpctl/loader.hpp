@@ -1,6 +1,9 @@
 // Attaching programs to interfaces through pinned bpf_links, replacing them atomically, and
-// detaching them leaving nothing behind. Every call here takes the RootLock and is all-or-nothing:
-// on failure it closes and unpins what it made and restores what it replaced.
+// detaching them leaving nothing behind. Every call here takes the RootLock, first converges the
+// namespace to its recorded desired state (state.hpp: devices that went take their pins and
+// rules with them, a command that was killed is finished), then records the new intent and
+// makes it true. A call that fails changes nothing (it closes and unpins what it made, restores
+// what it replaced and the record); a call killed at any point is finished by the next call.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,7 @@ struct LoadRequest {
 	std::vector<std::string> interfaces; // names in the calling thread's namespace
 	AttachMode mode = AttachMode::Native;
 	bool dev_bound = false; // bind to the device (forced for programs whose spec says so)
-	bool replace = false;   // swap the program of a link xdpctl owns (bpf_link_update)
+	bool replace = false;   // swap the program of a link xdpctl owns (bpf_link_update), even for the same one
 	// false (`--no-stats`): the instances keep no per-action counters; the verifier drops the
 	// counting code (the program's xdpctl_stats_on, include/xdpctl/stats.h). EINVAL for a program
 	// without that switch.
@@ -38,23 +41,40 @@ struct Attached {
 	bool replaced = false; // an xdpctl link was updated in place
 	std::string link_pin;
 	bool counters = true; // the instance counts per action (see LoadRequest::counters)
+	bool already = false; // it was in place before the call: nothing changed
 };
 
 // Loads one program instance per interface and attaches it; pins per the bpffs layout. The
 // attaches run on a second thread while the next instances load (see loader_attach.cpp).
 [[nodiscard]] Result<std::vector<Attached>> load(const LoadRequest &req);
 
+enum class DetachState {
+	Unloaded,  // detached, pins removed
+	Gone,      // the device was removed: its pins and rules were cleaned
+	Moved,     // the device moved to another namespace with its link: left attached there
+	NotLoaded, // had no program: nothing to do
+	Failed,    // a load that was killed could not be finished; detail says why
+};
+
 struct Detached {
 	std::string ifname; // "" for a removed interface whose pins were cleaned
-	int ifindex = 0;
+	int ifindex = 0;    // for Moved: the ifindex in the namespace it moved to
 	std::string prog;
+	DetachState state = DetachState::Unloaded;
+	std::string detail;
 };
 
 // Detaches xdpctl's program from each interface and removes its pins; shared maps and the
-// namespace directory go once no interface uses them. Fails (changing nothing) if an interface is
-// unknown or has no program of xdpctl.
+// namespace directory go once no interface uses them. An interface without a program is fine
+// (NotLoaded); one that moved here with its link from another namespace is detached and its pins
+// there removed. Fails (changing nothing) if an interface is unknown or runs a program that is
+// not xdpctl's. The result starts with what the convergence found (Gone, Moved).
 [[nodiscard]] Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces);
-// Every interface xdpctl loaded in this namespace, including ones that were removed meanwhile.
+// Every interface xdpctl loaded in this namespace, including ones that were removed meanwhile;
+// links that moved to another namespace stay there (reported Moved).
 [[nodiscard]] Result<std::vector<Detached>> unload_all();
+// Converges the namespace to its recorded desired state without knowing what was interrupted
+// (what every other call does first); returns what it found and did.
+[[nodiscard]] Result<std::vector<Detached>> repair();
 
 } // namespace xdpctl

@@ -43,8 +43,17 @@ struct DevmapStatus {
 struct NamespaceStatus {
 	std::vector<InterfaceStatus> interfaces;
 	std::vector<DevmapStatus> devmaps;
-	// interfaces with xdpctl pins whose device was removed (cleaned by `unload --all`)
+	// interfaces with xdpctl pins whose device was removed (cleaned by the next command)
 	std::vector<int> stale_ifindexes;
+	// links xdpctl made here whose interface moved to another namespace with them (still
+	// attached there; `xdpctl unload IFNAME` in that namespace detaches them)
+	struct Moved {
+		uint32_t link_id = 0;
+		uint32_t prog_id = 0;
+		std::string prog;
+		uint32_t ifindex = 0; // in the namespace it moved to
+	};
+	std::vector<Moved> moved;
 };
 
 [[nodiscard]] Result<NamespaceStatus> status();

@@ -1,0 +1,586 @@
+// The convergent control plane (issue 14), through the real xdpctl binary in a namespace of its
+// own with a private bpffs: the four scenarios of the issue as regression tests (ifindex reuse
+// with real frames, a killed --replace, a killed load/broadcast/unload, an interface moved to
+// another namespace), crash trials (a SIGKILL at every step boundary through the test hook
+// XDPCTL_TEST_KILL_AT_STEP, and at random moments), and xdpctl processes racing.
+//
+// After every kill: no lock held, `status` agrees with `ip link`, the same command run again
+// exits 0 and leaves exactly the intended state (programs, pins, both flavours of every devmap),
+// and at the end no program or map of xdpctl's outlives the test.
+//
+// Knobs: XDPCTL_CRASH_RANDOM (random-moment kills, default 30), XDPCTL_CRASH_ONLY (only the
+// crash cases whose name contains it), XDPCTL_RACE_ROUNDS (rounds per racing process, default 30).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <bpf/bpf.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include "bpffs_dir.hpp"
+#include "netns.hpp"
+#include "traffic.hpp"
+#include "xdpctl_fixture.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/netdev.hpp"
+
+using namespace xt;
+
+namespace {
+
+const std::string kBin = XDPCTL_BIN;
+
+int knob(const char *name, int dflt)
+{
+	const char *v = std::getenv(name);
+	return v && *v ? std::atoi(v) : dflt;
+}
+
+// The programs and maps these tests make xdpctl load, by the names the kernel keeps (15
+// characters). Counted by id above the test's start, so another test of the same programs
+// running on the host at that moment would be counted too: the count waits for them to go.
+const std::set<std::string> kOurProgs = {"xdp_pass_prog", "xdp_redirect_de", "xdp_broadcast_d", "xdp_multicast"};
+const std::set<std::string> kOurMaps = {"xdpctl_stats", "tx_port", "tx_port_hash", "bcast_ports", "bcast_ports_has",
+					"bcast_group", "bcast_group_has", "mcast_macs", "mcast_groups", "mcast_group0",
+					"mcast_group1", "mcast_group2", "mcast_group3", "xdpctl_state"};
+
+// Programs and maps of ours with an id above `after` (ids only grow): what this test made.
+std::pair<int, int> our_objects(uint32_t after_prog, uint32_t after_map)
+{
+	int progs = 0, maps = 0;
+	for (uint32_t id = after_prog; bpf_prog_get_next_id(id, &id) == 0;) {
+		int fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		bpf_prog_info i{};
+		uint32_t len = sizeof(i);
+		if (bpf_obj_get_info_by_fd(fd, &i, &len) == 0 && kOurProgs.contains(i.name))
+			progs++;
+		close(fd);
+	}
+	for (uint32_t id = after_map; bpf_map_get_next_id(id, &id) == 0;) {
+		int fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		bpf_map_info i{};
+		uint32_t len = sizeof(i);
+		if (bpf_obj_get_info_by_fd(fd, &i, &len) == 0 && kOurMaps.contains(i.name))
+			maps++;
+		close(fd);
+	}
+	return {progs, maps};
+}
+
+// our_objects() once they had time to go: programs and maps are freed after an RCU grace period.
+std::pair<int, int> no_objects_left(uint32_t after_prog, uint32_t after_map)
+{
+	std::pair<int, int> left;
+	for (int i = 0; i < 100; i++) { // up to 10 s
+		left = our_objects(after_prog, after_map);
+		if (left == std::pair<int, int>{0, 0})
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	return left;
+}
+
+uint32_t last_id(int (*next)(uint32_t, uint32_t *))
+{
+	uint32_t id = 0, last = 0;
+	while (next(id, &id) == 0)
+		last = id;
+	return last;
+}
+
+// Runs xdpctl in the calling thread's namespace (fork + exec, no shell: the pid is xdpctl's, and
+// a trial costs one process, not three); kill_after_us >= 0: SIGKILLed after that long unless it
+// ended. rc is the exit code, or -9 when it was killed (by us or by the step hook).
+CmdResult run_xdpctl(const std::string &root, const std::vector<std::string> &args, int kill_at_step = 0,
+		     int kill_after_us = -1)
+{
+	// everything the child needs is made before fork: other threads may hold malloc's lock
+	std::vector<std::string> env{"XDPCTL_BPFFS=" + root};
+	if (kill_at_step)
+		env.push_back("XDPCTL_TEST_KILL_AT_STEP=" + std::to_string(kill_at_step));
+	for (char **e = environ; *e; e++)
+		if (!std::string_view(*e).starts_with("XDPCTL_"))
+			env.emplace_back(*e);
+	std::vector<char *> envp, argv{const_cast<char *>(kBin.c_str())};
+	for (auto &e : env)
+		envp.push_back(e.data());
+	envp.push_back(nullptr);
+	for (const auto &a : args)
+		argv.push_back(const_cast<char *>(a.c_str()));
+	argv.push_back(nullptr);
+	int out = memfd_create("xdpctl-out", MFD_CLOEXEC), err = memfd_create("xdpctl-err", MFD_CLOEXEC);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execve(kBin.c_str(), argv.data(), envp.data());
+		_exit(127);
+	}
+	if (kill_after_us >= 0) {
+		std::this_thread::sleep_for(std::chrono::microseconds(kill_after_us));
+		kill(pid, SIGKILL);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	auto slurp = [](int fd) {
+		std::string s;
+		char b[4096];
+		lseek(fd, 0, SEEK_SET);
+		for (ssize_t n; (n = read(fd, b, sizeof(b))) > 0;)
+			s.append(b, static_cast<size_t>(n));
+		close(fd);
+		return s;
+	};
+	CmdResult r;
+	r.rc = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+	r.out = slurp(out);
+	r.err = slurp(err);
+	return r;
+}
+
+std::vector<std::string> words(const std::string &s)
+{
+	std::vector<std::string> out;
+	std::istringstream in(s);
+	for (std::string w; in >> w;)
+		out.push_back(w);
+	return out;
+}
+
+class LoaderConverge : public XdpctlNetnsTest {
+protected:
+	// xdpctl ARGS in the test's namespace, run directly (see run_xdpctl)
+	CmdResult x(const std::string &args) { return run_xdpctl(fs_->root(), words(args)); }
+
+	std::string ns_dir() const
+	{
+		auto l = xdpctl::current_layout();
+		return fs_->root() + "/ns" + std::to_string(l->netns);
+	}
+
+	// The XDP program id `ip link` shows on each interface (0: none), one `ip -j link` for all.
+	std::map<std::string, uint32_t> ip_link_progs()
+	{
+		std::map<std::string, uint32_t> out;
+		std::string text;
+		if (sh(ns().exec() + "ip -j link show", &text))
+			return out;
+		for (const auto &l : nlohmann::json::parse(text)) {
+			uint32_t id = 0;
+			if (l.contains("xdp")) {
+				const auto &x = l["xdp"];
+				if (x.contains("prog"))
+					id = x["prog"]["id"].get<uint32_t>();
+				else if (x.contains("attached"))
+					for (const auto &a : x["attached"])
+						if (a.contains("prog"))
+							id = a["prog"]["id"].get<uint32_t>();
+			}
+			out[l.at("ifname").get<std::string>()] = id;
+		}
+		return out;
+	}
+	uint32_t ip_link_prog(const std::string &ifname) { return ip_link_progs()[ifname]; }
+
+	// The lock is free (a command that died holds nothing).
+	void expect_unlocked()
+	{
+		int fd = open(fs_->root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return; // no root, no lock
+		EXPECT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0) << "RootLock free after the kill";
+		close(fd);
+	}
+
+	// `status` says about every interface what `ip link` says.
+	void expect_status_true()
+	{
+		auto s = x("status -j");
+		ASSERT_EQ(s.rc, 0) << s.err;
+		auto j = nlohmann::json::parse(s.out);
+		auto ip = ip_link_progs();
+		for (const auto &i : j.at("interfaces")) {
+			std::string n = i.at("ifname");
+			EXPECT_EQ(i.at("prog_id").get<uint32_t>(), ip[n]) << n << ": status agrees with ip link";
+		}
+	}
+
+	// The devmaps as key -> egress ifindex (bcast_ports: its member ifindexes, keyed by themselves).
+	std::map<std::string, std::map<uint32_t, uint32_t>> devmaps()
+	{
+		std::map<std::string, std::map<uint32_t, uint32_t>> out;
+		auto s = x("status -j");
+		EXPECT_EQ(s.rc, 0) << s.err;
+		if (s.rc)
+			return out;
+		auto j = nlohmann::json::parse(s.out); // kept: a range-for over a temporary's member dangles
+		for (const auto &d : j.at("devmaps")) {
+			auto &m = out[d.at("name").get<std::string>()];
+			bool slot = d.at("key").get<std::string>() == "slot";
+			for (const auto &e : d.at("entries"))
+				m[slot ? e.at("ifindex").get<uint32_t>() : e.at("key").get<uint32_t>()] = e.at("ifindex").get<uint32_t>();
+		}
+		return out;
+	}
+
+	void expect_no_staged_pins()
+	{
+		for (const auto &p : tree(fs_->root()))
+			EXPECT_EQ(p.find("-new"), std::string::npos) << "staged pin left: " << p;
+	}
+
+};
+
+// Scenario 1: a rule keyed by a removed device's ifindex goes with it; a new device that gets the
+// ifindex inherits nothing: frames from q1 (into q0) do not come out behind p1.
+TEST_F(LoaderConverge, ReusedIfindexInheritsNoRule)
+{
+	auto p1 = add_veth("p1", "p1x");
+	auto p2 = add_veth("p2", "p2x");
+	ASSERT_TRUE(must(ns().exec() + "ethtool -K p1x gro on")) << "p1 a ready redirect target";
+	ASSERT_EQ(xdpctl("load xdp_redirect p1 p2").rc, 0);
+	ASSERT_EQ(xdpctl("redirect add p1 p2").rc, 0);
+	auto add = xdpctl("redirect add p2 p1");
+	ASSERT_EQ(add.rc, 0) << add.err;
+
+	Mac dst{0x02, 0, 0, 0, 0x77, 0x01}, src{0x02, 0, 0, 0, 0x77, 0x02};
+	auto frame = Packet().eth(dst, src, 0x88b5).payload(46, 5).build();
+	{
+		Capture cap("p1x", 0x88b5);
+		ASSERT_EQ(send_frames("p2x", frame, 5), 5);
+		auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
+		ASSERT_EQ(got.size(), 5u) << "control: p2 -> p1 forwards (so the next check can fail)";
+	}
+
+	ASSERT_TRUE(must(ns().exec() + "ip link del p2"));
+	ASSERT_TRUE(must(ns().exec() + "ip link add q0 index " + std::to_string(p2.ifindex) + " type veth peer name q1"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set q0 up"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set q1 up"));
+	auto load = xdpctl("load xdp_redirect q0");
+	ASSERT_EQ(load.rc, 0) << load.err;
+
+	Capture cap("p1x", 0x88b5);
+	ASSERT_EQ(send_frames("q1", frame, 5), 5);
+	auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
+	EXPECT_EQ(got.size(), 0u) << "q0 inherited p2's rule: frames from q1 arrived behind p1";
+	auto maps = devmaps();
+	for (const char *m : {"tx_port", "tx_port_hash"}) {
+		EXPECT_FALSE(maps[m].contains(static_cast<uint32_t>(p2.ifindex))) << m << ": the entry keyed by p2's ifindex went with p2";
+		EXPECT_TRUE(maps[m].empty()) << m << ": p1 -> p2 went with p2 too";
+	}
+	auto del = xdpctl("redirect del q0");
+	EXPECT_EQ(del.rc, 0) << "no rule for q0: nothing to do, said so: " << del.err;
+	EXPECT_NE(del.out.find("nothing to remove"), std::string::npos) << del.out;
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir() + "/if" + std::to_string(p2.ifindex) + "/xdpctl_stats-new"));
+	(void)p1;
+}
+
+// A command whose effect is in place succeeds and says so; a conflicting one names --replace.
+TEST_F(LoaderConverge, InPlaceSucceedsConflictNamesReplace)
+{
+	add_veth("a0", "a1");
+	add_veth("b0", "b1");
+	ASSERT_EQ(xdpctl("load xdp_redirect a0").rc, 0);
+	auto again = xdpctl("load xdp_redirect a0");
+	EXPECT_EQ(again.rc, 0) << again.err;
+	EXPECT_NE(again.out.find("already loaded"), std::string::npos) << again.out;
+	auto other = xdpctl("load xdp_pass a0");
+	EXPECT_EQ(other.rc, 1);
+	EXPECT_NE(other.err.find("--replace"), std::string::npos) << other.err;
+	auto mode = xdpctl("load -m skb xdp_redirect a0");
+	EXPECT_EQ(mode.rc, 1) << "other options are another intent";
+	EXPECT_NE(mode.err.find("--replace"), std::string::npos) << mode.err;
+
+	ASSERT_EQ(xdpctl("redirect add a0 b0").rc, 0);
+	auto rule = xdpctl("redirect add a0 b0");
+	EXPECT_EQ(rule.rc, 0) << rule.err;
+	EXPECT_NE(rule.out.find("already in tx_port"), std::string::npos) << rule.out;
+	auto conflict = xdpctl("redirect add a0 a0");
+	EXPECT_EQ(conflict.rc, 1);
+	EXPECT_NE(conflict.err.find("--replace"), std::string::npos) << conflict.err;
+
+	ASSERT_EQ(xdpctl("unload a0").rc, 0);
+	auto un = xdpctl("unload a0");
+	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_NE(un.out.find("nothing to unload"), std::string::npos) << un.out;
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "nothing left";
+}
+
+// Scenario 4: an interface moved to another namespace keeps its program; the old namespace's
+// unload --all leaves it attached and says it moved; the new namespace unloads it.
+TEST_F(LoaderConverge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
+{
+	NetNs other;
+	add_veth("l0", "l1");
+	add_veth("k0", "k1");
+	ASSERT_EQ(xdpctl("load xdp_pass l0 k0").rc, 0);
+	uint32_t prog = ip_link_prog("l0");
+	ASSERT_NE(prog, 0u);
+	ASSERT_TRUE(must(ns().exec() + "ip link set l0 netns " + other.name()));
+	auto in_other = [&](const std::string &args) { return run_cmd(other.exec() + kBin + " " + args, env()); };
+	auto other_prog = [&] {
+		std::string out;
+		sh(other.exec() + "ip -j link show dev l0", &out);
+		auto j = nlohmann::json::parse(out);
+		return j[0].contains("xdp") ? j[0]["xdp"]["prog"]["id"].get<uint32_t>() : 0u;
+	};
+	ASSERT_EQ(other_prog(), prog) << "the link went with the device";
+
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	auto sj = nlohmann::json::parse(st.out);
+	ASSERT_EQ(sj.at("moved").size(), 1u) << "status reports the moved link: " << st.out;
+	EXPECT_EQ(sj.at("moved")[0].at("prog_id").get<uint32_t>(), prog);
+
+	auto load_there = in_other("load xdp_pass l0");
+	EXPECT_EQ(load_there.rc, 1);
+	EXPECT_NE(load_there.err.find("xdpctl unload l0"), std::string::npos) << "says which command works: " << load_there.err;
+
+	auto all = xdpctl("unload --all");
+	EXPECT_EQ(all.rc, 0) << all.err;
+	EXPECT_NE(all.out.find("moved to another namespace"), std::string::npos) << all.out;
+	EXPECT_NE(all.out.find("unloaded xdp_pass_prog from k0"), std::string::npos) << all.out;
+	EXPECT_EQ(other_prog(), prog) << "unload --all here did not detach l0's program there";
+	EXPECT_EQ(ip_link_prog("k0"), 0u) << "k0 unloaded";
+
+	auto un = in_other("unload l0");
+	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_EQ(other_prog(), 0u) << "unloaded from the namespace it lives in";
+	auto rep = xdpctl("repair");
+	EXPECT_EQ(rep.rc, 0) << rep.err;
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "the old namespace's pins are gone";
+	for (const auto &p : tree(fs_->root()))
+		ADD_FAILURE() << "left behind: " << p;
+}
+
+// Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
+// test hook) and at random moments; after each kill the namespace is checked and the same
+// command run again must finish the job.
+TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
+{
+	constexpr int kIfs = 4;
+	std::vector<std::string> ifs;
+	for (int i = 0; i < kIfs; i++) {
+		add_veth("c" + std::to_string(i), "d" + std::to_string(i));
+		ifs.push_back("c" + std::to_string(i));
+		sh(ns().exec() + "ethtool -K d" + std::to_string(i) + " gro on");
+	}
+	std::string all_ifs;
+	for (const auto &i : ifs)
+		all_ifs += " " + i;
+	uint32_t prog_base = last_id(bpf_prog_get_next_id), map_base = last_id(bpf_map_get_next_id);
+
+	auto loaded_everywhere = [&](const std::string &prog) {
+		auto ip = ip_link_progs();
+		for (const auto &i : ifs)
+			EXPECT_EQ(xdpctl::prog_name(ip[i]), prog) << i;
+		auto s = nlohmann::json::parse(x("status -j").out);
+		for (const auto &i : s.at("interfaces"))
+			if (i.at("prog_id").get<uint32_t>()) {
+				EXPECT_TRUE(i.at("owned").get<bool>()) << i.at("ifname") << " held by xdpctl's pinned link";
+			}
+	};
+	auto twins = [&](const char *a, const char *b, size_t want) {
+		auto m = devmaps();
+		EXPECT_EQ(m[a], m[b]) << a << " and " << b << " in step";
+		EXPECT_EQ(m[a].size(), want) << a << "; status: " << xdpctl("status -j").out;
+	};
+	struct Case {
+		const char *what;
+		std::string setup;                  // xdpctl commands (';'-separated) from a clean namespace
+		std::string cmd;                    // the command killed
+		std::function<void()> intended;     // the state it must leave
+	};
+	std::vector<Case> cases = {
+		{"load of many interfaces", "", "load xdp_redirect" + all_ifs, [&] { loaded_everywhere("xdp_redirect_devmap"); }},
+		{"load --replace of many interfaces", "load xdp_pass" + all_ifs, "load --replace xdp_redirect" + all_ifs,
+		 [&] { loaded_everywhere("xdp_redirect_devmap"); }},
+		{"unload of many interfaces", "load xdp_pass" + all_ifs, "unload" + all_ifs, [&] {
+			 auto ip = ip_link_progs();
+			 for (const auto &i : ifs)
+				 EXPECT_EQ(ip[i], 0u) << i;
+			 EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "no pins left";
+		 }},
+		{"unload --all", "load xdp_pass" + all_ifs, "unload --all", [&] {
+			 auto ip = ip_link_progs();
+			 for (const auto &i : ifs)
+				 EXPECT_EQ(ip[i], 0u) << i;
+			 EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "no pins left";
+		 }},
+		{"redirect add", "load xdp_redirect c0 c1 c2", "redirect add c0 c3", [&] { twins("tx_port", "tx_port_hash", 1); }},
+		{"redirect del", "load xdp_redirect c0 c1 c2;redirect add c0 c3;redirect add c1 c2;redirect add c2 c3",
+		 "redirect del c0 c1 c2", [&] { twins("tx_port", "tx_port_hash", 0); }},
+		{"broadcast add", "load xdp_broadcast c0", "broadcast add" + all_ifs,
+		 [&] { twins("bcast_ports", "bcast_ports_hash", kIfs); }},
+		{"broadcast del", "load xdp_broadcast c0;broadcast add" + all_ifs, "broadcast del c1 c2 c3",
+		 [&] { twins("bcast_ports", "bcast_ports_hash", 1); }},
+		{"multicast add", "load xdp_multicast c0", "multicast add 1 c1 c2 c3",
+		 [&] { EXPECT_EQ(devmaps()["mcast_group1"].size(), 3u); }},
+		{"multicast del", "load xdp_multicast c0;multicast add 1 c1 c2 c3", "multicast del 1 c1 c2",
+		 [&] { EXPECT_EQ(devmaps()["mcast_group1"].size(), 1u); }},
+	};
+	auto reset = [&] {
+		auto u = x("unload --all");
+		ASSERT_EQ(u.rc, 0) << u.err;
+		ASSERT_FALSE(xdpctl::path_exists(ns_dir())) << "clean between trials";
+	};
+	auto setup = [&](const Case &c) {
+		for (size_t at = 0; at < c.setup.size();) {
+			size_t semi = c.setup.find(';', at);
+			std::string one = c.setup.substr(at, semi == std::string::npos ? std::string::npos : semi - at);
+			auto r = x(one);
+			ASSERT_EQ(r.rc, 0) << one << ": " << r.err;
+			at = semi == std::string::npos ? c.setup.size() : semi + 1;
+		}
+	};
+	// One trial: killed by `how`; returns whether the kill landed (false: the command finished).
+	int kills = 0;
+	auto trial = [&](const Case &c, const std::function<CmdResult()> &how) {
+		reset();
+		setup(c);
+		if (::testing::Test::HasFatalFailure())
+			return false;
+		int rc = how().rc;
+		if (rc == 0) {
+			c.intended();
+			return false;
+		}
+		EXPECT_EQ(rc, -SIGKILL) << "killed, not failed";
+		kills++;
+		expect_unlocked();
+		expect_status_true();
+		auto again = x(c.cmd);
+		EXPECT_EQ(again.rc, 0) << "the same command again finishes the job: " << again.err;
+		SCOPED_TRACE("the rerun said: " + again.out);
+		c.intended();
+		expect_no_staged_pins();
+		auto rep = x("repair -j");
+		EXPECT_EQ(rep.rc, 0) << rep.err;
+		EXPECT_EQ(rep.out, "[]\n") << "converged: repair finds nothing to do";
+		return true;
+	};
+
+	const char *only = std::getenv("XDPCTL_CRASH_ONLY"); // a case by a word of its name, to debug one
+	std::erase_if(cases, [&](const Case &c) { return only && *only && !std::string(c.what).contains(only); });
+	for (const auto &c : cases) {
+		SCOPED_TRACE(c.what);
+		int step = 1;
+		for (; step < 200; step++) {
+			SCOPED_TRACE("killed at step " + std::to_string(step));
+			if (!trial(c, [&] { return run_xdpctl(fs_->root(), words(c.cmd), step); }))
+				break;
+			if (::testing::Test::HasFailure())
+				return;
+		}
+		EXPECT_GT(step, 1) << "the command crosses step boundaries";
+	}
+	int step_kills = kills;
+
+	// random moments: a uniform delay over the command's own run time
+	std::mt19937 rng(12345);
+	int rounds = knob("XDPCTL_CRASH_RANDOM", 30);
+	for (int r = 0; r < rounds; r++) {
+		const auto &c = cases[static_cast<size_t>(r) % cases.size()];
+		SCOPED_TRACE(std::string(c.what) + ", random round " + std::to_string(r));
+		reset();
+		setup(c);
+		auto t0 = std::chrono::steady_clock::now();
+		ASSERT_EQ(run_xdpctl(fs_->root(), words(c.cmd)).rc, 0);
+		auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+		int delay = std::uniform_int_distribution<int>(0, static_cast<int>(took))(rng);
+		(void)trial(c, [&] { return run_xdpctl(fs_->root(), words(c.cmd), 0, delay); });
+		if (::testing::Test::HasFailure())
+			return;
+	}
+	reset();
+	RecordProperty("step_kills", step_kills);
+	RecordProperty("random_kills", kills - step_kills);
+	std::printf("[ crash    ] %d kills at step boundaries, %d at random moments, all finished by a rerun\n", step_kills,
+		    kills - step_kills);
+	if (!only || !*only) {
+		EXPECT_GE(step_kills, 70) << "every case crosses its step boundaries";
+	}
+	auto left = no_objects_left(prog_base, map_base);
+	EXPECT_EQ(left.first, 0) << "programs leaked";
+	EXPECT_EQ(left.second, 0) << "maps leaked";
+}
+
+// 2-4 xdpctl processes on the same interfaces: no hang, no crash, each command succeeds or
+// fails with its one line, and at the end the namespace is what the kernel says.
+TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
+{
+	std::vector<std::string> ifs;
+	for (int i = 0; i < 4; i++) {
+		add_veth("r" + std::to_string(i), "s" + std::to_string(i));
+		sh(ns().exec() + "ethtool -K s" + std::to_string(i) + " gro on");
+	}
+	const std::vector<std::string> ops = {"load xdp_redirect r0 r1 r2 r3", "load --replace xdp_pass r0 r1",
+					      "load --replace xdp_redirect r0 r1 r2 r3", "unload r0 r2",
+					      "redirect add r1 r2 --replace",  "redirect add r3 r0 --replace",
+					      "redirect del r1 r3",             "unload --all"};
+	int rounds = knob("XDPCTL_RACE_ROUNDS", 30);
+	uint32_t prog_base = last_id(bpf_prog_get_next_id), map_base = last_id(bpf_map_get_next_id);
+	std::atomic<int> bad{0}, ok{0};
+	std::vector<std::thread> ts;
+	for (int p = 0; p < 3; p++)
+		ts.emplace_back([&, p] {
+			if (!join_netns(ns()))
+				return;
+			std::mt19937 rng(static_cast<unsigned>(p + 1));
+			for (int r = 0; r < rounds; r++) {
+				const auto &op = ops[std::uniform_int_distribution<size_t>(0, ops.size() - 1)(rng)];
+				int rc = run_xdpctl(fs_->root(), words(op)).rc;
+				if (rc == 0)
+					ok++;
+				else if (rc != 1)
+					bad++;
+			}
+		});
+	for (auto &t : ts)
+		t.join();
+	std::printf("[ race     ] 3 processes, %d commands: %d exited 0, %d refused (exit 1), %d otherwise\n", 3 * rounds,
+		    ok.load(), 3 * rounds - ok.load() - bad.load(), bad.load());
+	EXPECT_EQ(bad.load(), 0) << "every command exited 0 or 1 (no crash, no usage error)";
+	EXPECT_GT(ok.load(), 0);
+	expect_unlocked();
+	auto rep = xdpctl("repair -j");
+	EXPECT_EQ(rep.rc, 0) << rep.err;
+	EXPECT_EQ(rep.out, "[]\n") << "the racers left a converged namespace";
+	expect_status_true();
+	expect_no_staged_pins();
+	auto m = devmaps();
+	EXPECT_EQ(m["tx_port"], m["tx_port_hash"]) << "twin maps in step";
+	auto s = nlohmann::json::parse(xdpctl("status -j").out);
+	for (const auto &i : s.at("interfaces"))
+		if (i.at("prog_id").get<uint32_t>()) {
+			EXPECT_TRUE(i.at("owned").get<bool>()) << i.at("ifname") << ": every program is xdpctl's, by its pinned link";
+		}
+	ASSERT_EQ(xdpctl("unload --all").rc, 0);
+	auto ip = ip_link_progs();
+	for (const auto &i : {"r0", "r1", "r2", "r3"})
+		EXPECT_EQ(ip[i], 0u) << i;
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
+	EXPECT_EQ(no_objects_left(prog_base, map_base), (std::pair<int, int>{0, 0})) << "programs, maps of ours left";
+}
+
+} // namespace
