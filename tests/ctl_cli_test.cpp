@@ -104,7 +104,7 @@ TEST_F(CtlCli, BadInputIsOneClearLineAndFailure)
 		{"setup-redirect without an interface", "ctl setup-redirect", 2, "IFNAME is required"},
 		{"unknown backend", "ctl --backend magic stats", 2, "magic"},
 		{"no ctl subcommand", "ctl", 2, "subcommand is required"},
-		{"unknown ctl subcommand", "ctl frobnicate", 2, "subcommand is required; see xdpctl ctl --help"},
+		{"unknown ctl subcommand", "ctl frobnicate", 2, "unknown verb 'frobnicate'"},
 		{"interval not positive", "ctl stats -i -1", 2, "--interval"},
 	};
 	for (const auto &r : rows) {
