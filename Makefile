@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench demo kmod lane lane-soak clean
+.PHONY: all deps bpf skel cxx test bench demo kmod lane lane-soak clean install uninstall
 
 all: cxx
 
@@ -86,6 +86,20 @@ $(CMAKE_DIR)/build.ninja: CMakeLists.txt $(DEPS_STAMP)
 
 cxx: $(SKELS) $(CMAKE_DIR)/build.ninja
 	$(Q)$(CMAKE) --build $(CMAKE_DIR) $(if $(filter 1,$(V)),-- -v,)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: the CMake install rules (CMakeLists.txt, the
+# end; what goes where: docs/install.md), after building what they install (not the tests).
+# `make uninstall [DESTDIR=...]` removes what the last install wrote (its manifest; give the same
+# DESTDIR) and the directories of xdpctl's own that are then empty.
+PREFIX ?= /usr/local
+install: $(SKELS) $(CMAKE_DIR)/build.ninja
+	$(Q)$(CMAKE) --build $(CMAKE_DIR) --target xdpctl_dist
+	$(Q)DESTDIR=$(DESTDIR) $(CMAKE) --install $(CMAKE_DIR) --prefix $(PREFIX)
+	$(Q)cp $(CMAKE_DIR)/install_manifest.txt $(BUILD)/install_manifest.txt
+
+uninstall:
+	$(Q)test -f $(BUILD)/install_manifest.txt || { echo "uninstall: nothing installed from $(BUILD)" >&2; exit 1; }
+	$(Q)DESTDIR=$(DESTDIR) $(CMAKE) -DMANIFEST=$(abspath $(BUILD))/install_manifest.txt -P cmake/uninstall.cmake
 
 # ctest's summary line ("N% tests passed, N tests failed out of N") ends the output; with the
 # kernel lane (LANE=1, the default) kmod/test-all.sh runs ctest, then the lane, and ends with a
