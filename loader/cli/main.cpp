@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include "cli.hpp"
 #include "xdpctl/privileges.hpp"
@@ -206,6 +207,14 @@ int main(int argc, char **argv)
 	cli::register_features(app, g);
 	cli::register_demo(app, g);
 	cli::register_monitor(app, g);
+
+	// not in --help: the build runs them (CMakeLists.txt) to make the pages and the completion
+	if (argc == 3 && std::string_view(argv[1]) == "--generate-man")
+		return cli::write_man_pages(app, argv[2]);
+	if (argc == 2 && std::string_view(argv[1]) == "--generate-completion") {
+		fmt::print("{}", cli::bash_completion(app));
+		return cli::kExitOk;
+	}
 
 	try {
 		app.parse(argc, argv);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctest install_tree: what `make install` gives a user, used the way a user uses it, with nothing
 # of the source or build tree in reach.
-#  - cmake --install into a private DESTDIR (prefix /usr/local): the files, the library's SONAME,
+#  - cmake --install into a private DESTDIR (prefix /usr/local): the files (man pages rendered by
+#    man, the completion sourced by bash), the library's SONAME,
 #    no internal header, no text file naming the source or build tree; every installed header
 #    compiles alone; cmake/uninstall.cmake (make uninstall) then leaves no file behind.
 #  - examples/daemon/xdpd built with g++ and `pkg-config libxdpctl` alone, run in a private
@@ -61,6 +62,16 @@ for src in "$root"/bpf/*.bpf.c; do
 done
 check "only the collection's objects (no test programs)" \
 	test "$(ls "$P/share/xdpctl/bpf" | wc -l)" -eq "$(ls "$root"/bpf/*.bpf.c | wc -l)"
+verbs=$("$P/sbin/xdpctl" --help | sed -n '/^Subcommands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')
+check "man pages: xdpctl(8) and one per verb" test "$(ls "$P/share/man/man8" | sort | tr '\n' ' ')" = \
+	"$( (echo xdpctl.8; for v in $verbs; do echo "xdpctl-$v.8"; done) | sort | tr '\n' ' ')"
+for page in "$P"/share/man/man8/*.8; do
+	MANWIDTH=100 man --warnings -l "$page" >"$tmp/man.out" 2>"$tmp/man.err"
+	check "man -l $(basename "$page") renders, no warning" test $? -eq 0 -a -s "$tmp/man.out" -a ! -s "$tmp/man.err" ||
+		cat "$tmp/man.err"
+done
+check "bash completion installed, completes verbs" has <(bash -c "source '$P/share/bash-completion/completions/xdpctl';
+	COMP_WORDS=(xdpctl unl); COMP_CWORD=1; _xdpctl; echo \"\${COMPREPLY[*]}\"") '^unload$'
 soname=$(readelf -d "$P/lib/libxdpctl.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 version=$("$P/sbin/xdpctl" --version | sed -n '1s/^xdpctl \([^ ]*\) .*/\1/p')
 check "SONAME libxdpctl.so.MAJOR.MINOR ($soname, version $version)" test "$soname" = "libxdpctl.so.${version%.*}"
