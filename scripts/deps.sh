@@ -13,9 +13,9 @@ pkgs=(
   iproute2 ethtool iputils-ping libcap2-bin tcpdump procps
   # make bench: the chart (build/bench/chart.png); unshare (util-linux) isolates the runner's mounts
   gnuplot-nox util-linux
-  # make deb: Debian's own tools (dpkg-buildpackage is dpkg-dev's) and lintian; man renders the
-  # generated pages in the tests
-  dpkg-dev debhelper lintian man-db
+  # make deb: Debian's own tools (dpkg-buildpackage is dpkg-dev's) and lintian; the tests render
+  # the generated man pages with man and col (bsdextrautils)
+  dpkg-dev debhelper lintian man-db bsdextrautils
   # kernel lane (kmod/): qemu boots Debian's 6.1/6.12 kernels with a busybox initramfs; the
   # module builds with Kbuild (gcc-12 like Debian's kernels) and gets BTF from pahole
   qemu-system-x86 busybox-static cpio xz-utils make gcc-12 pahole binutils

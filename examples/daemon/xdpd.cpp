@@ -10,7 +10,8 @@
 //
 // Output, one fact per line (what examples/README.md and the install test read):
 //   loaded PROG on IFNAME prog_id N link_id N
-//   status IFNAME PROG MODE owned|foreign
+//   status IFNAME PROG MODE owned|foreign        (every interface with an XDP program; PROG is
+//                                                the kernel's name of the program)
 //   ready
 //   counters IFNAME ACTION packets N bytes N      (each interval that changed them; non-zero only)
 //   unloaded IFNAME
@@ -96,7 +97,8 @@ int main(int argc, char **argv)
 	int rc = 0;
 	if (auto st = xdpctl::status(); st) {
 		for (const auto &i : st->interfaces)
-			std::printf("status %s %s %s %s\n", i.name.c_str(), i.prog.c_str(), xdpctl::to_string(i.mode),
+			if (i.prog_id)
+				std::printf("status %s %s %s %s\n", i.name.c_str(), i.prog.c_str(), xdpctl::to_string(i.mode),
 				    i.owned ? "owned" : "foreign");
 	} else {
 		rc = die(st.error());
