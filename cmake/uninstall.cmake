@@ -1,6 +1,6 @@
 # make uninstall: removes every file the last `cmake --install` wrote (MANIFEST; its paths are
 # without DESTDIR, so give the same DESTDIR as to the install), then the directories that only
-# xdpctl fills (include/xdpctl, share/xdpctl, lib/cmake/xdpctl) once empty; shared ones (bin,
+# xdpctl fills (include/xdpctl, lib/xdpctl, lib/cmake/xdpctl) once empty; shared ones (bin,
 # lib, share/man...) stay.
 #
 #   DESTDIR=... cmake -DMANIFEST=build/install_manifest.txt -P cmake/uninstall.cmake

@@ -140,6 +140,10 @@ TEST(CliDocs, PagesAreWhatTheBinaryMakesNow)
 	SKIP_WITHOUT_HOST_TOOLS();
 	char dir[] = "/tmp/xdpctl-man-XXXXXX";
 	ASSERT_NE(mkdtemp(dir), nullptr);
+	struct Gone {
+		const char *d;
+		~Gone() { fs::remove_all(d); } // also when an assertion ends the test early
+	} gone{dir};
 	auto r = run_cmd(kBin + " --generate-man " + dir);
 	ASSERT_EQ(r.rc, 0) << r.err;
 	std::set<std::string> built, now;
@@ -150,7 +154,6 @@ TEST(CliDocs, PagesAreWhatTheBinaryMakesNow)
 	EXPECT_EQ(built, now) << "the same pages";
 	for (const auto &p : now)
 		EXPECT_EQ(slurp(kMan + "/" + p), slurp(std::string(dir) + "/" + p)) << p << " is up to date";
-	fs::remove_all(dir);
 	auto c = run_cmd(kBin + " --generate-completion");
 	EXPECT_EQ(c.out, slurp(kCompletion)) << "the completion is up to date";
 }

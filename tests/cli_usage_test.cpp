@@ -77,6 +77,10 @@ TEST(CliVersion, TarballWithoutGitKnowsItsCommit)
 		GTEST_SKIP() << "needs the source tree's git checkout, git, cmake and tar (the lane's guest has none)";
 	char dir[] = "/tmp/xdpctl-archive-XXXXXX";
 	ASSERT_NE(mkdtemp(dir), nullptr);
+	struct Gone {
+		const char *d;
+		~Gone() { fs::remove_all(d); } // also when an assertion ends the test early
+	} gone{dir};
 	std::string log, head;
 	ASSERT_EQ(sh("git -C " + kSrc + " archive HEAD cmake | tar -x -C " + dir + " 2>&1", &log), 0) << log;
 	ASSERT_EQ(sh("git -C " + kSrc + " rev-parse --short=12 HEAD", &head), 0);
@@ -85,7 +89,6 @@ TEST(CliVersion, TarballWithoutGitKnowsItsCommit)
 	EXPECT_EQ(commit_written(dir, "-DCOMMIT=1234abcd"), "1234abcd") << "a given commit wins";
 	fs::remove(std::string(dir) + "/cmake/commit.txt");
 	EXPECT_EQ(commit_written(dir), "unknown") << "neither git nor commit.txt";
-	fs::remove_all(dir);
 }
 
 // A verb xdpctl (or one of its commands with verbs) does not have: one line, exit 2, naming the

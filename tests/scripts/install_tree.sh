@@ -58,10 +58,10 @@ for f in lib/libxdpctl.a lib/libxdpctl_testing.a lib/pkgconfig/libxdpctl.pc \
 done
 for src in "$root"/bpf/*.bpf.c; do
 	n=$(basename "$src" .bpf.c)
-	check "BPF object of the collection: $n" test -f "$P/share/xdpctl/bpf/$n.bpf.o"
+	check "BPF object of the collection: $n" test -f "$P/lib/xdpctl/bpf/$n.bpf.o"
 done
 check "only the collection's objects (no test programs)" \
-	test "$(ls "$P/share/xdpctl/bpf" | wc -l)" -eq "$(ls "$root"/bpf/*.bpf.c | wc -l)"
+	test "$(ls "$P/lib/xdpctl/bpf" | wc -l)" -eq "$(ls "$root"/bpf/*.bpf.c | wc -l)"
 verbs=$("$P/sbin/xdpctl" --help | sed -n '/^Subcommands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')
 check "man pages: xdpctl(8) and one per verb" test "$(ls "$P/share/man/man8" | sort | tr '\n' ' ')" = \
 	"$( (echo xdpctl.8; for v in $verbs; do echo "xdpctl-$v.8"; done) | sort | tr '\n' ' ')"
@@ -115,7 +115,13 @@ mkdir -p "$mnt" && mount -t bpf bpf "$mnt" || fatal "private bpffs"
 export XDPCTL_BPFFS=$mnt/xdpctl
 ina() { nsenter --net=/run/netns/"$nsa" "$@"; }
 inb() { nsenter --net=/run/netns/"$nsb" "$@"; }
-nothing_left() { test -z "$(find "$XDPCTL_BPFFS" -mindepth 1 2>/dev/null)" && ! ip -n "$nsa" link show xi0 | grep -q 'prog/xdp'; }
+# no pin, and xi0 (still there) without an XDP program; ip may also say "Peer netns reference is
+# invalid" about the peer's namespace, which is not the question
+nothing_left() {
+	local link
+	link=$(ip -n "$nsa" -o link show xi0 2>&1)
+	test -z "$(find "$XDPCTL_BPFFS" -mindepth 1 2>/dev/null)" && [[ $link == *" xi0@"* && $link != *prog/xdp* ]]
+}
 
 # run_daemon NAME BINARY PROGRAM: starts BINARY -i 100 PROGRAM xi0 in nsa, waits for "ready"
 run_daemon() {
