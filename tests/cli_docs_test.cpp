@@ -15,6 +15,7 @@
 
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
+#include "temp_dir.hpp"
 
 using namespace xt;
 namespace fs = std::filesystem;
@@ -94,15 +95,14 @@ std::string render(const std::string &page, std::string *warnings)
 std::vector<std::string> completions(const std::string &line)
 {
 	// in an empty directory, so that file name completion adds nothing of its own
-	char dir[] = "/tmp/xdpctl-complete-XXXXXX";
-	EXPECT_NE(mkdtemp(dir), nullptr);
+	TempDir dir("xdpctl-complete");
+	EXPECT_TRUE(dir.ok());
 	std::string script = "source " + kCompletion + "; line='" + line +
 			     "'; read -ra COMP_WORDS <<< \"$line\"; [[ $line == *' ' ]] && COMP_WORDS+=(''); "
 			     "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _xdpctl; printf '%s\\n' \"${COMPREPLY[@]}\"";
-	std::ofstream(std::string(dir) + "/t.sh") << script;
-	auto r = run_cmd("(cd " + std::string(dir) + " && bash t.sh)");
+	std::ofstream(dir.path() + "/t.sh") << script;
+	auto r = run_cmd("(cd " + dir.path() + " && bash t.sh)");
 	EXPECT_EQ(r.rc, 0) << r.err;
-	fs::remove_all(dir);
 	std::vector<std::string> out;
 	std::istringstream in(r.out);
 	for (std::string w; std::getline(in, w);)
@@ -138,12 +138,9 @@ std::vector<std::string> sorted(std::vector<std::string> v)
 TEST(CliDocs, PagesAreWhatTheBinaryMakesNow)
 {
 	SKIP_WITHOUT_HOST_TOOLS();
-	char dir[] = "/tmp/xdpctl-man-XXXXXX";
-	ASSERT_NE(mkdtemp(dir), nullptr);
-	struct Gone {
-		const char *d;
-		~Gone() { fs::remove_all(d); } // also when an assertion ends the test early
-	} gone{dir};
+	TempDir tmp("xdpctl-man");
+	ASSERT_TRUE(tmp.ok());
+	const std::string &dir = tmp.path();
 	auto r = run_cmd(kBin + " --generate-man " + dir);
 	ASSERT_EQ(r.rc, 0) << r.err;
 	std::set<std::string> built, now;
@@ -153,7 +150,7 @@ TEST(CliDocs, PagesAreWhatTheBinaryMakesNow)
 		now.insert(e.path().filename());
 	EXPECT_EQ(built, now) << "the same pages";
 	for (const auto &p : now)
-		EXPECT_EQ(slurp(kMan + "/" + p), slurp(std::string(dir) + "/" + p)) << p << " is up to date";
+		EXPECT_EQ(slurp(kMan + "/" + p), slurp(dir + "/" + p)) << p << " is up to date";
 	auto c = run_cmd(kBin + " --generate-completion");
 	EXPECT_EQ(c.out, slurp(kCompletion)) << "the completion is up to date";
 }

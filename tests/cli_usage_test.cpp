@@ -14,6 +14,7 @@
 #include "cli_help.hpp"
 #include "cli_json.hpp"
 #include "netns.hpp"
+#include "temp_dir.hpp"
 #include "xdpctl/version.hpp"
 
 using namespace xt;
@@ -75,19 +76,16 @@ TEST(CliVersion, TarballWithoutGitKnowsItsCommit)
 {
 	if (!fs::exists(kSrc + "/.git") || run_cmd("command -v git && command -v cmake && command -v tar").rc != 0)
 		GTEST_SKIP() << "needs the source tree's git checkout, git, cmake and tar (the lane's guest has none)";
-	char dir[] = "/tmp/xdpctl-archive-XXXXXX";
-	ASSERT_NE(mkdtemp(dir), nullptr);
-	struct Gone {
-		const char *d;
-		~Gone() { fs::remove_all(d); } // also when an assertion ends the test early
-	} gone{dir};
+	TempDir tmp("xdpctl-archive");
+	ASSERT_TRUE(tmp.ok());
+	const std::string &dir = tmp.path();
 	std::string log, head;
 	ASSERT_EQ(sh("git -C " + kSrc + " archive HEAD cmake | tar -x -C " + dir + " 2>&1", &log), 0) << log;
 	ASSERT_EQ(sh("git -C " + kSrc + " rev-parse --short=12 HEAD", &head), 0);
-	EXPECT_FALSE(fs::exists(std::string(dir) + "/.git")) << "an archive has no .git";
+	EXPECT_FALSE(fs::exists(dir + "/.git")) << "an archive has no .git";
 	EXPECT_EQ(commit_written(dir), trimmed(head)) << "the archive's commit.txt names HEAD";
 	EXPECT_EQ(commit_written(dir, "-DCOMMIT=1234abcd"), "1234abcd") << "a given commit wins";
-	fs::remove(std::string(dir) + "/cmake/commit.txt");
+	fs::remove(dir + "/cmake/commit.txt");
 	EXPECT_EQ(commit_written(dir), "unknown") << "neither git nor commit.txt";
 }
 
