@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean
+.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean dist install uninstall deb
 
 all: cxx
 
@@ -82,10 +82,35 @@ skel: $(SKELS)
 $(CMAKE_DIR)/build.ninja: CMakeLists.txt $(DEPS_STAMP)
 	$(call msg,CMAKE,$(CMAKE_DIR))
 	$(Q)$(CMAKE) -S . -B $(CMAKE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DXDPCTL_BPF_OBJ_DIR=$(abspath $(BUILD)/bpf) >/dev/null
+		-DXDPCTL_BPF_OBJ_DIR=$(abspath $(BUILD)/bpf) $(CMAKE_ARGS) >/dev/null
 
 cxx: $(SKELS) $(CMAKE_DIR)/build.ninja
 	$(Q)$(CMAKE) --build $(CMAKE_DIR) $(if $(filter 1,$(V)),-- -v,)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: the CMake install rules (CMakeLists.txt, the
+# end; what goes where: docs/install.md), after building what they install (not the tests).
+# `make uninstall [DESTDIR=...]` removes what the last install wrote (its manifest; give the same
+# DESTDIR) and the directories of xdpctl's own that are then empty.
+PREFIX ?= /usr/local
+dist: $(SKELS) $(CMAKE_DIR)/build.ninja
+	$(Q)$(CMAKE) --build $(CMAKE_DIR) --target xdpctl_dist
+
+install: dist
+	$(Q)DESTDIR=$(DESTDIR) $(CMAKE) --install $(CMAKE_DIR) --prefix $(PREFIX)
+	$(Q)cp $(CMAKE_DIR)/install_manifest.txt $(BUILD)/install_manifest.txt
+
+uninstall:
+	$(Q)test -f $(BUILD)/install_manifest.txt || { echo "uninstall: nothing installed from $(BUILD)" >&2; exit 1; }
+	$(Q)DESTDIR=$(DESTDIR) $(CMAKE) -DMANIFEST=$(abspath $(BUILD))/install_manifest.txt -P cmake/uninstall.cmake
+
+# `make deb`: the Debian packages (debian/), built with Debian's tools from the committed tree
+# (git archive HEAD) in $(BUILD)/deb/src, then checked with lintian; the .debs land in $(BUILD)/deb.
+DEB_DIR := $(BUILD)/deb
+deb: $(DEPS_STAMP)
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)git archive HEAD | tar -x -C $(DEB_DIR)/src
+	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc
+	$(Q)lintian --info --display-info $(DEB_DIR)/*.changes
 
 # ctest's summary line ("N% tests passed, N tests failed out of N") ends the output; with the
 # kernel lane (LANE=1, the default) kmod/test-all.sh runs ctest, then the lane, and ends with a

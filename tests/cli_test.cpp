@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bpffs_dir.hpp"
+#include "cli_help.hpp"
 #include "cli_json.hpp"
 
 using namespace xt;
@@ -29,29 +30,6 @@ std::vector<std::string> leftovers(const BpffsDir &fs)
 	return tree(fs.root());
 }
 } // namespace
-
-// The names in the "Subcommands:" section of a CLI11 help text ("  NAME   what it does").
-std::vector<std::string> subcommands_in(const std::string &help)
-{
-	std::vector<std::string> out;
-	std::istringstream in(help);
-	bool inside = false;
-	for (std::string l; std::getline(in, l);) {
-		if (l == "Subcommands:") {
-			inside = true;
-			continue;
-		}
-		if (!inside)
-			continue;
-		if (l.empty() || l[0] != ' ')
-			break;
-		std::istringstream words(l);
-		std::string name;
-		words >> name;
-		out.push_back(name);
-	}
-	return out;
-}
 
 // Every verb and every subcommand, found by walking `--help` from the top (nothing listed by
 // hand, so a new verb is covered when it is added): its --help exits 0 and documents -j/--json

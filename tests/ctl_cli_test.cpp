@@ -104,7 +104,7 @@ TEST_F(CtlCli, BadInputIsOneClearLineAndFailure)
 		{"setup-redirect without an interface", "ctl setup-redirect", 2, "IFNAME is required"},
 		{"unknown backend", "ctl --backend magic stats", 2, "magic"},
 		{"no ctl subcommand", "ctl", 2, "subcommand is required"},
-		{"unknown ctl subcommand", "ctl frobnicate", 2, "subcommand is required; see xdpctl ctl --help"},
+		{"unknown ctl subcommand", "ctl frobnicate", 2, "unknown verb 'frobnicate'"},
 		{"interval not positive", "ctl stats -i -1", 2, "--interval: '-1' is not an interval: give seconds, 0.01 to 86400"},
 		{"interval zero (once a 300-digit range)", "ctl stats -i 0", 2, "'0' is not an interval"},
 		{"count zero", "ctl stats -i 1 -c 0", 2, "--count: '0' is not a count: give 1 or more"},

@@ -482,10 +482,14 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 
 	const char *only = std::getenv("XDPCTL_CRASH_ONLY"); // a case by a word of its name, to debug one
 	std::erase_if(cases, [&](const Case &c) { return only && *only && !std::string(c.what).contains(only); });
+	// The kernel lane (TCG guests, ten times slower) proves the kernels' side of the trials: a few
+	// kills per case there; every step boundary on the host.
+	const bool lane = std::getenv("XDPCTL_LANE") != nullptr;
+	const int max_step = lane ? 3 : 200;
 	for (const auto &c : cases) {
 		SCOPED_TRACE(c.what);
 		int step = 1;
-		for (; step < 200; step++) {
+		for (; step < max_step; step++) {
 			SCOPED_TRACE("killed at step " + std::to_string(step));
 			if (!trial(c, [&] { return run_xdpctl(fs_->root(), words(c.cmd), step); }))
 				break;
@@ -498,7 +502,7 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 
 	// random moments: a uniform delay over the command's own run time
 	std::mt19937 rng(12345);
-	int rounds = knob("XDPCTL_CRASH_RANDOM", 30);
+	int rounds = knob("XDPCTL_CRASH_RANDOM", lane ? 3 : 30);
 	for (int r = 0; r < rounds; r++) {
 		const auto &c = cases[static_cast<size_t>(r) % cases.size()];
 		SCOPED_TRACE(std::string(c.what) + ", random round " + std::to_string(r));
@@ -517,7 +521,7 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 	RecordProperty("random_kills", kills - step_kills);
 	std::printf("[ crash    ] %d kills at step boundaries, %d at random moments, all finished by a rerun\n", step_kills,
 		    kills - step_kills);
-	if (!only || !*only) {
+	if ((!only || !*only) && !lane) {
 		EXPECT_GE(step_kills, 70) << "every case crosses its step boundaries";
 	}
 	auto left = no_objects_left(prog_base, map_base);
@@ -538,7 +542,7 @@ TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 					      "load --replace xdp_redirect r0 r1 r2 r3", "unload r0 r2",
 					      "redirect add r1 r2 --replace",  "redirect add r3 r0 --replace",
 					      "redirect del r1 r3",             "unload --all"};
-	int rounds = knob("XDPCTL_RACE_ROUNDS", 30);
+	int rounds = knob("XDPCTL_RACE_ROUNDS", std::getenv("XDPCTL_LANE") ? 5 : 30);
 	uint32_t prog_base = last_id(bpf_prog_get_next_id), map_base = last_id(bpf_map_get_next_id);
 	std::atomic<int> bad{0}, ok{0};
 	std::vector<std::thread> ts;

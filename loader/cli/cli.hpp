@@ -46,6 +46,10 @@ void add_common_flags(CLI::App &sub, Globals &g);
 int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error &e);
 // Prints a usage error as the verb's one line; returns kExitUsage.
 int usage_error(const Globals &g, const std::string &verb, const std::string &msg);
+// The man pages (xdpctl.8, xdpctl-VERB.8) and the bash completion script, generated from the
+// app's own definitions (docs.cpp); hidden `xdpctl --generate-man DIR`, `--generate-completion`.
+int write_man_pages(const CLI::App &app, const std::string &dir);
+std::string bash_completion(const CLI::App &app);
 // Prints JSON (pretty unless one line is asked for) to stdout.
 void print_json(const nlohmann::json &j);
 
