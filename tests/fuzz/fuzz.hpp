@@ -103,6 +103,31 @@ private:
 };
 
 void must(bool ok, const std::string &what);
+
+// The loaded instance of a skeleton for one configuration of its rodata: opened, configured by
+// `set` and loaded the first time a key is seen, then kept for the process's life (reachable, so
+// no leak report at exit). Up to `keep` configurations; the oldest is destroyed to make room.
+template <class Skel, class Key, class Set>
+Skel *instance(const Key &key, Skel *(*open)(), int (*load)(Skel *), void (*destroy)(Skel *), Set set,
+	       size_t keep = 64)
+{
+	static auto *loaded = new std::map<Key, Skel *>;
+	static auto *order = new std::vector<Key>;
+	if (auto it = loaded->find(key); it != loaded->end())
+		return it->second;
+	if (order->size() == keep) {
+		destroy((*loaded)[order->front()]);
+		loaded->erase(order->front());
+		order->erase(order->begin());
+	}
+	Skel *s = open();
+	must(s != nullptr, "open the program");
+	set(s);
+	must(load(s) == 0, "load the program");
+	(*loaded)[key] = s;
+	order->push_back(key);
+	return s;
+}
 void sh(const std::string &cmd);
 
 // Per-action counters of an xdpctl_stats map (summed over CPUs) and the difference of two reads.

@@ -33,15 +33,9 @@ xdp_pass *pass;
 
 tc_meta_consumer *instance(uint32_t drop_mark)
 {
-	static auto *loaded = new std::map<uint32_t, tc_meta_consumer *>;
 	static tc_meta_consumer *attached;
-	auto &s = (*loaded)[drop_mark];
-	if (!s) {
-		s = tc_meta_consumer__open();
-		must(s != nullptr, "open tc_meta_consumer");
-		s->rodata->drop_mark = drop_mark;
-		must(tc_meta_consumer__load(s) == 0, "load tc_meta_consumer");
-	}
+	auto *s = fz::instance(drop_mark, tc_meta_consumer__open, tc_meta_consumer__load, tc_meta_consumer__destroy,
+			       [&](tc_meta_consumer *t) { t->rodata->drop_mark = drop_mark; });
 	if (attached != s) {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = port.ifindex, .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(s->progs.tc_meta_consumer),

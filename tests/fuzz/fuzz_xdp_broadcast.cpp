@@ -31,17 +31,12 @@ Capture *capture;
 
 xdp_broadcast *instance(bool exclude, uint32_t miss, bool stats_on)
 {
-	static auto *loaded = new std::map<std::tuple<bool, uint32_t, bool>, xdp_broadcast *>;
-	auto &s = (*loaded)[{exclude, miss, stats_on}];
-	if (!s) {
-		s = xdp_broadcast__open();
-		must(s != nullptr, "open xdp_broadcast");
-		s->rodata->exclude_ingress = exclude;
-		s->rodata->miss_action = miss;
-		s->rodata->xdpctl_stats_on = stats_on;
-		must(xdp_broadcast__load(s) == 0, "load xdp_broadcast");
-	}
-	return s;
+	return fz::instance(std::tuple{exclude, miss, stats_on}, xdp_broadcast__open, xdp_broadcast__load,
+			    xdp_broadcast__destroy, [&](xdp_broadcast *s) {
+				    s->rodata->exclude_ingress = exclude;
+				    s->rodata->miss_action = miss;
+				    s->rodata->xdpctl_stats_on = stats_on;
+			    });
 }
 
 void clear(bpf_map *m)

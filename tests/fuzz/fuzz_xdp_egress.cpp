@@ -8,9 +8,8 @@
 //   cfg[0..5]  src_mac          cfg[6..7]  vlan_tci         cfg[8] vlan_proto: 0, 0x8100, 0x88a8,
 //   cfg[9]     any (cfg[8] = 3: cfg[9] << 8 | cfg[10])      cfg[11] vlan_action (% 4: 3 is no action)
 //   cfg[12]    drop bits (& 0x0f: bit 3 is no policy)       cfg[13] bit 0 set_src_mac, bit 1 stats off
+#include <array>
 #include <cstring>
-#include <deque>
-#include <map>
 
 #include "egress_ingress.skel.h"
 #include "fuzz.hpp"
@@ -26,41 +25,20 @@ Port in_port, out_port;
 egress_ingress *ingress;
 Capture *capture;
 
-struct Key {
-	uint8_t cfg[sizeof(struct xdpctl_egress_port)];
-	bool stats_on;
-	bool operator<(const Key &o) const
-	{
-		int c = std::memcmp(cfg, o.cfg, sizeof(cfg));
-		return c ? c < 0 : stats_on < o.stats_on;
-	}
-};
-
 // Instances by configuration, the 32 most recent kept loaded (each load costs a verification).
 xdp_egress *instance(const struct xdpctl_egress_port &cfg, bool stats_on)
 {
-	static auto *loaded = new std::map<Key, xdp_egress *>;
-	static auto *order = new std::deque<Key>;
-	Key k{};
-	std::memcpy(k.cfg, &cfg, sizeof(cfg));
-	k.stats_on = stats_on;
-	auto it = loaded->find(k);
-	if (it != loaded->end())
-		return it->second;
-	if (order->size() == 32) {
-		xdp_egress__destroy((*loaded)[order->front()]);
-		loaded->erase(order->front());
-		order->pop_front();
-	}
-	xdp_egress *s = xdp_egress__open();
-	must(s != nullptr, "open xdp_egress");
-	std::memcpy(const_cast<struct xdpctl_egress_port *>(&s->rodata->port_cfg), &cfg, sizeof(cfg));
-	s->rodata->xdpctl_stats_on = stats_on;
-	bpf_program__set_autoload(s->progs.xdp_egress_frags, false);
-	must(xdp_egress__load(s) == 0, "load xdp_egress");
-	(*loaded)[k] = s;
-	order->push_back(k);
-	return s;
+	std::array<uint8_t, sizeof(cfg) + 1> key{};
+	std::memcpy(key.data(), &cfg, sizeof(cfg));
+	key[sizeof(cfg)] = stats_on;
+	return fz::instance(
+		key, xdp_egress__open, xdp_egress__load, xdp_egress__destroy,
+		[&](xdp_egress *s) {
+			std::memcpy(const_cast<struct xdpctl_egress_port *>(&s->rodata->port_cfg), &cfg, sizeof(cfg));
+			s->rodata->xdpctl_stats_on = stats_on;
+			bpf_program__set_autoload(s->progs.xdp_egress_frags, false);
+		},
+		32);
 }
 
 } // namespace

@@ -18,17 +18,11 @@ namespace {
 
 xdp_meta_producer *instance(uint32_t default_mark, bool stats_on)
 {
-	// kept for the process's life (reachable: no leak report at exit)
-	static auto *loaded = new std::map<std::pair<uint32_t, bool>, xdp_meta_producer *>;
-	auto &s = (*loaded)[{default_mark, stats_on}];
-	if (!s) {
-		s = xdp_meta_producer__open();
-		must(s != nullptr, "open xdp_meta_producer");
-		s->rodata->default_mark = default_mark;
-		s->rodata->xdpctl_stats_on = stats_on;
-		must(xdp_meta_producer__load(s) == 0, "load xdp_meta_producer");
-	}
-	return s;
+	return fz::instance(std::pair{default_mark, stats_on}, xdp_meta_producer__open, xdp_meta_producer__load,
+			    xdp_meta_producer__destroy, [&](xdp_meta_producer *s) {
+				    s->rodata->default_mark = default_mark;
+				    s->rodata->xdpctl_stats_on = stats_on;
+			    });
 }
 
 } // namespace

@@ -12,15 +12,8 @@ namespace {
 
 xdp_pass *instance(bool stats_on)
 {
-	static xdp_pass *loaded[2];
-	auto &s = loaded[stats_on];
-	if (!s) {
-		s = xdp_pass__open();
-		must(s != nullptr, "open xdp_pass");
-		s->rodata->xdpctl_stats_on = stats_on;
-		must(xdp_pass__load(s) == 0, "load xdp_pass");
-	}
-	return s;
+	return fz::instance(stats_on, xdp_pass__open, xdp_pass__load, xdp_pass__destroy,
+			    [&](xdp_pass *s) { s->rodata->xdpctl_stats_on = stats_on; });
 }
 
 } // namespace

@@ -24,16 +24,11 @@ Capture *capture;
 
 xdp_redirect *instance(uint32_t miss, bool stats_on)
 {
-	static auto *loaded = new std::map<std::pair<uint32_t, bool>, xdp_redirect *>;
-	auto &s = (*loaded)[{miss, stats_on}];
-	if (!s) {
-		s = xdp_redirect__open();
-		must(s != nullptr, "open xdp_redirect");
-		s->rodata->miss_action = miss;
-		s->rodata->xdpctl_stats_on = stats_on;
-		must(xdp_redirect__load(s) == 0, "load xdp_redirect");
-	}
-	return s;
+	return fz::instance(std::pair{miss, stats_on}, xdp_redirect__open, xdp_redirect__load, xdp_redirect__destroy,
+			    [&](xdp_redirect *s) {
+				    s->rodata->miss_action = miss;
+				    s->rodata->xdpctl_stats_on = stats_on;
+			    });
 }
 
 } // namespace

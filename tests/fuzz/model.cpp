@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "meta_ref.hpp"
+
 namespace fz {
 
 namespace {
@@ -14,16 +16,6 @@ uint16_t be16(const Bytes &f, size_t off)
 bool is_tag(uint16_t type)
 {
 	return type == 0x8100 || type == 0x88a8;
-}
-
-uint32_t fnv1a(const Bytes &b)
-{
-	uint32_t h = XDPCTL_FNV1A_BASIS;
-	for (uint8_t x : b) {
-		h ^= x;
-		h *= XDPCTL_FNV1A_PRIME;
-	}
-	return h;
 }
 
 // The flow of meta_progs.h: the hashed tuple and, for a complete UDP/TCP header of an unfragmented
@@ -107,7 +99,7 @@ MetaVerdict meta_model(const Bytes &frame, const MetaConfig &c)
 	struct xdpctl_meta m {};
 	auto fl = flow_of(frame);
 	if (fl) {
-		m.flow_hash = fnv1a(fl->tuple);
+		m.flow_hash = xt::fnv1a(fl->tuple); // the reference FNV-1a, pinned to published vectors
 		m.valid |= XDPCTL_META_FLOW_HASH;
 	} else {
 		v.no_flow = 1;
