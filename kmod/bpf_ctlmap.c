@@ -520,14 +520,22 @@ static int ctl_map_update_elem(struct bpf_offloaded_map *offmap, void *key, void
 	}
 	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
-	/* a missing device is -ENOENT whoever holds rtnl (netns cleanup can hold it for longer
-	 * than the trylock window in a TCG guest); the lookup under rtnl below still decides
+	/* What needs no rtnl is decided without it, whoever holds rtnl (netns cleanup can hold it
+	 * for longer than the trylock window in a TCG guest): a missing device is -ENOENT,
+	 * SETUP_MD and a device that cannot transmit XDP frames are -EOPNOTSUPP (netdev_ops do not
+	 * change while the device lives). The lookup under rtnl below still decides the rest.
 	 */
 	rcu_read_lock();
 	dev = dev_get_by_index_rcu(net, ifindex);
-	rcu_read_unlock();
 	if (!dev)
-		return -ENOENT;
+		err = -ENOENT;
+	else if (type == BPF_CTRL_XDP_MD || !dev->netdev_ops->ndo_xdp_xmit)
+		err = -EOPNOTSUPP;
+	else
+		err = 0;
+	rcu_read_unlock();
+	if (err)
+		return err;
 	if (!ctl_rtnl_trylock())
 		return -EAGAIN;
 	dev = __dev_get_by_index(net, ifindex);
