@@ -1,9 +1,10 @@
 // xdpctl_bench: the benchmark runner behind `make bench` (tests/bench/run.sh drives it).
 //
-//   xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline|devbound] [--commit SHA]
+//   xdpctl_bench --out DIR [--smoke] [--only dataplane|controlplane|pipeline|peer|devbound] [--commit SHA]
 //   xdpctl_bench --out DIR --merge GUEST_RESULTS_JSON | --not-measured REASON
 //
-// The default sections are the host's three; devbound (device-bound programs) runs only when
+// The default sections are the host's four (peer measures only when XDP_BENCH names an
+// xdp-bench binary, and otherwise records why it did not); devbound (device-bound programs) runs only when
 // named, and only with XDPCTL_DEVBOUND_LIVE=1: run.sh runs it in the kernel lane's guest and
 // merges the guest's results.json into the host's with --merge (or records with --not-measured
 // why there is none).
@@ -28,6 +29,17 @@
 #include <stdexcept>
 
 namespace bench {
+
+std::vector<std::pair<std::string, std::string>> &not_measured_list()
+{
+	static std::vector<std::pair<std::string, std::string>> l;
+	return l;
+}
+
+void note_not_measured(const std::string &figure, const std::string &why)
+{
+	not_measured_list().emplace_back(figure, why);
+}
 
 Spread spread(std::vector<double> v)
 {
@@ -268,7 +280,7 @@ int main(int argc, char **argv)
 	if (!merge_file.empty() || !not_measured.empty())
 		return merge(out_dir, merge_file, not_measured);
 	for (const auto &s : only)
-		if (s != "dataplane" && s != "controlplane" && s != "pipeline" && s != "devbound")
+		if (s != "dataplane" && s != "controlplane" && s != "pipeline" && s != "peer" && s != "devbound")
 			return usage(("unknown section " + s).c_str());
 	if (only.count("devbound") && !devbound_allowed()) {
 		std::cerr << "xdpctl_bench: refusing --only devbound here: it binds programs to a veth and removes the "
@@ -290,6 +302,8 @@ int main(int argc, char **argv)
 			controlplane(cfg, figs);
 		if (want("pipeline"))
 			pipeline(cfg, figs);
+		if (want("peer"))
+			peer(cfg, figs);
 		if (want("devbound"))
 			devbound(cfg, figs);
 	} catch (const std::exception &e) {
@@ -305,11 +319,13 @@ int main(int argc, char **argv)
 		{"date", utc_now()},
 		{"smoke", cfg.smoke},
 		{"rounds",
-		 {{"dataplane", cfg.rounds}, {"controlplane", cfg.cp_rounds}, {"pipeline", cfg.pipe_rounds}, {"devbound", cfg.rounds}}},
+		 {{"dataplane", cfg.rounds}, {"controlplane", cfg.cp_rounds}, {"pipeline", cfg.pipe_rounds}, {"peer", cfg.pipe_rounds}, {"devbound", cfg.rounds}}},
 		{"figures", nlohmann::json::array()},
 	};
 	for (const auto &f : figs)
 		j["figures"].push_back(to_json(f));
+	for (const auto &[figure, why] : not_measured_list())
+		j["not_measured"].push_back({{"figure", figure}, {"why", why}});
 	write_outputs(out_dir, j);
 	std::cout << "xdpctl_bench: " << figs.size() << " figures in " << out_dir << "/results.json\n";
 	return 0;

@@ -105,6 +105,11 @@ double now_ns();
 void dataplane(const Config &c, std::vector<Figure> &out);
 void controlplane(const Config &c, std::vector<Figure> &out);
 void pipeline(const Config &c, std::vector<Figure> &out);
+// xdpctl against xdp-bench (peer.cpp), when XDP_BENCH names its binary.
+void peer(const Config &c, std::vector<Figure> &out);
+// A figure this run could not measure, and why: the table says so (results.json "not_measured").
+void note_not_measured(const std::string &figure, const std::string &why);
+std::vector<std::pair<std::string, std::string>> &not_measured_list();
 // Device-bound programs (devbound.cpp): not a default section, and refused unless
 // XDPCTL_DEVBOUND_LIVE=1 (the kernel lane's guest sets it; see tests/harness/kernel.hpp).
 bool devbound_allowed();

@@ -100,6 +100,17 @@ const std::pair<const char *, const char *> kFigures[] = {
 	{"pipeline", "pipeline metadata producer processed, 1 gen thread(s)"},
 	{"pipeline", "pipeline metadata producer processed, 2 gen thread(s)"},
 	{"pipeline", "atomic replace under traffic"},
+	// the peer section (tests/bench/peer.cpp), measured when XDP_BENCH names xdp-bench
+	{"peer", "vs xdp-bench: pass processed, 1 gen thread(s)"},
+	{"peer", "vs xdp-bench: pass processed, 2 gen thread(s)"},
+	{"peer", "vs xdp-bench: redirect processed, 1 gen thread(s)"},
+	{"peer", "vs xdp-bench: redirect delivered, 1 gen thread(s)"},
+	{"peer", "vs xdp-bench: redirect processed, 2 gen thread(s)"},
+	{"peer", "vs xdp-bench: redirect delivered, 2 gen thread(s)"},
+	{"peer", "vs xdp-bench: broadcast 4 ports processed, 1 gen thread(s)"},
+	{"peer", "vs xdp-bench: broadcast 4 ports delivered, 1 gen thread(s)"},
+	{"peer", "vs xdp-bench: broadcast 4 ports processed, 2 gen thread(s)"},
+	{"peer", "vs xdp-bench: broadcast 4 ports delivered, 2 gen thread(s)"},
 	// the device-bound section (tests/bench/devbound.cpp)
 	{"devbound", "device-bound meta, xdp_frames"},
 	{"devbound", "device-bound meta, skbs"},
@@ -253,6 +264,31 @@ TEST_F(BenchSmoke, ControlplaneFiguresAreThereAndPositive)
 TEST_F(BenchSmoke, PipelineFiguresAreThereAndPositive)
 {
 	HOST_SECTION("pipeline");
+}
+
+// Without XDP_BENCH the peer section measures nothing and says so in the table; with it, its
+// figures are smoked like the others.
+TEST_F(BenchSmoke, PeerFiguresAreThereOrTheTableSaysWhyNot)
+{
+	if (in_lane())
+		GTEST_SKIP() << "the host sections are smoked on the host (ctest)";
+	const char *xb = getenv("XDP_BENCH");
+	if (xb && *xb) {
+		smoke("peer");
+		return;
+	}
+	auto r = xt::run_cmd("unshare --mount --propagation private " XDPCTL_BENCH " --smoke --only peer --out " + dir_);
+	ASSERT_EQ(r.rc, 0) << r.out << r.err;
+	std::ifstream in(dir_ + "/results.json");
+	auto j = nlohmann::json::parse(in, nullptr, false);
+	ASSERT_TRUE(j.is_object()) << "results.json parses";
+	EXPECT_TRUE(j["figures"].empty()) << j["figures"].dump();
+	std::ifstream md(dir_ + "/table.md");
+	std::string table((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+	EXPECT_NE(table.find("Not measured in this run: the xdpctl against xdp-bench rows"), std::string::npos) << table;
+	EXPECT_NE(table.find("XDP_BENCH does not name an xdp-bench binary"), std::string::npos) << table;
+	GTEST_SKIP() << "XDP_BENCH is not set: the not-measured line is checked, the peer figures need xdp-bench "
+			"(docs/bench.md)";
 }
 
 // The checker above can fail: a results.json with one figure missing, one unknown, one twice,

@@ -1,37 +1,18 @@
 // Live pipeline: frames cross a veth into the program under test, attached natively, and what
-// it forwards is counted where it arrives.
-//
-//   netns gen: g0 --veth-- d0 (netns dut, program under test) -> t0..t3 --veth-- t0p..t3p
-//
-// Generator threads (1 or 2, one per CPU) in netns gen run base_gen (XDP_TX) through
-// BPF_PROG_TEST_RUN with live frames on g0: every 64-byte frame is transmitted to d0. Processed
-// = frames d0's XDP program ran on (veth's rx_queue_*_xdp_packets); delivered = frames the sinks
-// counted: one xdp_redirect_devmap_hash on an empty map (a counted XDP_DROP) attached to t0p..t3p
-// for the redirect and broadcast paths (a broadcast delivers one copy per port) and to g0 for
-// XDP_TX (the frame goes back out of d0). Drop, pass and the metadata producer deliver nothing to
-// count (a passed frame becomes an skb for d0's stack): processed only. Rates over the
-// generators' wall time. Ours and the baseline swap on d0 through bpf_link_update between
+// it forwards is counted where it arrives (the topology and what is counted: pipe.hpp). Drop,
+// pass and the metadata producer deliver nothing to count (a passed frame becomes an skb for
+// d0's stack): processed only. Ours and the baseline swap on d0 through bpf_link_update between
 // rounds. Wall time, unlike the test-run figures: a rate on a shared machine is what it is, and
 // the spread says how shared it was.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <net/if.h>
-#include <sched.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <stdexcept>
-#include <thread>
 
 #include "bench.hpp"
-#include "bench_base.skel.h"
 #include "bpffs_dir.hpp"
-#include "ethtool_stats.hpp"
-#include "netns.hpp"
-#include "packet.hpp"
-#include "prog_run.hpp"
-#include "xdp_attach.hpp"
+#include "pipe.hpp"
 #include "xdp_broadcast.skel.h"
 // the skeleton's rodata port_cfg is a struct xdpctl_egress_port: declared first
 #include "xdpctl/egress.h"
@@ -47,71 +28,17 @@
 #include "xdpctl/skeleton.hpp"
 
 namespace bench {
-namespace {
-
-void must_sh(const std::string &cmd)
-{
-	std::string o;
-	if (xt::sh(cmd, &o))
-		throw std::runtime_error(cmd + ": " + o);
-}
-
-// Frames d0's XDP program ran on, over all its rx queues (the calling thread is in dut).
-uint64_t d0_xdp_packets()
-{
-	return xt::rx_queue_sum(xt::ethtool_stats("d0"), "xdp_packets");
-}
-
-struct Rates {
-	double sent, processed, delivered; // Mpps
-};
-
-} // namespace
 
 void pipeline(const Config &c, std::vector<Figure> &out)
 {
 	xt::NetNs::reap_stale();
-	xt::NetNs gen, dut;
-	// two queues each way, so two generator CPUs do not share one ring
-	must_sh("ip -n " + gen.name() + " link add g0 numtxqueues 2 numrxqueues 2 type veth peer name d0 netns " +
-		dut.name() + " numtxqueues 2 numrxqueues 2");
-	must_sh(gen.exec() + "ip link set g0 up");
-	must_sh(dut.exec() + "ip link set d0 up");
-	const int kTargets = 4;
-	for (int i = 0; i < kTargets; i++) {
-		std::string t = "t" + std::to_string(i);
-		must_sh("ip -n " + dut.name() + " link add " + t + " numtxqueues 2 numrxqueues 2 type veth peer name " + t +
-			"p numtxqueues 2 numrxqueues 2");
-		must_sh(dut.exec() + "ip link set " + t + " up");
-		must_sh(dut.exec() + "ip link set " + t + "p up");
-	}
-
-	// the sink: a counted XDP_DROP on every target's peer, and on g0 for what d0 sends back. One
-	// program for all (only one path runs at a time): every attached program joins the kernel's
-	// XDP dispatcher, and a longer compare chain there would sit in front of d0's program too.
-	auto sink = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
-	int sink_fd = bpf_program__fd(sink->progs.xdp_redirect_devmap_hash);
-	gen.enter();
-	uint32_t g0 = if_nametoindex("g0");
-	auto genp = load_skel_or_throw<bench_base>("bench_base");
-	auto back_link = xt::XdpLink::attach(sink_fd, static_cast<int>(g0));
-	gen.leave();
-	if (!back_link)
-		throw std::runtime_error("sink on g0: " + back_link.error().message());
-	int gen_fd = bpf_program__fd(genp->progs.base_gen);
+	Pipe pipe(c.smoke);
+	auto &dut = pipe.dut;
+	const auto &targets = pipe.targets;
+	const uint32_t d0 = pipe.d0, repeat = pipe.repeat;
+	auto &base = pipe.base;
 
 	dut.enter();
-	uint32_t d0 = if_nametoindex("d0");
-	std::vector<uint32_t> targets;
-	std::vector<xt::XdpLink> sink_links;
-	for (int i = 0; i < kTargets; i++) {
-		targets.push_back(if_nametoindex(("t" + std::to_string(i)).c_str()));
-		auto l = xt::XdpLink::attach(sink_fd, static_cast<int>(if_nametoindex(("t" + std::to_string(i) + "p").c_str())));
-		if (!l)
-			throw std::runtime_error("sink on t" + std::to_string(i) + "p: " + l.error().message());
-		sink_links.push_back(std::move(*l));
-	}
-	auto base = load_skel_or_throw<bench_base>("bench_base");
 	auto ours = load_skel_or_throw<xdp_redirect>("xdp_redirect");
 	auto miss_drop = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_DROP; });
 	auto miss_tx = load_skel_or_throw<xdp_redirect>("xdp_redirect", [](xdp_redirect *s) { s->rodata->miss_action = XDP_TX; });
@@ -141,46 +68,11 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		throw std::runtime_error("attach on d0: " + dut_link.error().message());
 	dut.leave();
 
-	auto pkt = xt::Packet().eth(xt::kMacB, xt::kMacA).ipv4("10.0.0.1", "10.0.0.2").udp(1000, 2000).pad_to(60).build();
-	const uint32_t repeat = c.smoke ? 256 : 1u << 19;
-	const int ncpu = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
-
-	// Frames the sink counted (on the targets' peers, or on g0 for XDP_TX).
-	auto sunk = [&] { return xt::read_action_stats(sink->maps.xdpctl_stats)[XDP_DROP].packets; };
-
-	// One measurement: `threads` generators, each pinned to its own CPU in netns gen.
+	// One measurement: prog_fd on d0 (bpf_link_update), then the pipe's generators.
 	auto run = [&](int prog_fd, int threads) -> Rates {
 		if (bpf_link_update(dut_link->fd(), prog_fd, nullptr))
 			throw std::runtime_error("bpf_link_update on d0");
-		uint64_t p0 = d0_xdp_packets();
-		uint64_t s0 = sunk();
-		std::atomic<int> failed{0};
-		double t0 = now_ns();
-		std::vector<std::thread> ts;
-		for (int t = 0; t < threads; t++)
-			ts.emplace_back([&, t] {
-				cpu_set_t one;
-				CPU_ZERO(&one);
-				CPU_SET(t % ncpu, &one);
-				sched_setaffinity(0, sizeof(one), &one);
-				if (!xt::join_netns(gen)) {
-					failed++;
-					return;
-				}
-				auto r = xt::run_xdp(gen_fd, pkt, {.ingress_ifindex = g0, .repeat = repeat, .live = true});
-				if (r.err)
-					failed++;
-			});
-		for (auto &t : ts)
-			t.join();
-		double secs = (now_ns() - t0) / 1e9;
-		if (failed)
-			throw std::runtime_error("generator thread failed (setns or BPF_PROG_TEST_RUN)");
-		usleep(2000); // the last frames in flight reach the sinks
-		uint64_t processed = d0_xdp_packets() - p0;
-		uint64_t delivered = sunk() - s0;
-		double sent = static_cast<double>(threads) * repeat;
-		return {sent / secs / 1e6, processed / secs / 1e6, delivered / secs / 1e6};
+		return pipe.run(threads);
 	};
 
 	auto fd = [](bpf_program *p) { return bpf_program__fd(p); };
@@ -309,48 +201,13 @@ void pipeline(const Config &c, std::vector<Figure> &out)
 		return (now_ns() - t0) / 1e6;
 	};
 
-	// Traffic from one generator for the duration of `during`; counters read once it stopped
-	// and the last frames arrived, so processed and delivered count the same frames.
-	auto lost_over = [&](const std::function<void()> &during) {
-		uint64_t p0 = d0_xdp_packets();
-		uint64_t s0 = sunk();
-		std::atomic<bool> stop{false};
-		std::atomic<int> failed{0};
-		std::thread traffic([&] {
-			if (!xt::join_netns(gen)) {
-				failed++;
-				return;
-			}
-			while (!stop)
-				if (xt::run_xdp(gen_fd, pkt, {.ingress_ifindex = g0, .repeat = 1u << 12, .live = true}).err) {
-					failed++;
-					return;
-				}
-		});
-		try {
-			during();
-		} catch (...) {
-			stop = true;
-			traffic.join();
-			throw;
-		}
-		stop = true;
-		traffic.join();
-		if (failed)
-			throw std::runtime_error("replace: generator failed");
-		usleep(50000); // frames in flight reach the sink
-		uint64_t processed = d0_xdp_packets() - p0;
-		uint64_t delivered = sunk() - s0;
-		return nlohmann::json{{"processed", processed}, {"delivered", delivered},
-				      {"lost", static_cast<int64_t>(processed) - static_cast<int64_t>(delivered)}};
-	};
 	Figure rep{.group = "pipeline", .name = "atomic replace under traffic", .unit = "ms",
 		   .how = "xdp_redirect_hash on d0 replaced while 1 generator sends through it; 20 ms of traffic "
 			  "before each swap"};
 	rep.ours.what = "xdpctl::load --replace (new instance over the pinned devmap, bpf_link_update, pins swapped)";
 	rep.baseline.what = "skeleton load over the same devmap + bpf_link_update";
-	auto control = lost_over([&] { usleep(20000 * 2 * c.cp_rounds); });
-	auto with_swaps = lost_over([&] { interleave(c.cp_rounds, rep, swap_ours, swap_base); });
+	auto control = pipe.traffic_over([&] { usleep(20000 * 2 * c.cp_rounds); });
+	auto with_swaps = pipe.traffic_over([&] { interleave(c.cp_rounds, rep, swap_ours, swap_base); });
 	rep.extra["frames_during_swaps"] = with_swaps;
 	rep.extra["frames_same_time_no_swaps"] = control;
 	if (auto u = xdpctl::unload({"d0"}); !u)

@@ -13,7 +13,8 @@
 # (lane-file-out); xdpctl_bench --merge adds its figures, labelled as the guest's, to the host's.
 # When the guest, its kernel or the run fails, the table says that figure was not measured and
 # why (xdpctl_bench --not-measured), and make bench still finishes. BENCH_LANE=0 skips the guest;
-# BENCH_LANE_TIMEOUT (default 900 s) bounds it.
+# BENCH_LANE_TIMEOUT (default 900 s) bounds it. XDP_BENCH=PATH (an xdp-bench binary of xdp-tools)
+# adds the rows of xdpctl against xdp-bench on the same pipeline (tests/bench/peer.cpp).
 #
 # Cleanup: the runner lives in a private mount namespace (unshare -m), so its bpffs mount and the
 # /run/netns entries of its network namespaces vanish with it however it ends; the namespaces,
