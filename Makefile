@@ -131,14 +131,14 @@ demo: $(SKELS) $(CMAKE_DIR)/build.ninja
 	$(Q)$(CMAKE) --build $(CMAKE_DIR) --target xdpctl
 	$(Q)$(CMAKE_DIR)/bin/xdpctl demo
 
-# Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
-# README table; bounded by BENCH_TIMEOUT seconds, nothing left behind.
 # every fuzzer of tests/fuzz/ against its model for FUZZ_SECONDS each (make test runs a fixed
 # number of inputs per fuzzer instead)
 FUZZ_SECONDS ?= 60
 fuzz: cxx
 	$(Q)bash tests/fuzz/run.sh --build $(BUILD) --seconds $(FUZZ_SECONDS)
 
+# Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
+# table of docs/bench.md; bounded by BENCH_TIMEOUT seconds, nothing left behind.
 BENCH_TIMEOUT ?= 1500
 bench: cxx
 	$(Q)bash tests/bench/run.sh --build $(BUILD) --timeout $(BENCH_TIMEOUT)

@@ -11,7 +11,7 @@
 //
 // Writes DIR/results.json (machine, kernel, commit, every figure with median and min-max of
 // ours and of its baseline, and their ratio), DIR/chart.dat (gnuplot input: one row per figure)
-// and DIR/table.md (the README table). Nothing here asserts a time. A small runner rather than
+// and DIR/table.md (the table of docs/bench.md). Nothing here asserts a time. A small runner rather than
 // Google Benchmark: each figure needs ours and its baseline interleaved round by round, which
 // Google Benchmark's one-benchmark-at-a-time repetitions cannot give.
 #include "bench.hpp"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: runs the benchmark runner, draws the chart and rewrites the README table.
+# `make bench`: runs the benchmark runner, draws the chart and rewrites the table of docs/bench.md.
 #
 #   tests/bench/run.sh [--build DIR] [--smoke] [--timeout SECONDS]
 #
-# Outputs: DIR/bench/results.json, DIR/bench/chart.png (gnuplot), README.md between the
+# Outputs: DIR/bench/results.json, DIR/bench/chart.png (gnuplot), docs/bench.md between the
 # <!-- bench:begin --> and <!-- bench:end --> markers (not with --smoke).
 #
 # The device-bound figure (xdpctl_bench --only devbound) is not measured on this host: removing
@@ -112,10 +112,10 @@ gnuplot -e "datafile='$out/chart.dat'; outfile='$out/chart.png'; machine=\"$mach
 echo "bench: $out/results.json, $out/chart.png"
 
 [ ${#smoke[@]} -eq 0 ] || exit 0
-readme=$top/README.md
-grep -q '<!-- bench:begin -->' "$readme" || { echo "run.sh: no bench markers in README.md" >&2; exit 1; }
+doc=$top/docs/bench.md
+grep -q '<!-- bench:begin -->' "$doc" || { echo "run.sh: no bench markers in docs/bench.md" >&2; exit 1; }
 awk -v table="$out/table.md" '
 	/<!-- bench:begin -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
 	/<!-- bench:end -->/ { skip = 0 }
-	!skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
-echo "bench: README.md table updated"
+	!skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+echo "bench: docs/bench.md table updated"
