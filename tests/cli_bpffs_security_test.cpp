@@ -297,7 +297,7 @@ TEST_F(BpffsSecurity, NobodyCreatesNothing)
 // Every verb x {nobody, root without CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_PERFMON}: a
 // verb refuses (one line naming what is missing, exit 1, the state and the device untouched)
 // exactly when it lacks something it needs, and otherwise works, so each verb's needs are the
-// least that works (privileges.hpp; README, "Privileges are checked...").
+// least that works (privileges.hpp; docs/cli.md, "Privileges are checked...").
 TEST_F(BpffsSecurity, EveryVerbUnderEachReducedPrivilege)
 {
 	struct Verb {

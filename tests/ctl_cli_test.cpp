@@ -82,7 +82,7 @@ TEST_F(CtlCli, TextAttrRatesAndSetupRedirect)
 	EXPECT_EQ(lines, 2) << "-c 2: two intervals";
 }
 
-// The README's contract: exit 1 when the system refuses, 2 when the command line is wrong; one
+// docs/cli.md's contract: exit 1 when the system refuses, 2 when the command line is wrong; one
 // line on stderr naming the verb, nothing on stdout; with -j the same, plus that line as one
 // compact JSON object on stdout. Nothing is changed on the device either way.
 TEST_F(CtlCli, BadInputIsOneClearLineAndFailure)

@@ -8,7 +8,7 @@
 // root, in the network namespace of the interfaces (nsenter --net=...); pins go under
 // $XDPCTL_BPFFS (default /sys/fs/bpf/xdpctl), where `xdpctl status` sees them too.
 //
-// Output, one fact per line (what examples/README.md and the install test read):
+// Output, one fact per line (what the install test, tests/scripts/install_tree.sh, reads):
 //   loaded PROG on IFNAME prog_id N link_id N
 //   status IFNAME PROG MODE owned|foreign        (every interface with an XDP program; PROG is
 //                                                the kernel's name of the program)

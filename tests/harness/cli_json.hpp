@@ -1,4 +1,4 @@
-// What the README promises for an xdpctl error with -j: besides the one line on stderr, stdout
+// What docs/cli.md promises for an xdpctl error with -j: besides the one line on stderr, stdout
 // holds exactly one line, one compact JSON object {"error": why, "exit": N}.
 #pragma once
 
