@@ -9,8 +9,8 @@
 // its program, as ours do with counters on.
 //
 // Debian's xdp-tools (1.3.1 in bookworm) cannot run on a current kernel (its xdp-bench needs the
-// xdp_redirect_map_err tracepoint, gone since Linux 6.?); docs/bench.md says how to build 1.6.3.
-// Without XDP_BENCH the section measures nothing and the table says why.
+// xdp_redirect_map_err tracepoint, which this project's 6.18 host kernel lacks); docs/bench.md
+// says how to build 1.6.3. Without XDP_BENCH the section measures nothing and the table says why.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
