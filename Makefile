@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean dist install uninstall deb
+.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean dist install uninstall deb deb-check
 
 all: cxx
 
@@ -111,6 +111,11 @@ deb: $(DEPS_STAMP)
 	$(Q)git archive HEAD | tar -x -C $(DEB_DIR)/src
 	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc
 	$(Q)lintian --info --display-info $(DEB_DIR)/*.changes
+
+# The packages on a fresh bookworm (debootstrap, cached in $(BUILD)/deb-check): apt install,
+# then --version, man, completion and a load/unload with nothing of the source tree.
+deb-check: deb
+	$(Q)bash scripts/deb-check.sh --build $(BUILD)
 
 # ctest's summary line ("N% tests passed, N tests failed out of N") ends the output; with the
 # kernel lane (LANE=1, the default) kmod/test-all.sh runs ctest, then the lane, and ends with a

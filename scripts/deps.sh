@@ -18,6 +18,8 @@ pkgs=(
   # make deb: Debian's own tools (dpkg-buildpackage is dpkg-dev's) and lintian; the tests render
   # the generated man pages with man and col (bsdextrautils)
   dpkg-dev debhelper lintian man-db bsdextrautils
+  # make deb-check: a fresh bookworm root to install the packages into
+  debootstrap
   # kernel lane (kmod/): qemu boots Debian's 6.1/6.12 kernels with a busybox initramfs; the
   # module builds with Kbuild (gcc-12 like Debian's kernels) and gets BTF from pahole
   qemu-system-x86 busybox-static cpio xz-utils make gcc-12 pahole binutils
