@@ -113,13 +113,13 @@ no_source_tree() { ! ls -d "$root/work" "$root/usr/src/xdpctl" 2>/dev/null | gre
 version_line() { x --version | grep -qE '^xdpctl [0-9]+\.[0-9]+\.[0-9]+'; }
 lists() { x load --list | grep -qw "$1"; }
 run_ns() { nsenter --net="/run/netns/$ns" chroot "$root" /usr/sbin/xdpctl "$@"; }
-status_has() { run_ns status -j | grep -q "\"$1\""; }
+status_has() { run_ns status -j | grep -q "\"prog\": \"$1"; }
 kernel_has_xdp() { ip -n "$ns" -d link show v0 | grep -q 'prog/xdp'; }
 no_link_pins() { [ -z "$(find "$root/sys/fs/bpf" -name link 2>/dev/null)" ]; }
 
 check "no source tree in the root" no_source_tree
 check "xdpctl --version" version_line
-check "man xdpctl" man_page xdpctl 'xdpctl load'
+check "man xdpctl" man_page xdpctl 'xdpctl-load(8)'
 check "man xdpctl-load" man_page xdpctl-load '--replace'
 check "completion: xdpctl lo<TAB> gives load" completes 'xdpctl lo' load
 check "completion: xdpctl load <TAB> gives xdp_pass" completes 'xdpctl load ' xdp_pass
