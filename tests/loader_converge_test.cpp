@@ -529,6 +529,124 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 	EXPECT_EQ(left.second, 0) << "maps leaked";
 }
 
+// What another command finishes of a killed one it says: after a kill at every step boundary,
+// `repair -j` reports each interface whose program it changed ("finished" a load or replace,
+// "unloaded" for an interrupted unload) and each devmap entry it wrote or removed ("entry"), and
+// reports nothing when it changed nothing; a later `repair` finds nothing. A verb other than
+// repair says the same steps on stderr ("xdpctl: finished ...") and keeps its stdout its own.
+TEST_F(LoaderConverge, WhatAnotherCommandFinishesOfAKilledOneIsReported)
+{
+	constexpr int kIfs = 4;
+	std::string all_ifs;
+	for (int i = 0; i < kIfs; i++) {
+		add_veth("c" + std::to_string(i), "d" + std::to_string(i));
+		all_ifs += " c" + std::to_string(i);
+		sh(ns().exec() + "ethtool -K d" + std::to_string(i) + " gro on");
+	}
+	struct Case {
+		std::string what, setup, cmd; // setup: ';'-separated xdpctl commands
+	};
+	const std::string pass_all = "load xdp_pass" + all_ifs, bcast_all = "broadcast add" + all_ifs;
+	const std::vector<Case> cases = {
+		{"load", "", "load xdp_redirect" + all_ifs},
+		{"load --replace", pass_all, "load --replace xdp_redirect" + all_ifs},
+		{"unload", pass_all, "unload" + all_ifs},
+		{"redirect add", "load xdp_redirect c0 c1 c2", "redirect add c0 c3"},
+		{"redirect del", "load xdp_redirect c0 c1 c2;redirect add c0 c3;redirect add c1 c2", "redirect del c0 c1"},
+		{"broadcast add", "load xdp_broadcast c0", bcast_all},
+		{"broadcast del", "load xdp_broadcast c0;" + bcast_all, "broadcast del c1 c2 c3"},
+	};
+	auto run_all = [&](const std::string &cmds) {
+		for (size_t at = 0; at < cmds.size();) {
+			size_t semi = cmds.find(';', at);
+			std::string one = cmds.substr(at, semi == std::string::npos ? std::string::npos : semi - at);
+			auto r = x(one);
+			ASSERT_EQ(r.rc, 0) << one << ": " << r.err;
+			at = semi == std::string::npos ? cmds.size() : semi + 1;
+		}
+	};
+	const int max_step = std::getenv("XDPCTL_LANE") ? 3 : 200;
+	int reported = 0, entries = 0;
+	for (const auto &c : cases) {
+		const std::string &setup = c.setup;
+		SCOPED_TRACE(c.what);
+		for (int step = 1; step < max_step; step++) {
+			SCOPED_TRACE("killed at step " + std::to_string(step));
+			ASSERT_EQ(x("unload --all").rc, 0);
+			run_all(setup);
+			if (::testing::Test::HasFatalFailure())
+				return;
+			if (run_xdpctl(fs_->root(), words(c.cmd), step).rc == 0)
+				break; // the command ended before this step: every boundary was tried
+			auto progs0 = ip_link_progs();
+			auto maps0 = devmaps();
+			auto rep = x("repair -j");
+			ASSERT_EQ(rep.rc, 0) << rep.err;
+			auto notes = nlohmann::json::parse(rep.out);
+			auto progs1 = ip_link_progs();
+			auto maps1 = devmaps();
+			auto noted = [&](const std::string &ifname, int ifindex, std::initializer_list<const char *> states) {
+				for (const auto &n : notes)
+					for (const char *st : states)
+						if (n.at("state") == st && (n.at("ifname") == ifname || n.at("ifindex") == ifindex))
+							return true;
+				return false;
+			};
+			for (const auto &[ifname, id] : progs1)
+				if (progs0[ifname] != id) {
+					EXPECT_TRUE(noted(ifname, -1, {"finished", "unloaded"}))
+						<< ifname << "'s program changed (" << progs0[ifname] << " -> " << id
+						<< ") and repair did not say so: " << rep.out;
+					reported++;
+				}
+			std::set<std::string> names;
+			for (const auto &[m, e] : maps0)
+				names.insert(m);
+			for (const auto &[m, e] : maps1)
+				names.insert(m);
+			for (const auto &m : names) {
+				std::set<uint32_t> keys;
+				for (const auto &[k, v] : maps0[m])
+					keys.insert(k);
+				for (const auto &[k, v] : maps1[m])
+					keys.insert(k);
+				for (uint32_t k : keys)
+					if (maps0[m][k] != maps1[m][k]) {
+						EXPECT_TRUE(noted("", static_cast<int>(k), {"entry"}))
+							<< m << " key " << k << " changed and repair did not say so: " << rep.out;
+						entries++;
+					}
+			}
+			EXPECT_EQ(x("repair -j").out, "[]\n") << "a second repair finds nothing";
+			if (::testing::Test::HasFailure())
+				return;
+		}
+	}
+	// the property was exercised, not vacuous: kills left work that repair finished and named
+	EXPECT_GT(reported, 0) << "no kill left an interface for repair to finish";
+	EXPECT_GT(entries, 0) << "no kill left a devmap entry for repair to finish";
+
+	// another verb: the steps on stderr, its own output on stdout
+	bool named = false;
+	for (int step = 1; step < max_step && !named; step++) {
+		SCOPED_TRACE("redirect add killed at step " + std::to_string(step));
+		ASSERT_EQ(x("unload --all").rc, 0);
+		run_all("load xdp_redirect c0 c1 c2");
+		if (run_xdpctl(fs_->root(), words("redirect add c0 c3"), step).rc == 0)
+			break;
+		auto other = x("-j redirect add c1 c2");
+		ASSERT_EQ(other.rc, 0) << other.err;
+		EXPECT_TRUE(nlohmann::json::accept(other.out)) << "stdout stays the verb's JSON: " << other.out;
+		if (other.err.find("xdpctl: finished: wrote the redirect rule c0 -> c3 (an interrupted redirect add)\n") !=
+		    std::string::npos)
+			named = true;
+		else
+			EXPECT_EQ(other.err, "") << "stderr holds nothing but convergence steps";
+	}
+	EXPECT_TRUE(named) << "a kill of `redirect add` left its rule for the next verb, which finished and named it";
+	ASSERT_EQ(x("unload --all").rc, 0);
+}
+
 // 2-4 xdpctl processes on the same interfaces: no hang, no crash, each command succeeds or
 // fails with its one line, and at the end the namespace is what the kernel says.
 TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)

@@ -21,40 +21,57 @@ inline const char *to_string(xdpctl::DetachState s)
 		return "not-loaded";
 	case xdpctl::DetachState::Failed:
 		return "failed";
+	case xdpctl::DetachState::Finished:
+		return "finished";
+	case xdpctl::DetachState::Entry:
+		return "entry";
 	}
 	return "?";
+}
+
+// One step as a line of text (no newline).
+inline std::string detached_line(const xdpctl::Detached &d)
+{
+	std::string who = d.ifname.empty() ? "ifindex " + std::to_string(d.ifindex) : d.ifname;
+	switch (d.state) {
+	case xdpctl::DetachState::Unloaded:
+		return fmt::format("unloaded {} from {}{}", d.prog, who, d.detail.empty() ? "" : " (" + d.detail + ")");
+	case xdpctl::DetachState::Gone:
+		return fmt::format("removed the pins and rules of {} (the interface is gone)", who);
+	case xdpctl::DetachState::Moved:
+		return fmt::format("left {} attached: its interface moved to another namespace (ifindex {} there); "
+				   "`xdpctl unload IFNAME` in that namespace detaches it",
+				   d.prog, d.ifindex);
+	case xdpctl::DetachState::NotLoaded:
+		return fmt::format("{}: no program of xdpctl; nothing to unload", d.ifname);
+	case xdpctl::DetachState::Failed:
+		return fmt::format("dropped the unfinished load of {}: {}", who, d.detail);
+	case xdpctl::DetachState::Finished:
+		return fmt::format("finished the interrupted load of {} on {}", d.prog, who);
+	case xdpctl::DetachState::Entry:
+		return "finished: " + d.detail;
+	}
+	return "?";
+}
+
+// A step the convergence of another verb took (set_convergence_observer), on stderr: stdout
+// keeps the verb's own output (and its JSON) whole.
+inline void print_convergence_step(const xdpctl::Detached &d)
+{
+	fmt::print(stderr, "xdpctl: {}\n", detached_line(d));
 }
 
 inline void print_detached(const Globals &g, const std::vector<xdpctl::Detached> &ds)
 {
 	nlohmann::json arr = nlohmann::json::array();
 	for (const auto &d : ds) {
-		std::string who = d.ifname.empty() ? "ifindex " + std::to_string(d.ifindex) : d.ifname;
 		if (g.json) {
 			arr.push_back({{"ifname", d.ifname}, {"ifindex", d.ifindex}, {"prog", d.prog}, {"state", to_string(d.state)}});
 			if (!d.detail.empty())
 				arr.back()["detail"] = d.detail;
 			continue;
 		}
-		switch (d.state) {
-		case xdpctl::DetachState::Unloaded:
-			fmt::print("unloaded {} from {}{}\n", d.prog, d.ifname, d.detail.empty() ? "" : " (" + d.detail + ")");
-			break;
-		case xdpctl::DetachState::Gone:
-			fmt::print("removed the pins and rules of {} (the interface is gone)\n", who);
-			break;
-		case xdpctl::DetachState::Moved:
-			fmt::print("left {} attached: its interface moved to another namespace (ifindex {} there); "
-				   "`xdpctl unload IFNAME` in that namespace detaches it\n",
-				   d.prog, d.ifindex);
-			break;
-		case xdpctl::DetachState::NotLoaded:
-			fmt::print("{}: no program of xdpctl; nothing to unload\n", d.ifname);
-			break;
-		case xdpctl::DetachState::Failed:
-			fmt::print("dropped the unfinished load of {}: {}\n", who, d.detail);
-			break;
-		}
+		fmt::print("{}\n", detached_line(d));
 	}
 	if (g.json)
 		print_json(arr);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cli.hpp"
+#include "detach_out.hpp"
 #include "xdpctl/privileges.hpp"
 #include "xdpctl/version.hpp"
 
@@ -195,6 +196,8 @@ int main(int argc, char **argv)
 	app.set_version_flag("--version", version_text, "print the version, the commit it was built from and libbpf's version");
 	g_globals = &g;
 	libbpf_set_print(libbpf_print);
+	// what a verb's convergence finishes of a killed command is said, not done silently
+	xdpctl::set_convergence_observer(cli::print_convergence_step);
 
 	cli::register_load(app, g);
 	cli::register_unload(app, g);

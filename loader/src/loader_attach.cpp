@@ -307,14 +307,22 @@ Result<Session> open_session(const Layout &l)
 }
 
 Status realize_one(Session &s, IfState &rec);
-Status converge(Session &s);
+Status converge(Session &s, bool report = true);
+
+std::function<void(const Detached &)> &observer()
+{
+	static std::function<void(const Detached &)> f;
+	return f;
+}
 
 // Brings the kernel to the desired state without knowing what was interrupted: links of devices
 // that went are unpinned and their facts forgotten, links that moved to another namespace are
 // kept (renamed moved<LINK_ID>, never detached from here), links nobody wants any more are
 // detached, a load or replace that was killed is finished, and the devmaps are made to hold the
 // rules and ports of the record. Pending interfaces that cannot be realized are dropped.
-Status converge(Session &s)
+// report: what it finishes is noted in s.notes (false when the command itself changed the record
+// and converges to carry that out: unload's detaches are its own, not a repair).
+Status converge(Session &s, bool report)
 {
 	const Layout &l = s.l;
 	std::vector<int> forgotten;
@@ -349,6 +357,9 @@ Status converge(Session &s)
 		case Where::Here:
 			if (!rec) {
 				remove_dir(dir, true);
+				if (report)
+					s.notes.push_back({ifname_of(idx).value_or(""), idx, prog, DetachState::Unloaded,
+							   "finished an interrupted unload"});
 				break;
 			}
 			if (auto n = ifname_of(idx))
@@ -357,6 +368,8 @@ Status converge(Session &s)
 				drop_staged(dir); // the swap never happened: redone below
 			} else {
 				finish_staged(dir, if_maps_of(rec->program));
+				if (rec->pending && report) // the swap happened, its pins were not finished
+					s.notes.push_back({rec->name, idx, prog, DetachState::Finished});
 				rec->link_id = seen.li.id;
 				rec->prog_id = seen.li.prog_id;
 				rec->pending = false;
@@ -417,13 +430,15 @@ Status converge(Session &s)
 			s.st.interfaces.erase(s.st.interfaces.begin() + static_cast<long>(i));
 			continue;
 		}
+		if (report)
+			s.notes.push_back({rec.name, rec.ifindex, prog_name(rec.prog_id), DetachState::Finished});
 		i++;
 	}
 	if (s.st.interfaces.empty()) {
 		s.st.rules.clear();
 		s.st.ports.clear();
 	}
-	if (auto st = detail::reconcile_devmaps(l, s.st, s.recorded); !st)
+	if (auto st = detail::reconcile_devmaps(l, s.st, s.recorded, report ? &s.notes : nullptr); !st)
 		return st;
 	return {};
 }
@@ -768,7 +783,18 @@ Status settle_state(Session &s)
 {
 	return finish_state(s);
 }
+void report_convergence(const std::vector<Detached> &notes)
+{
+	if (observer())
+		for (const auto &n : notes)
+			observer()(n);
+}
 } // namespace detail
+
+void set_convergence_observer(std::function<void(const Detached &)> f)
+{
+	observer() = std::move(f);
+}
 
 Result<std::vector<Attached>> load(const LoadRequest &req)
 {
@@ -799,6 +825,7 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		return std::unexpected(s.error());
 	if (auto st = converge(*s); !st)
 		return std::unexpected(st.error());
+	detail::report_convergence(s->notes);
 
 	IfState base;
 	base.program = req.program;
@@ -953,7 +980,7 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 		return std::unexpected(st.error());
 	for (const auto &dir : foreign)
 		remove_dir(dir, true); // under the RootLock, which covers every namespace of ROOT
-	if (auto st = converge(*s); !st)
+	if (auto st = converge(*s, false); !st)
 		return std::unexpected(st.error());
 	if (auto st = finish_state(*s); !st)
 		return std::unexpected(st.error());
@@ -996,7 +1023,7 @@ Result<std::vector<Detached>> unload_all()
 	s.st = DesiredState{s.st.netns, {}, {}, {}};
 	if (auto st = write_state(s.l, s.st); !st)
 		return std::unexpected(st.error());
-	if (auto st = converge(s); !st)
+	if (auto st = converge(s, false); !st)
 		return std::unexpected(st.error());
 	if (auto st = finish_state(s); !st)
 		return std::unexpected(st.error());

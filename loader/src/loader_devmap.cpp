@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <functional>
 #include <array>
+#include <set>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -552,7 +553,13 @@ std::vector<const char *> c_names(const std::vector<std::string> &v)
 	return out;
 }
 
-Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded)
+// A group's name as a user reads it ("bcast": the broadcast group, "mcast2": multicast group 2).
+std::string group_title(const std::string &group)
+{
+	return group == "bcast" ? "the broadcast group" : "multicast group " + group.substr(5);
+}
+
+Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded, std::vector<Detached> *notes)
 {
 	auto pinned = open_pinned(l, kRedirectMaps, "");
 	if (!pinned) {
@@ -574,6 +581,7 @@ Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded)
 			       return !e.contains(static_cast<uint32_t>(r.in_ifindex));
 		       });
 	});
+	std::set<uint32_t> dropped; // a rule's entries in both maps: one note
 	for (size_t i = 0; i < pinned->size(); i++) {
 		std::vector<uint32_t> drop;
 		for (auto [k, v] : seen[i])
@@ -583,6 +591,11 @@ Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded)
 			step_boundary();
 			if (auto st = devmap_delete((*pinned)[i].fd.get(), (*pinned)[i].name, drop); !st)
 				return st;
+			for (uint32_t k : drop)
+				if (notes && dropped.insert(k).second)
+					notes->push_back({name_of(static_cast<int>(k)), static_cast<int>(k), "", DetachState::Entry,
+							  "removed the redirect rule of " + name_of(static_cast<int>(k)) +
+								  " (an interrupted redirect del)"});
 		}
 	}
 	for (size_t i = 0; i < s.rules.size();) {
@@ -600,12 +613,16 @@ Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded)
 			continue;
 		}
 		r.realized = true;
+		if (notes)
+			notes->push_back({r.in_name, r.in_ifindex, "", DetachState::Entry,
+					  "wrote the redirect rule " + r.in_name + " -> " + r.out_name + " (an interrupted redirect add)"});
 		i++;
 	}
 	return {};
 }
 
-Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const std::string &group)
+Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const std::string &group,
+		       std::vector<Detached> *notes)
 {
 	auto names = group_maps(group);
 	auto cn = c_names(names);
@@ -640,6 +657,7 @@ Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const st
 		return p.group == group && p.realized &&
 		       std::any_of(seen.begin(), seen.end(), [&](const auto &e) { return !has(e, p.ifindex); });
 	});
+	std::set<uint32_t> dropped; // a port's entries in both flavours: one note
 	for (size_t i = 0; i < pinned->size(); i++) {
 		std::vector<uint32_t> drop;
 		for (uint32_t v : seen[i])
@@ -653,6 +671,11 @@ Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const st
 		if (auto st = settle(l, (*pinned)[i], group_del((*pinned)[i].as_group(), drop, &txn), txn, ignored); !st)
 			return st;
 		txn.commit();
+		for (uint32_t v : drop)
+			if (notes && dropped.insert(v).second)
+				notes->push_back({name_of(static_cast<int>(v)), static_cast<int>(v), "", DetachState::Entry,
+						  "removed " + name_of(static_cast<int>(v)) + " from " + group_title(group) +
+							  " (an interrupted del)"});
 	}
 	for (size_t i = 0; i < s.ports.size();) {
 		auto &p = s.ports[i];
@@ -669,6 +692,9 @@ Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const st
 			continue;
 		}
 		p.realized = true;
+		if (notes)
+			notes->push_back({p.name, p.ifindex, "", DetachState::Entry,
+					  "added " + p.name + " to " + group_title(group) + " (an interrupted add)"});
 		i++;
 	}
 	return {};
@@ -685,7 +711,10 @@ Result<detail::Session> devmap_session()
 		return std::unexpected(st.error());
 	if (!path_exists(l->maps_dir()))
 		return fail(ENOENT, "devmap", l->maps_dir(), "nothing loaded in this namespace; load a redirect or broadcast program first");
-	return detail::open_converged(*l);
+	auto s = detail::open_converged(*l);
+	if (s)
+		detail::report_convergence(s->notes);
+	return s;
 }
 
 // The common end of an add: the intent recorded (mark(st, false)), the entries written, then
@@ -901,7 +930,7 @@ Result<std::vector<DevmapWrite>> broadcast_del(const std::vector<std::string> &p
 }
 
 namespace detail {
-Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded)
+Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded, std::vector<Detached> *notes)
 {
 	if (!path_exists(l.maps_dir())) {
 		s.rules.clear();
@@ -911,10 +940,10 @@ Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded)
 	for (const auto &n : list_dir(l.maps_dir())) // a re-pin killed before its rename
 		if (n.ends_with("-new"))
 			::unlink((l.maps_dir() + "/" + n).c_str());
-	if (auto st = reconcile_rules(l, s, recorded); !st)
+	if (auto st = reconcile_rules(l, s, recorded, notes); !st)
 		return st;
 	for (const char *g : kGroups)
-		if (auto st = reconcile_group(l, s, recorded, g); !st)
+		if (auto st = reconcile_group(l, s, recorded, g, notes); !st)
 			return st;
 	return {};
 }

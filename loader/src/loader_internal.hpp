@@ -72,7 +72,13 @@ struct Entry {
 // recorded ones not yet written are written (an add that was killed; dropped if that fails),
 // and a written one the kernel removed (its device went: dev_map_notification) is forgotten
 // with its twin. Without a record (recorded false) the entries found are recorded as they are.
-[[nodiscard]] Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded);
+// notes: where each entry written or removed is reported (a killed add or del finished); null
+// when the change is the caller's own (a del making the devmaps match its record).
+[[nodiscard]] Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded,
+				       std::vector<Detached> *notes = nullptr);
+// Hands notes to the convergence observer (set_convergence_observer), for the verbs whose
+// result does not carry them.
+void report_convergence(const std::vector<Detached> &notes);
 
 // A permission error (EPERM/EACCES) without a detail gets what require_privileges finds missing
 // (root, capabilities), and keeps strerror when nothing is.

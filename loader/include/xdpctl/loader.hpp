@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,8 @@ enum class DetachState {
 	Moved,     // the device moved to another namespace with its link: left attached there
 	NotLoaded, // had no program: nothing to do
 	Failed,    // a load that was killed could not be finished; detail says why
+	Finished,  // a load or replace that was killed was finished: prog now runs on the interface
+	Entry,     // a devmap change that was killed was finished; detail says which entry and where
 };
 
 struct Detached {
@@ -63,6 +66,13 @@ struct Detached {
 	DetachState state = DetachState::Unloaded;
 	std::string detail;
 };
+
+// Every command first converges the namespace: what a killed command left half done is finished,
+// what devices that went left behind is removed. unload and repair return those steps at the
+// head of their result; load, redirect, broadcast and multicast have no place for them in theirs,
+// so each step they take is handed to this observer (the CLI prints it), as it is taken. Empty
+// (the default): not reported. Not thread-safe: set it before the first call.
+void set_convergence_observer(std::function<void(const Detached &)> observer);
 
 // Detaches xdpctl's program from each interface and removes its pins; shared maps and the
 // namespace directory go once no interface uses them. An interface without a program is fine
