@@ -188,3 +188,26 @@ TEST(Cli, FailedLoadTakesBackTheRootLevelsItCreated)
 		EXPECT_EQ(tree(fs.mount_point()), fresh) << "no directory left in the bpffs";
 	}
 }
+
+// Output that cannot be written (a full disk: /dev/full) fails the command, exit 1, with one
+// line on stderr as coreutils say it, whatever the verb and however much it printed (a small
+// table stays in stdio's buffer until exit; the completion script overflows it while printing).
+TEST(Cli, OutputThatCannotBeWrittenIsExitOneWithOneLine)
+{
+	BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs";
+	auto fresh = tree(fs.mount_point());
+	for (const char *args : {"status", "status -j", "load --list", "load --list -j", "--help", "load --help", "--version",
+				 "--generate-completion"}) {
+		SCOPED_TRACE(args);
+		auto ok = run_cmd(kBin + " " + args, "XDPCTL_BPFFS=" + fs.root());
+		ASSERT_EQ(ok.rc, 0) << "to a file it works: " << ok.err;
+		ASSERT_FALSE(ok.out.empty()) << "it prints something";
+		// the shell's own redirections come after the command's: a group keeps /dev/full for it
+		auto full = run_cmd("{ XDPCTL_BPFFS=" + fs.root() + " " + kBin + " " + args + " >/dev/full; }");
+		EXPECT_EQ(full.rc, 1) << full.err;
+		EXPECT_EQ(full.err, "xdpctl: write error: No space left on device\n") << "one line";
+		EXPECT_TRUE(full.out.empty()) << full.out;
+		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing created";
+	}
+}

@@ -3,10 +3,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <optional>
+#include <sstream>
 #include <string_view>
+#include <system_error>
 
 #include "cli.hpp"
 #include "xdpctl/privileges.hpp"
@@ -192,13 +197,15 @@ int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 }
 } // namespace
 
-int main(int argc, char **argv)
+namespace {
+int run(int argc, char **argv)
 {
 	cli::Globals g;
 	CLI::App app{"xdpctl: load XDP programs onto interfaces, wire devmaps, show what runs"};
 	app.require_subcommand(1);
-	app.footer("Exit codes: 0 ok, 1 runtime error, 2 usage error (also: an interface named twice). A command "
-		   "that fails changes nothing. Pins live under $XDPCTL_BPFFS (default /sys/fs/bpf/xdpctl).");
+	app.footer("Exit codes: 0 ok, 1 runtime error (also: output that could not be written), 2 usage error "
+		   "(also: an interface named twice). A command that fails changes nothing. Pins live under "
+		   "$XDPCTL_BPFFS (default /sys/fs/bpf/xdpctl).");
 	cli::add_common_flags(app, g);
 	app.set_version_flag("--version", version_text, "print the version, the commit it was built from and libbpf's version");
 	g_globals = &g;
@@ -228,7 +235,13 @@ int main(int argc, char **argv)
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::Success &e) { // --help, --help-all, --version
-		return app.exit(e);
+		// through stdio like every verb's output (CLI11 flushes std::cout itself, which would
+		// lose the errno of a failed write before main checks stdout)
+		std::ostringstream out, err;
+		int rc = app.exit(e, out, err);
+		fmt::print("{}", out.str());
+		fmt::print(stderr, "{}", err.str());
+		return rc;
 	} catch (const CLI::RuntimeError &e) {
 		return e.get_exit_code(); // a verb already printed its one line
 	} catch (const CLI::ParseError &e) {
@@ -241,4 +254,41 @@ int main(int argc, char **argv)
 						       (verb == "usage" ? "" : verb + " ") + "--help");
 	}
 	return g.exit_code;
+}
+} // namespace
+
+int main(int argc, char **argv)
+{
+	// Every verb prints through stdio (fmt) or iostreams (CLI11's --help, ctl), both on stdout's
+	// buffer: a write that failed (a full disk, /dev/full, a closed descriptor) fails the command
+	// with one line, as coreutils do: when the buffer fills (fmt throws then) or at exit.
+	int rc = cli::kExitOk;
+	int err = 0;
+	try {
+		rc = run(argc, argv);
+	} catch (const std::system_error &e) {
+		if (ferror(stderr))
+			return cli::kExitRuntime; // nowhere left to say it
+		if (!ferror(stdout))
+			throw;
+		rc = cli::kExitRuntime;
+		err = e.code().value();
+	}
+	// std::cout is synced with stdio: its flush is fflush(stdout), whose errno says why
+	errno = 0;
+	std::cout.flush();
+	int why = errno;
+	bool failed = err || std::cout.fail();
+	if (fflush(stdout) != 0)
+		why = errno;
+	failed = failed || ferror(stdout);
+	if (!failed)
+		return rc;
+	err = err ? err : why;
+	// stdio: fmt::print would throw if stderr failed too
+	if (err)
+		std::fprintf(stderr, "xdpctl: write error: %s\n", std::strerror(err));
+	else
+		std::fprintf(stderr, "xdpctl: write error\n");
+	return rc == cli::kExitOk ? cli::kExitRuntime : rc;
 }
