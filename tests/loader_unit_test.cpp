@@ -292,6 +292,23 @@ TEST(Bpffs, LevelsEnsureMadeAreUndoneAndAWaiterOnARemovedRootIsRefused)
 	rmdir((fs.mount_point() + "/x").c_str());
 }
 
+// A port given twice to the library's group verbs would take two slots of bcast_ports and one key
+// of its hash twin: refused before any map is opened, nothing created.
+TEST(Devmap, APortGivenTwiceToAGroupIsRefusedBeforeAnything)
+{
+	xt::BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs mounted";
+	auto fresh = xt::tree(fs.mount_point());
+	auto b = broadcast_add({"lo", "lo"}, std::nullopt, {});
+	ASSERT_FALSE(b) << "broadcast_add refused";
+	EXPECT_EQ(b.error().err, EINVAL);
+	EXPECT_EQ(b.error().message(), "group lo: given twice: one entry per port (Invalid argument)");
+	auto m = multicast_add(1, {"lo", "lo"}, std::nullopt, {});
+	ASSERT_FALSE(m) << "multicast_add refused";
+	EXPECT_EQ(m.error().message(), "group lo: given twice: one entry per port (Invalid argument)");
+	EXPECT_EQ(xt::tree(fs.mount_point()), fresh) << "nothing created";
+}
+
 struct EgressRow {
 	const char *what;
 	const char *prog;
