@@ -3,7 +3,7 @@
 // group 1 = g1a + g1b, group 2 = g2a, MAC A -> group 1, MAC B -> group 2. A frame sent into an
 // ingress port arrives at the peers of exactly its group's ports; a MAC in no group gets
 // miss_action (XDP_PASS: the ingress port's own stack sees it). Then the bad inputs: one line,
-// the exit code, and no map changed.
+// the exit code, and no map changed; an interface named twice in any verb among them.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -215,4 +215,59 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	ASSERT_EQ(st.rc, 0) << st.err;
 	for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
 		EXPECT_TRUE(m.at("entries").empty()) << m.at("name") << ": no entry written";
+}
+
+// An interface named twice, in every verb that takes a list of them, with every map those verbs
+// write in use (the multicast groups, the broadcast group and its hash twin, the redirect rules):
+// a usage error, exit 2, one line, and nothing changed (programs, every devmap's entries, the
+// MAC table, the pins). Named once, the same port goes into both broadcast twins.
+TEST_F(CliMulticast, AnInterfaceNamedTwiceIsAUsageErrorAndChangesNothing)
+{
+	build_groups();
+	for (const char *c :
+	     {"load xdp_broadcast g1ap", "broadcast add g1a g1b", "load xdp_redirect g2ap", "redirect add g2ap g2a"}) {
+		auto r = xdpctl(c);
+		ASSERT_EQ(r.rc, 0) << c << ": " << r.err;
+	}
+	struct Row {
+		std::string args, verb, name;
+	};
+	const Row rows[] = {
+		{"unload in0 in0", "unload", "in0"},
+		{"load xdp_pass g2a g2a", "load", "g2a"},
+		{"load --replace xdp_multicast in0 in1 in0", "load", "in0"},
+		{"broadcast add g2a g2a", "broadcast add", "g2a"},
+		{"broadcast add g2a g1a g2a --replace", "broadcast add", "g2a"},
+		{"broadcast del g1a g1a", "broadcast del", "g1a"},
+		{"multicast add 2 g1a g1a", "multicast add", "g1a"},
+		{"multicast del 1 g1a g1b g1a", "multicast del", "g1a"},
+		{"redirect del g2ap g2ap", "redirect del", "g2ap"},
+	};
+	std::string status_before = xdpctl("status -j").out, maps_before = state();
+	auto pins_before = tree(fs_->root());
+	for (const auto &r : rows) {
+		SCOPED_TRACE(r.args);
+		std::string says = "interface '" + r.name + "' given twice: name each interface once";
+		auto res = xdpctl(r.args);
+		EXPECT_EQ(res.rc, 2) << res.err;
+		EXPECT_EQ(res.err, "xdpctl " + r.verb + ": " + says + "\n") << "the one line";
+		EXPECT_TRUE(res.out.empty()) << res.out;
+		auto js = xdpctl(r.args + " -j");
+		EXPECT_EQ(js.rc, 2) << js.err;
+		EXPECT_EQ(js.err, res.err) << "the same line with -j";
+		expect_json_error(js.out, 2, says);
+		EXPECT_EQ(xdpctl("status -j").out, status_before) << "programs and devmaps unchanged";
+		EXPECT_EQ(state(), maps_before) << "MAC table unchanged";
+		EXPECT_EQ(tree(fs_->root()), pins_before) << "pins unchanged";
+	}
+	auto add = xdpctl("broadcast add g2a");
+	ASSERT_EQ(add.rc, 0) << add.err;
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	std::map<std::string, size_t> entries;
+	auto j = nlohmann::json::parse(st.out); // kept: a range over parse(...).at() would dangle
+	for (const auto &m : j.at("devmaps"))
+		entries[m.at("name").get<std::string>()] = m.at("entries").size();
+	EXPECT_EQ(entries["bcast_ports"], 3u) << st.out;
+	EXPECT_EQ(entries["bcast_ports_hash"], 3u) << "the twins agree: " << st.out;
 }

@@ -163,3 +163,38 @@ TEST_F(CliNoStats, AProgramWithoutTheSwitchIsRefusedLeavingNothing)
 	auto st = status_of("sa0");
 	EXPECT_TRUE(st.at("counters").is_null()) << "no program: no counters state";
 }
+
+// --replace on an interface with nothing in place is a plain load that says so: exit 0, the
+// line of a load with "--replace had nothing to replace" at its end, "replaced": false in JSON,
+// the program attached and counting as any load's.
+TEST_F(CliNoStats, ReplaceWithNothingInPlaceLoadsAndSaysSo)
+{
+	add_veth("sa0", "sb0");
+	add_veth("sc0", "sd0");
+	auto r = xdpctl("load --replace xdp_pass sa0");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	EXPECT_TRUE(r.err.empty()) << r.err;
+	EXPECT_EQ(lines(r.out), 1u) << r.out;
+	EXPECT_EQ(r.out.rfind("loaded ", 0), 0u) << "a load, not a replace: " << r.out;
+	EXPECT_NE(r.out.find(" on sa0 (native mode): prog id "), std::string::npos) << r.out;
+	const std::string note = " (--replace had nothing to replace: nothing was in place)\n";
+	ASSERT_GE(r.out.size(), note.size());
+	EXPECT_EQ(r.out.substr(r.out.size() - note.size()), note) << r.out;
+	auto st = status_of("sa0");
+	EXPECT_NE(st.at("prog_id"), 0) << st;
+	EXPECT_EQ(st.at("owned"), true) << st;
+	EXPECT_EQ(st.at("counters"), true) << st;
+	ASSERT_EQ(send_frames("sb0", kFrame, 3), 3);
+	EXPECT_EQ(pinned_counters("sa0")[XDP_PASS].packets, 3u) << "loaded and counting";
+
+	// with -j the same load is "replaced": false; an interface that had one is "replaced": true
+	auto j = xdpctl("load --replace -j xdp_pass sc0 sa0");
+	ASSERT_EQ(j.rc, 0) << j.err;
+	auto arr = json::parse(j.out);
+	ASSERT_EQ(arr.size(), 2u) << j.out;
+	EXPECT_EQ(arr.at(0).at("ifname"), "sc0");
+	EXPECT_EQ(arr.at(0).at("replaced"), false) << j.out;
+	EXPECT_EQ(arr.at(1).at("ifname"), "sa0");
+	EXPECT_EQ(arr.at(1).at("replaced"), true) << j.out;
+	EXPECT_NE(status_of("sc0").at("prog_id"), 0) << "sc0 loaded";
+}

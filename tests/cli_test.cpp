@@ -122,6 +122,27 @@ TEST(Cli, BadInputsFailWithOneLineAndLeaveNothing)
 		{"egress action without egress program", "redirect add lo lo --egress-mac", 2,
 		 "--egress-mac is an action of the egress program"},
 		{"broadcast with nothing loaded", "broadcast add lo", 1, "nothing loaded in this namespace"},
+		// a name twice: the usage error of every verb that takes interfaces, before any lookup
+		{"load, interface twice", "load xdp_pass lo lo", 2, "interface 'lo' given twice: name each interface once"},
+		{"unload, interface twice", "unload lo nosuchif0 lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"redirect del, interface twice", "redirect del lo lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"broadcast add, interface twice", "broadcast add lo lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"broadcast del, interface twice", "broadcast del lo lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"multicast add, interface twice", "multicast add 1 lo lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"multicast del, interface twice", "multicast del 1 lo lo", 2,
+		 "interface 'lo' given twice: name each interface once"},
+		{"stats, interface twice", "stats lo lo -c 1", 2, "interface 'lo' given twice: name each interface once"},
+		// -p/--egress-prog pick a program of an object file; a collection name is one already
+		{"-p with a collection name", "load -p nosuch xdp_pass lo", 2,
+		 "-p/--prog picks a program of an object file; 'xdp_pass' names one program of the "
+		 "collection: drop -p (variants: xdpctl load --list)"},
+		{"--egress-prog with a collection name", "redirect add lo lo --egress xdp_egress --egress-prog nosuch", 2,
+		 "--egress-prog picks a program of an object file; 'xdp_egress' names one program of the collection"},
 		{"no verb", "", 2, "subcommand is required"},
 		{"bpffs not mounted", "load xdp_pass nosuchif0", 1, "is not on a BPF filesystem", false},
 	};
@@ -129,21 +150,64 @@ TEST(Cli, BadInputsFailWithOneLineAndLeaveNothing)
 		SCOPED_TRACE(r.what);
 		BpffsDir fs;
 		ASSERT_TRUE(fs.ok()) << "private bpffs";
+		auto fresh = tree(fs.mount_point()); // what a new bpffs holds (progs.debug, maps.debug)
 		std::string env = r.private_bpffs ? "XDPCTL_BPFFS=" + fs.root() : std::string("XDPCTL_BPFFS=") + plain + "/x";
 		auto res = run_cmd(kBin + " " + r.args, env);
 		EXPECT_EQ(res.rc, r.rc) << "exit code; stderr: " << res.err;
 		EXPECT_EQ(lines(res.err), 1u) << "one line: " << res.err;
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
 		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
-		EXPECT_TRUE(leftovers(fs).empty()) << "nothing pinned or created";
+		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing pinned or created, ROOT neither";
 		EXPECT_TRUE(tree(plain).empty()) << "nothing created outside bpffs";
 
 		auto js = run_cmd(kBin + " -j " + r.args, env);
 		EXPECT_EQ(js.rc, r.rc) << "same exit code with -j";
 		EXPECT_EQ(js.err, res.err) << "the same one line on stderr with -j";
 		expect_json_error(js.out, r.rc, r.says);
-		EXPECT_TRUE(leftovers(fs).empty()) << "nothing pinned or created with -j";
+		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing pinned or created with -j";
 	}
 	unlink(txt.c_str());
 	rmdir(plain);
+}
+
+// A load that fails in a fresh bpffs (ROOT and the levels above it missing) takes back every
+// directory it made: the bpffs is as empty after it as before.
+TEST(Cli, FailedLoadTakesBackTheRootLevelsItCreated)
+{
+	BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs";
+	auto fresh = tree(fs.mount_point()); // what a new bpffs holds (progs.debug, maps.debug)
+	for (const std::string &root : {fs.root(), fs.mount_point() + "/x/y/z"}) {
+		SCOPED_TRACE(root);
+		auto r = run_cmd(kBin + " load xdp_pass nosuchif0", "XDPCTL_BPFFS=" + root);
+		EXPECT_EQ(r.rc, 1) << r.err;
+		EXPECT_EQ(r.err, "xdpctl load: interface nosuchif0: not found in this network namespace (see `ip link`) "
+				 "(No such device)\n")
+			<< "the one line";
+		EXPECT_TRUE(r.out.empty()) << r.out;
+		EXPECT_EQ(tree(fs.mount_point()), fresh) << "no directory left in the bpffs";
+	}
+}
+
+// Output that cannot be written (a full disk: /dev/full) fails the command, exit 1, with one
+// line on stderr as coreutils say it, whatever the verb and however much it printed (a small
+// table stays in stdio's buffer until exit; the completion script overflows it while printing).
+TEST(Cli, OutputThatCannotBeWrittenIsExitOneWithOneLine)
+{
+	BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs";
+	auto fresh = tree(fs.mount_point());
+	for (const char *args : {"status", "status -j", "load --list", "load --list -j", "--help", "load --help", "--version",
+				 "--generate-completion"}) {
+		SCOPED_TRACE(args);
+		auto ok = run_cmd(kBin + " " + args, "XDPCTL_BPFFS=" + fs.root());
+		ASSERT_EQ(ok.rc, 0) << "to a file it works: " << ok.err;
+		ASSERT_FALSE(ok.out.empty()) << "it prints something";
+		// the shell's own redirections come after the command's: a group keeps /dev/full for it
+		auto full = run_cmd("{ XDPCTL_BPFFS=" + fs.root() + " " + kBin + " " + args + " >/dev/full; }");
+		EXPECT_EQ(full.rc, 1) << full.err;
+		EXPECT_EQ(full.err, "xdpctl: write error: No space left on device\n") << "one line";
+		EXPECT_TRUE(full.out.empty()) << full.out;
+		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing created";
+	}
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <thread>
 #include <map>
 
 #include "bpffs_dir.hpp"
@@ -221,6 +222,91 @@ TEST(Bpffs, RootInsideBpffsIsCreatedAndTxnUndoesWhatItMade)
 	}
 	EXPECT_TRUE(path_exists(l->ns_dir())) << "committed txn keeps what it made";
 	rmdir(l->ns_dir().c_str());
+}
+
+// ensure_bpffs with a Txn: every level it makes (ROOT and those above it) is undone with it, the
+// levels that were there stay; Txn::take runs the earlier Txn's steps after the taker's own. A
+// loader waiting on the lock of a ROOT that its maker took back is refused, not handed a lock on
+// a deleted directory.
+TEST(Bpffs, LevelsEnsureMadeAreUndoneAndAWaiterOnARemovedRootIsRefused)
+{
+	xt::BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs mounted";
+	auto fresh = xt::tree(fs.mount_point());
+	Layout deep{fs.mount_point() + "/x/y/z", 1};
+	{
+		Txn made;
+		ASSERT_TRUE(ensure_bpffs(deep, &made)) << "x/y/z made";
+		EXPECT_TRUE(path_exists(deep.root));
+		std::vector<std::string> order;
+		{
+			Txn later;
+			later.on_undo([&] { order.push_back("later"); });
+			later.take(made);
+			EXPECT_TRUE(path_exists(deep.root)) << "taking runs nothing";
+			later.on_undo([&] { order.push_back("last registered"); });
+		}
+		EXPECT_EQ(order, (std::vector<std::string>{"last registered", "later"})) << "the taker's own steps first";
+		EXPECT_EQ(xt::tree(fs.mount_point()), fresh) << "z, y and x removed";
+	}
+	{
+		ASSERT_EQ(mkdir((fs.mount_point() + "/x").c_str(), 0700), 0);
+		Txn made;
+		ASSERT_TRUE(ensure_bpffs(deep, &made)) << "y/z made below an existing x";
+	}
+	EXPECT_TRUE(path_exists(fs.mount_point() + "/x")) << "a level that was there stays";
+	EXPECT_FALSE(path_exists(fs.mount_point() + "/x/y")) << "the levels made go";
+
+	ASSERT_TRUE(ensure_bpffs(deep)) << "x/y/z made to stay";
+	std::optional<RootLock> held;
+	{
+		auto r = RootLock::acquire(deep);
+		ASSERT_TRUE(r) << r.error().message();
+		held.emplace(std::move(*r));
+	}
+	std::optional<Result<RootLock>> waiter;
+	std::thread t([&] { waiter.emplace(RootLock::acquire(deep)); });
+	// the waiter has opened ROOT once /proc/locks lists a blocked flock ("->") of this process
+	auto blocked = [] {
+		std::ifstream f("/proc/locks");
+		std::string line, me = " " + std::to_string(getpid()) + " ";
+		while (std::getline(f, line))
+			if (line.find("->") != std::string::npos && line.find(me) != std::string::npos)
+				return true;
+		return false;
+	};
+	for (int i = 0; i < 500 && !blocked(); i++)
+		usleep(10 * 1000);
+	bool waiting = blocked();
+	EXPECT_TRUE(waiting) << "the second acquire blocks in flock";
+	EXPECT_EQ(rmdir(deep.root.c_str()), 0) << "ROOT taken back under the lock";
+	held.reset();
+	t.join();
+	if (!waiting)
+		return;
+	ASSERT_TRUE(waiter.has_value());
+	ASSERT_FALSE(*waiter) << "no lock on a removed ROOT";
+	EXPECT_EQ((*waiter).error().err, EAGAIN);
+	EXPECT_NE((*waiter).error().message().find("run again"), std::string::npos) << (*waiter).error().message();
+	rmdir((fs.mount_point() + "/x/y").c_str());
+	rmdir((fs.mount_point() + "/x").c_str());
+}
+
+// A port given twice to the library's group verbs would take two slots of bcast_ports and one key
+// of its hash twin: refused before any map is opened, nothing created.
+TEST(Devmap, APortGivenTwiceToAGroupIsRefusedBeforeAnything)
+{
+	xt::BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs mounted";
+	auto fresh = xt::tree(fs.mount_point());
+	auto b = broadcast_add({"lo", "lo"}, std::nullopt, {});
+	ASSERT_FALSE(b) << "broadcast_add refused";
+	EXPECT_EQ(b.error().err, EINVAL);
+	EXPECT_EQ(b.error().message(), "group lo: given twice: one entry per port (Invalid argument)");
+	auto m = multicast_add(1, {"lo", "lo"}, std::nullopt, {});
+	ASSERT_FALSE(m) << "multicast_add refused";
+	EXPECT_EQ(m.error().message(), "group lo: given twice: one entry per port (Invalid argument)");
+	EXPECT_EQ(xt::tree(fs.mount_point()), fresh) << "nothing created";
 }
 
 struct EgressRow {

@@ -22,6 +22,8 @@ void register_broadcast(CLI::App &app, Globals &g)
 	add_common_flags(*add, g);
 	add->footer("Example: xdpctl load xdp_broadcast veth0 veth2 veth4 && xdpctl broadcast add veth0 veth2 veth4");
 	add->callback([a, ports, &g] {
+		if ((g.exit_code = check_each_once(g, "broadcast add", *ports)))
+			return;
 		if (auto m = check_egress(*a); !m.empty()) {
 			g.exit_code = usage_error(g, "broadcast add", m);
 			return;
@@ -33,6 +35,8 @@ void register_broadcast(CLI::App &app, Globals &g)
 	del->add_option("ports", *ports, "interfaces")->required();
 	add_common_flags(*del, g);
 	del->callback([ports, &g] {
+		if ((g.exit_code = check_each_once(g, "broadcast del", *ports)))
+			return;
 		auto r = xdpctl::broadcast_del(*ports);
 		g.exit_code = r ? print_writes(g, *r, "removed") : runtime_error(g, "broadcast del", r.error());
 	});

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "xdpctl/error.hpp"
 
@@ -46,6 +47,10 @@ void add_common_flags(CLI::App &sub, Globals &g);
 int runtime_error(const Globals &g, const std::string &verb, const xdpctl::Error &e);
 // Prints a usage error as the verb's one line; returns kExitUsage.
 int usage_error(const Globals &g, const std::string &verb, const std::string &msg);
+// Every verb that takes a list of interfaces (load, unload, stats, redirect del, broadcast, multicast)
+// checks it here first: a name given twice is the verb's usage error ("interface 'veth0' given
+// twice", kExitUsage) before anything is looked up or changed; kExitOk when each name is there once.
+int check_each_once(const Globals &g, const std::string &verb, const std::vector<std::string> &names);
 // The man pages (xdpctl.8, xdpctl-VERB.8) and the bash completion script, generated from the
 // app's own definitions (docs.cpp); hidden `xdpctl --generate-man DIR`, `--generate-completion`.
 int write_man_pages(const CLI::App &app, const std::string &dir);

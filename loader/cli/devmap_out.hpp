@@ -72,8 +72,8 @@ inline void add_egress_mac_option(CLI::App &sub, RedirectArgs &a)
 		     "egress action: the egress program (xdp_egress) writes the egress port's own MAC as source");
 }
 
-// A registry name given to --egress must be a devmap egress program, and an egress action needs
-// an egress program: usage errors otherwise.
+// A registry name given to --egress must be a devmap egress program (and takes no --egress-prog:
+// it names one program already), and an egress action needs an egress program: usage errors otherwise.
 inline std::string check_egress(const RedirectArgs &a)
 {
 	const std::string &e = a.egress;
@@ -86,6 +86,9 @@ inline std::string check_egress(const RedirectArgs &a)
 		return "unknown egress program '" + e + "' (xdpctl load --list shows the devmap-egress ones), or give an object file path";
 	if (spec->kind != xdpctl::ProgKind::DevmapEgress)
 		return "'" + e + "' is not a devmap egress program (SEC(\"xdp/devmap\")); see xdpctl load --list";
+	if (!a.egress_prog.empty())
+		return "--egress-prog picks a program of an object file; '" + e +
+		       "' names one program of the collection: drop --egress-prog (variants: xdpctl load --list)";
 	return {};
 }
 } // namespace cli

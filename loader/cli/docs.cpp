@@ -179,7 +179,8 @@ std::string verb_page(const CLI::App &app, const CLI::App &verb)
 				s += ".PP\n" + roff_text(c.get_footer());
 		}
 	}
-	s += ".SH \"EXIT STATUS\"\n0 success, 1 runtime error, 2 usage error; see\n.BR xdpctl (8).\n";
+	s += ".SH \"EXIT STATUS\"\n0 success, 1 runtime error (also: output that could not be written), 2 usage "
+	     "error (also: an interface named twice); see\n.BR xdpctl (8).\n";
 	return s + see_also(app, verb.get_name());
 }
 

@@ -42,6 +42,8 @@ int run(const LoadArgs &a, const Globals &g)
 		return list_programs(g);
 	if (a.program.empty() || a.interfaces.empty())
 		return usage_error(g, "load", "give a PROGRAM and at least one IFNAME; see xdpctl load --help");
+	if (int rc = check_each_once(g, "load", a.interfaces))
+		return rc;
 	xdpctl::ProgramSource src{a.program, a.prog};
 	if (!src.is_file()) {
 		const auto *spec = xdpctl::find_program(a.program);
@@ -53,6 +55,10 @@ int run(const LoadArgs &a, const Globals &g)
 							      " (xdpctl load --list), or give an object file path");
 		if (spec->kind != xdpctl::ProgKind::Xdp)
 			return usage_error(g, "load", "'" + a.program + "' is a devmap egress program; use it with xdpctl redirect add --egress");
+		// a name of the collection is one program already (variants have names of their own)
+		if (!a.prog.empty())
+			return usage_error(g, "load", "-p/--prog picks a program of an object file; '" + a.program +
+							      "' names one program of the collection: drop -p (variants: xdpctl load --list)");
 	}
 	xdpctl::LoadRequest req{src, a.interfaces, a.mode == "skb" ? xdpctl::AttachMode::Skb : xdpctl::AttachMode::Native,
 				a.dev_bound, a.replace, !a.no_stats};
@@ -67,9 +73,10 @@ int run(const LoadArgs &a, const Globals &g)
 				       {"link_id", at.link_id}, {"mode", mode}, {"replaced", at.replaced}, {"pin", at.link_pin},
 				       {"counters", at.counters}, {"already", at.already}});
 		else
-			fmt::print("{} {} on {} ({} mode{}): prog id {}, link id {}, pinned at {}\n",
+			fmt::print("{} {} on {} ({} mode{}): prog id {}, link id {}, pinned at {}{}\n",
 				   at.already ? "already loaded" : at.replaced ? "replaced by" : "loaded", at.prog, at.ifname, mode,
-				   at.counters ? "" : ", counters off", at.prog_id, at.link_id, at.link_pin);
+				   at.counters ? "" : ", counters off", at.prog_id, at.link_id, at.link_pin,
+				   a.replace && !at.replaced ? " (--replace had nothing to replace: nothing was in place)" : "");
 	}
 	if (g.json)
 		print_json(arr);
@@ -85,9 +92,12 @@ void register_load(CLI::App &app, Globals &g)
 	sub->add_option("interfaces", a->interfaces, "interfaces to attach to (all or none)");
 	sub->add_option("-m,--mode", a->mode, "attach mode: native (driver, default) or skb (generic)")
 		->check(CLI::IsMember({"native", "skb"}));
-	sub->add_option("-p,--prog", a->prog, "object files: the program to attach (default: the first XDP program)");
+	sub->add_option("-p,--prog", a->prog,
+			"object files: the program to attach (default: the first XDP program); refused with a name of the collection");
 	sub->add_flag("--dev-bound", a->dev_bound, "load the program bound to the device (RX metadata kfuncs; native only)");
-	sub->add_flag("--replace", a->replace, "atomically swap the program of an interface xdpctl already loaded (bpf_link_update)");
+	sub->add_flag("--replace", a->replace,
+		      "atomically swap the program of an interface xdpctl already loaded (bpf_link_update); an interface with "
+		      "nothing in place gets a plain load, and the line says so (JSON: \"replaced\": false)");
 	sub->add_flag("--no-stats", a->no_stats,
 		      "keep no per-action counters: the verifier drops the counting code (xdpctl stats then says they are off)");
 	sub->add_flag("-l,--list", a->list, "list the programs of the collection");

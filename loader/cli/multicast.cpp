@@ -97,6 +97,8 @@ void register_multicast(CLI::App &app, Globals &g)
 	add->footer("Example: xdpctl load xdp_multicast veth0 && xdpctl multicast add 1 veth2 veth4 && "
 		    "xdpctl multicast mac add 01:00:5e:00:00:01 1");
 	add->callback([a, &g] {
+		if ((g.exit_code = check_each_once(g, "multicast add", a->ports)))
+			return;
 		auto m = check_group(a->group);
 		if (m.empty())
 			m = check_egress(a->dev);
@@ -113,6 +115,8 @@ void register_multicast(CLI::App &app, Globals &g)
 	del->add_option("ports", a->ports, "interfaces")->required();
 	add_common_flags(*del, g);
 	del->callback([a, &g] {
+		if ((g.exit_code = check_each_once(g, "multicast del", a->ports)))
+			return;
 		if (auto m = check_group(a->group); !m.empty()) {
 			g.exit_code = usage_error(g, "multicast del", m);
 			return;

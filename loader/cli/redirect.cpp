@@ -38,6 +38,8 @@ void register_redirect(CLI::App &app, Globals &g)
 	del->add_option("in", a->del, "ingress interfaces")->required();
 	add_common_flags(*del, g);
 	del->callback([a, &g] {
+		if ((g.exit_code = check_each_once(g, "redirect del", a->del)))
+			return;
 		auto r = xdpctl::redirect_del(a->del);
 		g.exit_code = r ? print_writes(g, *r, "removed") : runtime_error(g, "redirect del", r.error());
 	});

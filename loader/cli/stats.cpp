@@ -193,6 +193,8 @@ void print_summary(const xdpctl::StatsSample &last, const xdpctl::StatsSample &f
 
 int run(const StatsArgs &a, const Globals &g)
 {
+	if (int rc = check_each_once(g, "stats", a.interfaces))
+		return rc;
 	auto reader = xdpctl::StatsReader::open(a.interfaces);
 	if (!reader)
 		return runtime_error(g, "stats", reader.error());

@@ -17,6 +17,8 @@ int run(const UnloadArgs &a, const Globals &g)
 {
 	if (a.all == !a.interfaces.empty())
 		return usage_error(g, "unload", "give IFNAME... or --all (not both); see xdpctl unload --help");
+	if (int rc = check_each_once(g, "unload", a.interfaces))
+		return rc;
 	auto r = a.all ? xdpctl::unload_all() : xdpctl::unload(a.interfaces);
 	if (!r)
 		return runtime_error(g, "unload", r.error());

@@ -805,8 +805,6 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = ensure_bpffs(*l); !st)
-		return std::unexpected(detail::with_privilege_hint(st.error()));
 
 	// The program is checked before anything is made (it can be opened without touching the
 	// system); the opened object serves the first interface, each further one opens its own.
@@ -820,9 +818,16 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	if (!req.counters && !checked->obj.has_rodata(XDPCTL_STATS_SWITCH))
 		return fail(EINVAL, "load", checked->name,
 			    "keeps no xdpctl counters (no const volatile " XDPCTL_STATS_SWITCH "); drop --no-stats");
+	Txn made; // the levels of ROOT this load creates: a load that fails takes them back
+	if (auto st = ensure_bpffs(*l, &made); !st)
+		return std::unexpected(detail::with_privilege_hint(st.error()));
 	auto s = open_session(*l);
 	if (!s)
 		return std::unexpected(s.error());
+	// destroyed before the session (under its lock) and after everything below: ROOT's new levels
+	// go last when this load fails
+	Txn root_levels;
+	root_levels.take(made);
 	if (auto st = converge(*s); !st)
 		return std::unexpected(st.error());
 	detail::report_convergence(s->notes);
@@ -878,6 +883,7 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	if (targets.empty()) {
 		if (auto st = finish_state(*s); !st)
 			return std::unexpected(st.error());
+		root_levels.commit();
 		return out;
 	}
 
@@ -910,6 +916,7 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 	if (auto st = write_state(*l, s->st); !st)
 		return std::unexpected(st.error());
 	txn.commit();
+	root_levels.commit();
 	finish_renames(*r);
 	return out;
 }

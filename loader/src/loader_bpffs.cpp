@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 
 #include "xdpctl/bpffs.hpp"
@@ -122,8 +123,9 @@ Error not_a_dir(int dir, const std::string &name, const std::string &path, bool 
 
 // Opens ROOT, checking every directory on the way from the bpffs mount down (check_entry) and
 // refusing a symlink anywhere in the path. With create, makes the missing levels (0700) once on
-// a bpffs. Without, an absent ROOT gives an empty Fd.
-Result<Fd> open_root(const std::string &root, bool create)
+// a bpffs, each registered on made (rmdir on undo) when given. Without, an absent ROOT gives an
+// empty Fd.
+Result<Fd> open_root(const std::string &root, bool create, Txn *made = nullptr)
 {
 	Fd dir(open("/", kDirFlags));
 	if (!dir)
@@ -146,8 +148,12 @@ Result<Fd> open_root(const std::string &root, bool create)
 			}
 			if (!on_bpffs)
 				return std::unexpected(not_bpffs(root, parent));
-			if (mkdirat(dir.get(), c.c_str(), 0700) && errno != EEXIST)
+			if (mkdirat(dir.get(), c.c_str(), 0700) == 0) {
+				if (made)
+					made->on_undo([path] { ::rmdir(path.c_str()); });
+			} else if (errno != EEXIST) {
 				return fail(errno, "mkdir", path);
+			}
 			next = Fd(openat(dir.get(), c.c_str(), kDirFlags));
 		}
 		if (!next) {
@@ -284,7 +290,7 @@ Status check_bpffs(const Layout &l)
 	return check_ns_tree(root->get(), l);
 }
 
-Status ensure_bpffs(const Layout &l)
+Status ensure_bpffs(const Layout &l, Txn *made)
 {
 	if (under(l.root, kBpffsMount) && !is_bpffs(std::string(kBpffsMount))) {
 		if (!mount_ns_shared())
@@ -297,7 +303,7 @@ Status ensure_bpffs(const Layout &l)
 			return fail(errno, "mount bpffs", kBpffsMount,
 				    "could not mount the BPF filesystem; mount it with `mount -t bpf bpf /sys/fs/bpf`");
 	}
-	auto root = open_root(l.root, true);
+	auto root = open_root(l.root, true, made);
 	if (!root)
 		return std::unexpected(root.error());
 	return check_ns_tree(root->get(), l);
@@ -312,6 +318,13 @@ Result<RootLock> RootLock::acquire(const Layout &l)
 		if (errno != EINTR)
 			return fail(errno, "flock", l.root);
 	}
+	// A command that failed removes the ROOT it created (under this lock): one that waited for
+	// the lock meanwhile holds a directory that is gone, where nothing can be pinned.
+	struct stat locked {}, now {};
+	if (fstat(fd.get(), &locked))
+		return fail(errno, "stat", l.root);
+	if (stat(l.root.c_str(), &now) || now.st_ino != locked.st_ino || now.st_dev != locked.st_dev)
+		return fail(EAGAIN, "lock", l.root, "removed meanwhile by a concurrent xdpctl command that failed; run again");
 	return RootLock(std::move(fd));
 }
 
@@ -319,6 +332,12 @@ Txn::~Txn()
 {
 	for (auto it = undo_.rbegin(); it != undo_.rend(); ++it)
 		(*it)();
+}
+
+void Txn::take(Txn &earlier)
+{
+	undo_.insert(undo_.begin(), std::make_move_iterator(earlier.undo_.begin()), std::make_move_iterator(earlier.undo_.end()));
+	earlier.undo_.clear();
 }
 
 Status Txn::mkdir(const std::string &dir)

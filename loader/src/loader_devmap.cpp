@@ -903,6 +903,9 @@ Result<std::vector<Planned>> plan_ports(const std::vector<std::string> &ports, c
 		auto p = port(n);
 		if (!p)
 			return std::unexpected(p.error());
+		// twice in one group would take two slots of bcast_ports but one key of its hash twin
+		if (std::any_of(plan.begin(), plan.end(), [&](const auto &q) { return q.out.ifindex == p->ifindex; }))
+			return fail(EINVAL, "group", n, "given twice: one entry per port");
 		plan.push_back({static_cast<uint32_t>(p->ifindex), *p, egress});
 	}
 	return plan;

@@ -72,14 +72,19 @@ struct Layout {
 // absent ROOT or namespace directory is fine (nothing is loaded).
 [[nodiscard]] Status check_bpffs(const Layout &l);
 
+class Txn;
+
 // For calls that create state, after their privilege check: mounts bpffs at /sys/fs/bpf when
 // ROOT lies under it and nothing is mounted there (error op "mount bpffs"), refuses a ROOT that
 // is not on a bpffs (error op "bpffs", nothing created), creates the missing levels of ROOT
-// (0700), then checks as check_bpffs does.
-[[nodiscard]] Status ensure_bpffs(const Layout &l);
+// (0700), then checks as check_bpffs does. Each level it creates is registered on made (rmdir on
+// undo) when given: a command that fails leaves no ROOT behind (a failed command leaves nothing).
+[[nodiscard]] Status ensure_bpffs(const Layout &l, Txn *made = nullptr);
 
 // An exclusive flock on ROOT: every loader that changes pins, links or shared maps holds it, so
 // two loaders racing for one interface are serialized (the second sees the first's program).
+// Refused (EAGAIN, op "lock") when ROOT was removed while waiting: by a command that created it,
+// failed and took it back (ensure_bpffs with made).
 class RootLock {
 public:
 	[[nodiscard]] static Result<RootLock> acquire(const Layout &l);
@@ -109,6 +114,9 @@ public:
 	// bpf_obj_pin that registers unlink.
 	[[nodiscard]] Status pin(int fd, const std::string &path);
 	void commit() { undo_.clear(); }
+	// Takes over the undo steps of a Txn begun earlier: they run after this one's own, as if they
+	// had been registered here first (a command's undo then runs under the lock it takes later).
+	void take(Txn &earlier);
 
 private:
 	std::vector<std::function<void()>> undo_;
