@@ -761,9 +761,11 @@ TEST_F(LoaderNetns, AtomicReplaceOfTheRedirectProgramLosesNoDatagram)
 			EXPECT_NE(last->interfaces[i].prog_id, first->interfaces[i].prog_id) << "another program instance";
 			EXPECT_EQ(last->interfaces[i].link_id, first->interfaces[i].link_id) << "the same link";
 		}
-	for (const auto &d : last->devmaps)
-		if (d.name == "tx_port")
+	for (const auto &d : last->devmaps) {
+		if (d.name == "tx_port") {
 			EXPECT_EQ(d.entries.size(), 2u) << "both rules survived the swaps";
+		}
+	}
 }
 
 // Devmap changes the namespace does not allow, each refused with one line and exit code 1,
