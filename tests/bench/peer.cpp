@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "bench.hpp"
 #include "bpffs_dir.hpp"
@@ -61,13 +62,25 @@ bool wait_attached(const std::vector<std::string> &ifs, bool attached)
 // One xdp-bench process in the calling thread's network namespace, stopped with SIGINT.
 class PeerRun {
 public:
-	PeerRun(const std::string &bin, const std::vector<std::string> &args, const std::vector<std::string> &ifs)
+	// bpffs: where its libxdp may pin (LIBXDP_BPFFS), the runner's private one: libxdp would
+	// otherwise make /sys/fs/bpf/xdp on the host and leave it there.
+	PeerRun(const std::string &bin, const std::vector<std::string> &args, const std::vector<std::string> &ifs,
+		const std::string &bpffs)
 		: ifs_(ifs)
 	{
 		std::vector<char *> a{const_cast<char *>(bin.c_str())};
 		for (const auto &s : args)
 			a.push_back(const_cast<char *>(s.c_str()));
 		a.push_back(nullptr);
+		// the environment is made before fork: the child of a threaded process only execs
+		std::vector<std::string> env{"LIBXDP_BPFFS=" + bpffs};
+		for (char **e = environ; *e; e++)
+			if (!std::string_view(*e).starts_with("LIBXDP_BPFFS="))
+				env.emplace_back(*e);
+		std::vector<char *> envp;
+		for (auto &e : env)
+			envp.push_back(e.data());
+		envp.push_back(nullptr);
 		pid_ = fork();
 		if (pid_ < 0)
 			throw std::runtime_error(std::string("fork: ") + strerror(errno));
@@ -75,7 +88,7 @@ public:
 			int null = open("/dev/null", O_WRONLY);
 			dup2(null, 1);
 			dup2(null, 2);
-			execv(a[0], a.data());
+			execve(a[0], a.data(), envp.data());
 			_exit(127);
 		}
 		if (!wait_attached(ifs_, true)) {
@@ -193,7 +206,7 @@ void peer(const Config &c, std::vector<Figure> &out)
 					return r.processed;
 				};
 				auto theirs = [&] {
-					PeerRun run(bin, p.peer_args, p.peer_ifs);
+					PeerRun run(bin, p.peer_args, p.peer_ifs, bpffs.mount_point());
 					auto r = pipe.run(threads);
 					run.stop();
 					del.baseline.samples.push_back(r.delivered);
