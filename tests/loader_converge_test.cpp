@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -39,6 +41,7 @@
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/state.hpp"
 
 using namespace xt;
 
@@ -249,6 +252,29 @@ protected:
 			EXPECT_EQ(p.find("-new"), std::string::npos) << "staged pin left: " << p;
 	}
 
+	// The desired state recorded for namespace inode ns (0: the test's own), as xdpctl reads it.
+	std::optional<xdpctl::DesiredState> record(uint64_t ns = 0)
+	{
+		xdpctl::Layout l{fs_->root(), ns ? ns : xdpctl::current_layout()->netns};
+		auto r = xdpctl::read_state(l);
+		EXPECT_TRUE(r) << r.error().message();
+		return r ? *r : std::nullopt;
+	}
+
+	// `status -j`'s object of interface ifname (null when it has none).
+	nlohmann::json status_of(const std::string &ifname)
+	{
+		auto s = x("status -j");
+		EXPECT_EQ(s.rc, 0) << s.err;
+		if (s.rc)
+			return nullptr;
+		auto j = nlohmann::json::parse(s.out);
+		for (const auto &i : j.at("interfaces"))
+			if (i.at("ifname") == ifname)
+				return i;
+		return nullptr;
+	}
+
 };
 
 // Scenario 1: a rule keyed by a removed device's ifindex goes with it; a new device that gets the
@@ -371,6 +397,85 @@ TEST_F(LoaderConverge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "the old namespace's pins are gone";
 	for (const auto &p : tree(fs_->root()))
 		ADD_FAILURE() << "left behind: " << p;
+}
+
+// 14-1/14-2/14-3: a renamed interface (same ifindex, same xdpctl link) keeps its identity: the
+// next command follows the rename in the record and keeps the redirect rules in both flavours
+// of tx_port (frames still go through), `load` of the same program says "already loaded",
+// `unload` by the new name unloads it. A rename is not a repair: `repair -j` says nothing.
+TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
+{
+	auto p1 = add_veth("p1", "p1p");
+	auto p2 = add_veth("p2", "p2p");
+	ASSERT_TRUE(must(ns().exec() + "ethtool -K p1p gro on")) << "p1 a ready redirect target";
+	ASSERT_TRUE(must(ns().exec() + "ethtool -K p2p gro on")) << "p2 a ready redirect target";
+	ASSERT_EQ(x("load xdp_redirect p1 p2").rc, 0);
+	ASSERT_EQ(x("redirect add p1 p2").rc, 0);
+	ASSERT_EQ(x("redirect add p2 p1").rc, 0);
+	auto st = status_of("p1");
+	ASSERT_TRUE(st.is_object());
+	const uint32_t prog = st.at("prog_id"), link = st.at("link_id");
+	const auto i1 = static_cast<uint32_t>(p1.ifindex), i2 = static_cast<uint32_t>(p2.ifindex);
+	const std::map<uint32_t, uint32_t> rules{{i1, i2}, {i2, i1}};
+
+	// down, renamed, up: the 6.1 kernel renames no device that is up
+	ASSERT_TRUE(must(ns().exec() + "ip link set p1 down"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set p1 name p1x"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set p1x up"));
+
+	auto rep = x("repair -j");
+	EXPECT_EQ(rep.rc, 0) << rep.err;
+	EXPECT_EQ(rep.out, "[]\n") << "a rename removes nothing and finishes nothing";
+	auto maps = devmaps();
+	EXPECT_EQ(maps["tx_port"], rules) << "p1x -> p2 and p2 -> p1x kept";
+	EXPECT_EQ(maps["tx_port_hash"], rules) << "both flavours";
+	auto rec = record();
+	ASSERT_TRUE(rec);
+	const xdpctl::IfState *r1 = rec->find_if(p1.ifindex);
+	ASSERT_NE(r1, nullptr) << "p1x is still xdpctl's in the record";
+	EXPECT_EQ(r1->name, "p1x") << "the record follows the rename";
+	EXPECT_EQ(r1->link_id, link);
+	const xdpctl::RuleState *in1 = rec->find_rule(p1.ifindex), *in2 = rec->find_rule(p2.ifindex);
+	ASSERT_NE(in1, nullptr);
+	ASSERT_NE(in2, nullptr);
+	EXPECT_EQ(in1->in_name, "p1x");
+	EXPECT_EQ(in1->out_name, "p2");
+	EXPECT_EQ(in2->out_name, "p1x");
+
+	// 14-2: the same program again is in place, by its new name
+	auto load = x("load xdp_redirect p1x");
+	EXPECT_EQ(load.rc, 0) << load.err;
+	EXPECT_EQ(load.out, "already loaded xdp_redirect_devmap on p1x (native mode): prog id " + std::to_string(prog) +
+				    ", link id " + std::to_string(link) + ", pinned at " + ns_dir() + "/if" +
+				    std::to_string(p1.ifindex) + "/link\n");
+	EXPECT_EQ(load.err, "");
+	EXPECT_EQ(ip_link_prog("p1x"), prog) << "the same instance runs";
+	EXPECT_EQ(devmaps()["tx_port"], rules) << "the load emptied nothing";
+
+	// frames from p2's peer still leave through p1x (p2 -> p1x)
+	Mac dst{0x02, 0, 0, 0, 0x78, 0x01}, src{0x02, 0, 0, 0, 0x78, 0x02};
+	auto frame = Packet().eth(dst, src, 0x88b5).payload(46, 6).build();
+	{
+		Capture cap("p1p", 0x88b5);
+		ASSERT_EQ(send_frames("p2p", frame, 5), 5);
+		auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
+		EXPECT_EQ(got.size(), 5u) << "p2 -> p1x forwards after the rename";
+	}
+
+	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program
+	auto un = x("unload p1x");
+	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_EQ(un.out, "unloaded xdp_redirect_devmap from p1x\n");
+	EXPECT_EQ(ip_link_prog("p1x"), 0u) << "detached";
+	EXPECT_NE(ip_link_prog("p2"), 0u) << "p2 untouched";
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir() + "/if" + std::to_string(p1.ifindex))) << "p1x's pins gone";
+	auto again = x("unload p1x");
+	EXPECT_EQ(again.rc, 0) << again.err;
+	EXPECT_EQ(again.out, "p1x: no program of xdpctl; nothing to unload\n");
+
+	ASSERT_EQ(x("unload --all").rc, 0);
+	EXPECT_EQ(ip_link_prog("p2"), 0u);
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "nothing left";
 }
 
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "loader_internal.hpp"
@@ -266,6 +267,18 @@ IfState adopt_record(int ifindex, const LinkInfo &li)
 	return i;
 }
 
+// A recorded interface whose device is not here any more and whose pins are gone: Moved when the
+// link xdpctl made still runs the recorded program somewhere (the interface moved to another
+// namespace, whose xdpctl took its pins: `xdpctl unload` there), else Gone.
+Detached moved_or_gone(const IfState &rec)
+{
+	if (Fd fd(rec.link_id ? bpf_link_get_fd_by_id(rec.link_id) : -1); fd)
+		if (auto li = detail::link_info(fd.get());
+		    li && li->type == BPF_LINK_TYPE_XDP && li->ifindex && li->prog_id == rec.prog_id)
+			return {rec.name, static_cast<int>(li->ifindex), prog_name(li->prog_id), DetachState::Moved};
+	return {rec.name, rec.ifindex, "", DetachState::Gone};
+}
+
 std::vector<std::string> moved_dirs(const Layout &l)
 {
 	std::vector<std::string> out;
@@ -326,9 +339,12 @@ Status converge(Session &s, bool report)
 {
 	const Layout &l = s.l;
 	std::vector<int> forgotten;
+	std::set<int> stayed; // devices that provably were never removed (see same_device below)
 	for (int idx : detail::pinned_ifindexes(l)) {
 		std::string dir = l.if_dir(idx);
 		Seen seen = see_link(l.link_pin(idx), idx);
+		if (seen.where == Where::Here)
+			stayed.insert(idx);
 		IfState *rec = s.st.find_if(idx);
 		std::string name = rec ? rec->name : "";
 		std::string prog = seen.li.prog_id ? prog_name(seen.li.prog_id) : "";
@@ -388,14 +404,33 @@ Status converge(Session &s, bool report)
 				s.st.interfaces.push_back(adopt_record(static_cast<int>(seen.li.ifindex), seen.li));
 		}
 	}
+	// A fact names its device by ifindex and name. A device renamed since (`ip link set p1 name
+	// p1x`) keeps its ifindex, its XDP link and the devmap entries that send to it; a removed one
+	// loses them (its link reports ifindex 0, handled above as Gone; the kernel deletes the
+	// entries sending to it: dev_map_notification), and a device added later may get its
+	// ifindex. So a name that changed is followed (every fact keeps the device, under its new
+	// name) when the device provably stayed: xdpctl's link runs on it, or an entry sends to it.
+	// Otherwise the device the fact names went, and its facts go with it, said as Gone.
+	if (auto dm = devmaps_status(l))
+		for (const auto &d : *dm)
+			for (const auto &e : d.entries)
+				stayed.insert(static_cast<int>(e.ifindex));
+	auto same_device = [&](int idx, std::string &name) {
+		auto n = ifname_of(idx);
+		if (!n)
+			return false;
+		if (*n != name && !stayed.contains(idx))
+			return false;
+		name = *n;
+		return true;
+	};
 	for (auto &rec : s.st.interfaces) {
 		if (std::find(forgotten.begin(), forgotten.end(), rec.ifindex) != forgotten.end() ||
 		    path_exists(l.link_pin(rec.ifindex)))
 			continue;
-		// no link: the device the record names must still be here, by ifindex and name
-		auto n = ifname_of(rec.ifindex);
-		if (!n || *n != rec.name) {
-			s.notes.push_back({rec.name, rec.ifindex, "", DetachState::Gone});
+		// no link: the device the record names must still be here
+		if (!same_device(rec.ifindex, rec.name)) {
+			s.notes.push_back(moved_or_gone(rec));
 			forgotten.push_back(rec.ifindex);
 		} else if (rec.link_id) {
 			rec.link_id = 0;
@@ -404,19 +439,24 @@ Status converge(Session &s, bool report)
 	}
 	for (int idx : forgotten)
 		forget_device(s.st, idx);
-	// rules and ports naming a device that is not here any more (by ifindex and name)
-	auto here = [](int idx, const std::string &name) {
-		auto n = ifname_of(idx);
-		return n && *n == name;
+	// rules and ports naming a device that is not here any more
+	std::set<int> went;
+	auto check = [&](int idx, std::string &name) {
+		if (went.contains(idx))
+			return false;
+		if (same_device(idx, name))
+			return true;
+		went.insert(idx);
+		s.notes.push_back({name, idx, "", DetachState::Gone});
+		return false;
 	};
-	for (const auto &r : std::vector<RuleState>(s.st.rules))
-		if (!here(r.in_ifindex, r.in_name))
-			forget_device(s.st, r.in_ifindex);
-		else if (!here(r.out_ifindex, r.out_name))
-			forget_device(s.st, r.out_ifindex);
-	for (const auto &p : std::vector<PortState>(s.st.ports))
-		if (!here(p.ifindex, p.name))
-			forget_device(s.st, p.ifindex);
+	for (auto &r : s.st.rules)
+		if (check(r.in_ifindex, r.in_name))
+			(void)check(r.out_ifindex, r.out_name);
+	for (auto &p : s.st.ports)
+		(void)check(p.ifindex, p.name);
+	for (int idx : went)
+		forget_device(s.st, idx);
 
 	// pending interfaces, one by one: one that fails is dropped, the others go on
 	for (size_t i = 0; i < s.st.interfaces.size();) {
