@@ -478,6 +478,108 @@ TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "nothing left";
 }
 
+// 14-5: a namespace deleted with xdpctl's programs, rules and monitor in it; a new namespace that
+// gets its inode (ROOT/ns<INODE> is the same directory) inherits none of it: its first command
+// removes what the dead one left (its record names another netns cookie) and says so in one line,
+// and its own tx_port is a new map.
+TEST_F(LoaderConverge, ReusedNamespaceInodeInheritsNothing)
+{
+	auto inode_of = [](const NetNs &n) {
+		struct stat st {};
+		return ::stat(("/run/netns/" + n.name()).c_str(), &st) ? 0 : static_cast<uint64_t>(st.st_ino);
+	};
+	auto in = [&](const NetNs &n, const std::string &args) { return run_cmd(n.exec() + kBin + " " + args, env()); };
+	uint64_t ino = 0, dead_cookie = 0;
+	uint32_t dead_map = 0;
+	{
+		NetNs dead;
+		ino = inode_of(dead);
+		ASSERT_NE(ino, 0u);
+		ASSERT_TRUE(must(dead.exec() + "ip link add v0 type veth peer name v1"));
+		ASSERT_TRUE(must(dead.exec() + "ip link set v0 up"));
+		ASSERT_TRUE(must(dead.exec() + "ip link set v1 up"));
+		ASSERT_EQ(in(dead, "load xdp_redirect v0 v1").rc, 0);
+		ASSERT_EQ(in(dead, "redirect add v0 v1").rc, 0);
+		ASSERT_EQ(in(dead, "redirect add v1 v0").rc, 0);
+		auto mon = in(dead, "monitor start");
+		ASSERT_EQ(mon.rc, 0) << mon.err;
+		auto st = in(dead, "status -j");
+		ASSERT_EQ(st.rc, 0) << st.err;
+		for (const auto &d : nlohmann::json::parse(st.out).at("devmaps"))
+			if (d.at("name") == "tx_port")
+				dead_map = d.at("id");
+		ASSERT_NE(dead_map, 0u);
+		auto rec = record(ino);
+		ASSERT_TRUE(rec);
+		dead_cookie = rec->netns.cookie;
+	} // deleted with everything in it, unloaded by nobody
+	const std::string dir = fs_->root() + "/ns" + std::to_string(ino);
+	ASSERT_TRUE(xdpctl::path_exists(dir + "/monitor")) << "the dead namespace left its pins";
+
+	// the inode is free once the kernel destroyed the namespace (asynchronously): the next one gets it
+	// (the lowest free one: namespaces that get a lower one meanwhile are held until then)
+	std::unique_ptr<NetNs> fresh;
+	{
+		std::vector<std::unique_ptr<NetNs>> held;
+		for (int i = 0; i < 100 && !fresh; i++) {
+			auto n = std::make_unique<NetNs>();
+			uint64_t got = inode_of(*n);
+			if (got == ino) {
+				fresh = std::move(n);
+			} else if (got < ino) {
+				held.push_back(std::move(n));
+			} else { // not freed yet
+				n.reset();
+				std::this_thread::sleep_for(std::chrono::milliseconds(100));
+			}
+		}
+	}
+	if (!fresh)
+		GTEST_SKIP() << "no new namespace got inode " << ino << " (other processes took it meanwhile)";
+	ASSERT_TRUE(must(fresh->exec() + "ip link add w0 type veth peer name w1"));
+	ASSERT_TRUE(must(fresh->exec() + "ip link set w0 up"));
+	ASSERT_TRUE(must(fresh->exec() + "ip link set w1 up"));
+
+	auto load = in(*fresh, "load xdp_redirect w0");
+	EXPECT_EQ(load.rc, 0) << load.err;
+	auto rec = record(ino);
+	ASSERT_TRUE(rec);
+	EXPECT_NE(rec->netns.cookie, dead_cookie) << "the record is the new namespace's";
+	EXPECT_EQ(load.err, "xdpctl: removed what a deleted network namespace (netns cookie " + std::to_string(dead_cookie) +
+				    ") left under the inode this one reuses (" + std::to_string(ino) + ", cookie " +
+				    std::to_string(rec->netns.cookie) +
+				    "): 2 links of its removed interfaces, its shared maps and their rules and its monitor\n");
+	ASSERT_EQ(rec->interfaces.size(), 1u) << "w0 only";
+	EXPECT_EQ(rec->interfaces[0].name, "w0");
+	EXPECT_TRUE(rec->rules.empty()) << "no rule of the dead namespace";
+	EXPECT_FALSE(xdpctl::path_exists(dir + "/monitor")) << "the dead namespace's monitor is not this one's";
+	auto st = in(*fresh, "status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	auto j = nlohmann::json::parse(st.out);
+	EXPECT_EQ(j.at("stale_ifindexes"), nlohmann::json::array()) << st.out;
+	bool seen = false;
+	for (const auto &d : j.at("devmaps"))
+		if (d.at("name") == "tx_port") {
+			seen = true;
+			EXPECT_NE(d.at("id").get<uint32_t>(), dead_map) << "a tx_port of its own";
+			EXPECT_EQ(d.at("entries"), nlohmann::json::array());
+		}
+	EXPECT_TRUE(seen) << st.out;
+	std::set<std::string> pins;
+	for (const auto &p : tree(dir))
+		pins.insert(p);
+	const std::string w0 = "if" + std::to_string(rec->interfaces[0].ifindex);
+	EXPECT_EQ(pins, (std::set<std::string>{w0, w0 + "/link", w0 + "/xdpctl_stats", "maps", "maps/tx_port",
+					      "maps/tx_port_hash", "state"}))
+		<< "only the new namespace's pins";
+	auto rep = in(*fresh, "repair -j");
+	EXPECT_EQ(rep.out, "[]\n") << "said once, done once";
+
+	auto un = in(*fresh, "unload --all");
+	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_FALSE(xdpctl::path_exists(dir)) << "nothing left";
+}
+
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
 // test hook) and at random moments; after each kill the namespace is checked and the same
 // command run again must finish the job.

@@ -25,6 +25,8 @@ inline const char *to_string(xdpctl::DetachState s)
 		return "finished";
 	case xdpctl::DetachState::Entry:
 		return "entry";
+	case xdpctl::DetachState::Leftover:
+		return "leftover";
 	}
 	return "?";
 }
@@ -50,6 +52,8 @@ inline std::string detached_line(const xdpctl::Detached &d)
 		return fmt::format("finished the interrupted load of {} on {}", d.prog, who);
 	case xdpctl::DetachState::Entry:
 		return "finished: " + d.detail;
+	case xdpctl::DetachState::Leftover:
+		return d.detail;
 	}
 	return "?";
 }

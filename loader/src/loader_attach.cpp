@@ -288,6 +288,45 @@ std::vector<std::string> moved_dirs(const Layout &l)
 	return out;
 }
 
+// What a deleted namespace left under ROOT/ns<INODE> when this namespace got its inode (the
+// record names another netns cookie): nothing of it is this namespace's, so nothing is inherited.
+// The directories of its links whose devices went with it, its shared maps (their rules name its
+// devices), its monitor (which counts by the inode: it would count this namespace's events as
+// the dead one's) and its record are removed, and that is said in one note. Links that still run
+// in another namespace (moved<LINK_ID>, or an if<IFINDEX> whose device was moved out before the
+// namespace died) are kept: unpinning them would detach them; converge reports them as moved.
+// The record goes last: a command killed in between finds it and finishes the job.
+void drop_leftovers(const Layout &l, const NetnsId &dead, const NetnsId &now, std::vector<Detached> &notes)
+{
+	std::vector<std::string> what;
+	int links = 0;
+	for (int idx : detail::pinned_ifindexes(l))
+		if (auto w = see_link(l.link_pin(idx), idx).where; w == Where::Gone || w == Where::None) {
+			remove_dir(l.if_dir(idx), false);
+			links++;
+		}
+	if (links)
+		what.push_back(std::to_string(links) + " link" + (links == 1 ? "" : "s") + " of its removed interfaces");
+	for (const auto &[dir, name] : {std::pair{l.maps_dir(), "its shared maps and their rules"},
+					std::pair{l.monitor_dir(), "its monitor"}}) {
+		if (!path_exists(dir))
+			continue;
+		step_boundary();
+		for (const auto &n : list_dir(dir))
+			::unlink((dir + "/" + n).c_str());
+		::rmdir(dir.c_str());
+		what.push_back(name);
+	}
+	remove_state(l);
+	std::string list;
+	for (size_t i = 0; i < what.size(); i++)
+		list += (i ? (i + 1 == what.size() ? " and " : ", ") : ": ") + what[i];
+	notes.push_back({"", 0, "", DetachState::Leftover,
+			 "removed what a deleted network namespace (netns cookie " + std::to_string(dead.cookie) +
+				 ") left under the inode this one reuses (" + std::to_string(now.inode) + ", cookie " +
+				 std::to_string(now.cookie) + ")" + (what.empty() ? ": its record" : list)});
+}
+
 // ---- A command's session: the lock, the desired state, and the repair every command starts with ----
 
 using detail::Session;
@@ -304,15 +343,15 @@ Result<Session> open_session(const Layout &l)
 	auto rec = read_state(l);
 	if (!rec)
 		return std::unexpected(rec.error());
-	// a record of a namespace that died, whose inode this one got, describes nothing here
 	if (*rec && (*rec)->netns == *id) {
 		s.st = std::move(**rec);
 		s.recorded = true;
 	} else if (*rec) {
-		s.recorded = true;
+		// a record of a namespace that died, whose inode this one got: nothing of it is ours
+		drop_leftovers(l, (*rec)->netns, *id, s.notes);
 	}
 	s.st.netns = *id;
-	if (!*rec)
+	if (!s.recorded)
 		for (int idx : detail::pinned_ifindexes(l))
 			if (auto seen = see_link(l.link_pin(idx), idx); seen.where == Where::Here)
 				s.st.interfaces.push_back(adopt_record(idx, seen.li));

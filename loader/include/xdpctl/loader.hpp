@@ -57,6 +57,7 @@ enum class DetachState {
 	Failed,    // a load that was killed could not be finished; detail says why
 	Finished,  // a load or replace that was killed was finished: prog now runs on the interface
 	Entry,     // a devmap change that was killed was finished; detail says which entry and where
+	Leftover,  // pins a deleted namespace left under the inode this one reuses were removed; detail says what
 };
 
 struct Detached {
