@@ -580,6 +580,66 @@ TEST_F(LoaderConverge, ReusedNamespaceInodeInheritsNothing)
 	EXPECT_FALSE(xdpctl::path_exists(dir)) << "nothing left";
 }
 
+// 14-10: a `load --replace` killed after its swap and before its renames leaves the running
+// program's counters pinned as xdpctl_stats-new: `stats` reads them (what `status` says runs is
+// what is counted), and after the next command (which finishes the renames) the same counts.
+TEST_F(LoaderConverge, KilledReplaceStatsCountWhatStatusSaysRuns)
+{
+	auto v = add_veth("s0", "s1");
+	const std::string staged = ns_dir() + "/if" + std::to_string(v.ifindex) + "/xdpctl_stats-new";
+	bool found = false;
+	for (int step = 1; step < 100 && !found; step++) {
+		ASSERT_EQ(x("unload --all").rc, 0);
+		ASSERT_EQ(x("load xdp_pass s0").rc, 0);
+		if (run_xdpctl(fs_->root(), words("load --replace xdp_redirect s0"), step).rc == 0)
+			break; // the command ended before this step: no kill left the swap unfinished
+		found = xdpctl::path_exists(staged) && xdpctl::prog_name(ip_link_prog("s0")) == "xdp_redirect_devmap";
+	}
+	ASSERT_TRUE(found) << "a kill between the swap and the renames";
+	auto st = status_of("s0");
+	ASSERT_TRUE(st.is_object());
+	EXPECT_EQ(st.at("prog_id").get<uint32_t>(), ip_link_prog("s0"));
+	EXPECT_EQ(st.at("prog"), "xdp_redirect_devmap") << "status: the new program runs";
+	EXPECT_TRUE(st.at("owned").get<bool>());
+
+	auto frame = Packet().eth(kMacBcast, kMacB, 0x88b5).payload(46, 7).build();
+	ASSERT_EQ(send_frames("s1", frame, 7), 7);
+	auto total = [](const nlohmann::json &i) {
+		uint64_t n = 0;
+		for (const auto &[action, c] : i.at("counters").items())
+			n += c.at("packets").get<uint64_t>();
+		return n;
+	};
+	auto summary = [&]() -> nlohmann::json {
+		auto r = x("stats s0 -i 0.1 -c 1 -j");
+		EXPECT_EQ(r.rc, 0) << "stats agrees with status: " << r.err;
+		EXPECT_EQ(r.err, "");
+		std::string last;
+		std::istringstream in(r.out);
+		for (std::string line; std::getline(in, line);)
+			if (!line.empty())
+				last = line;
+		auto j = nlohmann::json::parse(last, nullptr, false);
+		if (j.is_discarded() || !j.contains("interfaces") || j.at("interfaces").empty())
+			return nullptr;
+		return j.at("interfaces")[0];
+	};
+	auto s1 = summary();
+	ASSERT_TRUE(s1.is_object());
+	EXPECT_EQ(s1.at("ifname"), "s0");
+	EXPECT_EQ(s1.at("prog"), "xdp_redirect_devmap");
+	EXPECT_EQ(total(s1), 7u) << "the running program's counters: " << s1.dump();
+
+	auto rep = x("repair -j");
+	EXPECT_EQ(rep.rc, 0) << rep.err;
+	EXPECT_FALSE(xdpctl::path_exists(staged)) << "renamed by the next command";
+	auto s2 = summary();
+	ASSERT_TRUE(s2.is_object());
+	EXPECT_EQ(total(s2), 7u) << "the same map under its final name";
+	ASSERT_EQ(x("unload --all").rc, 0);
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
+}
+
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
 // test hook) and at random moments; after each kill the namespace is checked and the same
 // command run again must finish the job.

@@ -168,10 +168,6 @@ namespace {
 
 using detail::LinkInfo;
 
-// A replaced program's per-interface maps are pinned as NAME-new first and renamed over NAME
-// once the link runs the new program.
-constexpr const char *kStagedSuffix = "-new";
-
 struct Target {
 	std::string ifname;
 	int ifindex = 0;

@@ -39,6 +39,10 @@ namespace xdpctl {
 
 inline constexpr const char *kStatePin = "state";
 inline constexpr uint32_t kStateValueSize = 64 * 1024; // the record's room (about 500 interfaces or rules)
+// A replaced program's per-interface maps are pinned as NAME-new first and renamed over NAME once
+// the link runs the new program; a replace killed in between leaves the running program's maps at
+// NAME-new (the next command renames them), where readers of its counters look too.
+inline constexpr const char *kStagedSuffix = "-new";
 
 // The network namespace of the calling thread: its inode (NS in the layout) and its cookie, which
 // the kernel never reuses (a new namespace may get a freed inode).

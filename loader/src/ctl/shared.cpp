@@ -15,6 +15,7 @@
 #include "xdpctl/loader.hpp"
 #include "xdpctl/meta.h"
 #include "xdpctl/monitor.h"
+#include "xdpctl/state.hpp"
 #include "xdpctl/stats.h"
 
 namespace xdpctl::ctl::detail {
@@ -153,19 +154,29 @@ void add_action_stats(uint32_t ifindex, const std::vector<uint32_t> &prog_ids, s
 			return;
 		dir = l->ns_dir();
 	}
+	// the map of the running program: NAME, or NAME-new when a `load --replace` was killed after
+	// its swap and before its renames (what status shows runs is what is counted)
 	std::string path = dir + "/if" + std::to_string(ifindex) + "/" + XDPCTL_STATS_MAP;
-	Fd fd(bpf_obj_get(path.c_str()));
-	if (!fd)
-		return;
-	auto info = map_info(fd.get());
-	if (!info || info->type != BPF_MAP_TYPE_PERCPU_ARRAY || info->max_entries < XDPCTL_ACTION_MAX)
-		return;
-	bool in_use = false;
-	for (uint32_t p : prog_ids) {
-		auto ids = prog_map_ids(p);
-		in_use |= std::find(ids.begin(), ids.end(), info->id) != ids.end();
+	auto in_use = [&](const bpf_map_info &mi) {
+		if (mi.type != BPF_MAP_TYPE_PERCPU_ARRAY || mi.max_entries < XDPCTL_ACTION_MAX)
+			return false;
+		for (uint32_t id : prog_ids) {
+			auto ids = prog_map_ids(id);
+			if (std::find(ids.begin(), ids.end(), mi.id) != ids.end())
+				return true;
+		}
+		return false;
+	};
+	Fd fd;
+	std::optional<struct bpf_map_info> info;
+	for (const std::string &p : {path, path + kStagedSuffix}) {
+		fd = Fd(bpf_obj_get(p.c_str()));
+		info = fd ? map_info(fd.get()) : std::nullopt;
+		if (info && in_use(*info))
+			break;
+		info.reset();
 	}
-	if (!in_use)
+	if (!info)
 		return;
 	std::array<struct bpf_ctrl_action_counter, XDPCTL_ACTION_MAX> out{};
 	for (uint32_t a = 0; a < XDPCTL_ACTION_MAX; a++) {
