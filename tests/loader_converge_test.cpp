@@ -640,6 +640,58 @@ TEST_F(LoaderConverge, KilledReplaceStatsCountWhatStatusSaysRuns)
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
 }
 
+// 14-11: a link keeps its mode for life. `load --replace` without -m keeps the link's mode and
+// says it; the same program with the same mode is then in place; asking another mode is refused
+// with one line (unload first), --replace or not, and changes nothing.
+TEST_F(LoaderConverge, ReplaceKeepsTheModeOfTheLink)
+{
+	auto v = add_veth("m0", "m1");
+	ASSERT_EQ(x("load -m skb xdp_pass m0").rc, 0);
+	auto before = status_of("m0");
+	ASSERT_TRUE(before.is_object());
+	ASSERT_EQ(before.at("mode"), "skb");
+	const uint32_t link = before.at("link_id");
+	const std::string pin = ns_dir() + "/if" + std::to_string(v.ifindex) + "/link";
+
+	auto r = x("load --replace xdp_redirect m0");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	auto now = status_of("m0");
+	ASSERT_TRUE(now.is_object());
+	const uint32_t prog = now.at("prog_id");
+	EXPECT_EQ(now.at("mode"), "skb") << "the link stays generic";
+	EXPECT_EQ(now.at("link_id").get<uint32_t>(), link) << "swapped in place";
+	EXPECT_EQ(r.out, "replaced by xdp_redirect on m0 (skb mode): prog id " + std::to_string(prog) + ", link id " +
+				 std::to_string(link) + ", pinned at " + pin + "\n")
+		<< "the mode said is the link's";
+	auto rec = record();
+	ASSERT_TRUE(rec);
+	ASSERT_NE(rec->find_if(v.ifindex), nullptr);
+	EXPECT_TRUE(rec->find_if(v.ifindex)->skb) << "recorded as it is";
+
+	const std::string in_place = "already loaded xdp_redirect_devmap on m0 (skb mode): prog id " + std::to_string(prog) +
+				     ", link id " + std::to_string(link) + ", pinned at " + pin + "\n";
+	for (const char *cmd : {"load -m skb xdp_redirect m0", "load xdp_redirect m0"}) {
+		auto same = x(cmd);
+		EXPECT_EQ(same.rc, 0) << cmd << ": " << same.err;
+		EXPECT_EQ(same.out, in_place) << cmd;
+	}
+	for (const char *cmd : {"load -m native --replace xdp_pass m0", "load -m native xdp_redirect m0"}) {
+		auto other = x(cmd);
+		EXPECT_EQ(other.rc, 1) << cmd;
+		EXPECT_EQ(other.out, "") << cmd;
+		EXPECT_EQ(other.err, "xdpctl load: load m0: already has XDP program xdp_redirect_devmap (id " + std::to_string(prog) +
+					     ") loaded by xdpctl in skb mode; a link keeps its mode (--replace swaps the program, not "
+					     "the mode): unload it first (xdpctl unload m0), then load it with -m native (File exists)\n")
+			<< cmd;
+		auto after = status_of("m0");
+		EXPECT_EQ(after.at("prog_id").get<uint32_t>(), prog) << cmd << " changed nothing";
+		EXPECT_EQ(after.at("mode"), "skb") << cmd;
+	}
+	ASSERT_EQ(x("unload m0").rc, 0);
+	EXPECT_EQ(ip_link_prog("m0"), 0u);
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
+}
+
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
 // test hook) and at random moments; after each kill the namespace is checked and the same
 // command run again must finish the job.

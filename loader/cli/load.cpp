@@ -13,7 +13,7 @@ struct LoadArgs {
 	std::string program;
 	std::string prog;
 	std::vector<std::string> interfaces;
-	std::string mode = "native";
+	std::string mode; // "": not given (an interface already loaded keeps its mode)
 	bool dev_bound = false;
 	bool replace = false;
 	bool no_stats = false;
@@ -62,6 +62,7 @@ int run(const LoadArgs &a, const Globals &g)
 	}
 	xdpctl::LoadRequest req{src, a.interfaces, a.mode == "skb" ? xdpctl::AttachMode::Skb : xdpctl::AttachMode::Native,
 				a.dev_bound, a.replace, !a.no_stats};
+	req.mode_given = !a.mode.empty();
 	auto r = xdpctl::load(req);
 	if (!r)
 		return runtime_error(g, "load", r.error());
@@ -90,7 +91,7 @@ void register_load(CLI::App &app, Globals &g)
 	auto *sub = app.add_subcommand("load", "load a program onto interfaces (one instance each, pinned bpf_link)");
 	sub->add_option("program", a->program, "program of the collection (see --list) or a BPF object file path");
 	sub->add_option("interfaces", a->interfaces, "interfaces to attach to (all or none)");
-	sub->add_option("-m,--mode", a->mode, "attach mode: native (driver, default) or skb (generic)")
+	sub->add_option("-m,--mode", a->mode, "attach mode: native (driver) or skb (generic); default: native, or the mode an interface xdpctl already loaded has")
 		->check(CLI::IsMember({"native", "skb"}));
 	sub->add_option("-p,--prog", a->prog,
 			"object files: the program to attach (default: the first XDP program); refused with a name of the collection");

@@ -927,10 +927,21 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 		const IfState *rec = s->st.find_if(t->ifindex);
 		std::string what = "already has XDP program " + prog_name(t->att.prog_id) + " (id " + std::to_string(t->att.prog_id) + ")";
 		if (rec && t->ours) {
+			// a link keeps its mode for life (bpf_link_update swaps the program only): without
+			// -m the interface keeps it, another one asked for is refused, --replace or not
+			auto mode_word = [](bool skb) { return skb ? "skb" : "native"; };
+			if (!req.mode_given)
+				w.skb = rec->skb;
+			else if (w.skb != rec->skb)
+				return fail(EEXIST, "load", ifname,
+					    what + " loaded by xdpctl in " + mode_word(rec->skb) +
+						    " mode; a link keeps its mode (--replace swaps the program, not the mode): unload it "
+						    "first (xdpctl unload " + ifname + "), then load it with -m " + mode_word(w.skb));
+			const AttachMode mode = w.skb ? AttachMode::Skb : AttachMode::Native;
 			if (rec->same_intent(w) && !req.replace) {
 				// what was asked is in place: say so, like `ip link set up` on an up link (an
 				// explicit --replace swaps in a fresh instance: the object file may have changed)
-				out.push_back({ifname, t->ifindex, prog_name(rec->prog_id), rec->prog_id, rec->link_id, req.mode, false,
+				out.push_back({ifname, t->ifindex, prog_name(rec->prog_id), rec->prog_id, rec->link_id, mode, false,
 					       l->link_pin(t->ifindex), req.counters, true});
 				continue;
 			}
@@ -951,7 +962,8 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 				    what + " not loaded by xdpctl; remove it first (ip link set dev " + ifname + " xdp off)");
 		}
 		w.pending = true;
-		out.push_back({ifname, t->ifindex, "", 0, 0, req.mode, false, l->link_pin(t->ifindex), req.counters, false});
+		out.push_back({ifname, t->ifindex, "", 0, 0, w.skb ? AttachMode::Skb : AttachMode::Native, false,
+			       l->link_pin(t->ifindex), req.counters, false});
 		targets.push_back(std::move(*t));
 		want.push_back(std::move(w));
 	}

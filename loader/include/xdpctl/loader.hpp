@@ -30,6 +30,11 @@ struct LoadRequest {
 	// counting code (the program's xdpctl_stats_on, include/xdpctl/stats.h). EINVAL for a program
 	// without that switch.
 	bool counters = true;
+	// false: no mode was asked for (the CLI without -m). An interface xdpctl already loaded then
+	// keeps the mode its link has (a bpf_link keeps its mode for life: --replace swaps the
+	// program, never the mode), a new one gets Native. true: mode is asked for, and a mode other
+	// than the one an interface's link has is refused (EEXIST: unload it first), --replace or not.
+	bool mode_given = true;
 };
 
 struct Attached {
