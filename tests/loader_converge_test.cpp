@@ -692,6 +692,59 @@ TEST_F(LoaderConverge, ReplaceKeepsTheModeOfTheLink)
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
 }
 
+// 14-14/14-15: an interface moved to another namespace with its link: its old namespace's status
+// lists it as moved (and its unload --all leaves it attached), its new namespace's status says
+// the program is xdpctl's, and `unload --all` there detaches it and removes its pins.
+TEST_F(LoaderConverge, MovedInterfaceIsXdpctlsInItsNewNamespace)
+{
+	NetNs other;
+	add_veth("l0", "l1");
+	add_veth("k0", "k1");
+	ASSERT_EQ(x("load xdp_pass l0 k0").rc, 0);
+	auto was = status_of("l0");
+	ASSERT_TRUE(was.is_object());
+	const uint32_t prog = was.at("prog_id"), link = was.at("link_id");
+	ASSERT_TRUE(must(ns().exec() + "ip link set l0 netns " + other.name()));
+	auto in_other = [&](const std::string &args) { return run_cmd(other.exec() + kBin + " " + args, env()); };
+	std::string ipout;
+	ASSERT_EQ(sh(other.exec() + "ip -j link show dev l0", &ipout), 0);
+	const int there = nlohmann::json::parse(ipout)[0].at("ifindex");
+
+	auto old_st = x("status -j");
+	ASSERT_EQ(old_st.rc, 0) << old_st.err;
+	EXPECT_EQ(nlohmann::json::parse(old_st.out).at("moved"),
+		  nlohmann::json::parse("[{\"link_id\":" + std::to_string(link) + ",\"prog_id\":" + std::to_string(prog) +
+					",\"prog\":\"xdp_pass_prog\",\"ifindex\":" + std::to_string(there) + "}]"))
+		<< "the old namespace: moved away";
+	auto new_st = in_other("status -j");
+	ASSERT_EQ(new_st.rc, 0) << new_st.err;
+	nlohmann::json l0;
+	for (const auto &i : nlohmann::json::parse(new_st.out).at("interfaces"))
+		if (i.at("ifname") == "l0")
+			l0 = i;
+	ASSERT_TRUE(l0.is_object()) << new_st.out;
+	EXPECT_EQ(l0.at("prog_id").get<uint32_t>(), prog);
+	EXPECT_TRUE(l0.at("owned").get<bool>()) << "the new namespace: xdpctl's program";
+	EXPECT_EQ(l0.at("link_id").get<uint32_t>(), link);
+
+	auto un = in_other("unload --all");
+	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_EQ(un.out, "unloaded xdp_pass_prog from l0 (loaded by xdpctl in the namespace it came from)\n");
+	std::string after;
+	sh(other.exec() + "ip -j link show dev l0", &after);
+	EXPECT_FALSE(nlohmann::json::parse(after)[0].contains("xdp")) << "detached: " << after;
+	EXPECT_NE(ip_link_prog("k0"), 0u) << "k0, in the old namespace, untouched";
+	auto old_after = x("status -j");
+	EXPECT_EQ(nlohmann::json::parse(old_after.out).at("moved"), nlohmann::json::array()) << "its pins went with it";
+
+	auto all = x("unload --all");
+	EXPECT_EQ(all.rc, 0) << all.err;
+	EXPECT_EQ(all.out, "removed the pins and rules of l0 (the interface is gone)\nunloaded xdp_pass_prog from k0\n");
+	EXPECT_EQ(ip_link_prog("k0"), 0u);
+	for (const auto &p : tree(fs_->root()))
+		ADD_FAILURE() << "left behind: " << p;
+}
+
 // Scenarios 2 and 3 and the crash trials: every command killed at every step boundary (the
 // test hook) and at random moments; after each kill the namespace is checked and the same
 // command run again must finish the job.

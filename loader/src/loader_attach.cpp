@@ -161,6 +161,29 @@ Seen see_link(const std::string &pin, int dir_ifindex)
 	return {Where::Elsewhere, *li};
 }
 
+// An interface moved here with the link xdpctl made in its old namespace: that pin, wherever it
+// is under ROOT (if<IFINDEX> or moved<LINK_ID> of another namespace's directory).
+std::optional<std::string> foreign_pin_dir(const Layout &l, const XdpAttachment &att)
+{
+	for (const auto &ns : list_dir(l.root)) {
+		std::string nsdir = l.root + "/" + ns;
+		if (!ns.starts_with("ns") || nsdir == l.ns_dir())
+			continue;
+		for (const auto &d : list_dir(nsdir)) {
+			if (!d.starts_with("if") && !d.starts_with("moved"))
+				continue;
+			std::string dir = nsdir + "/" + d;
+			Fd fd(bpf_obj_get((dir + "/link").c_str()));
+			if (!fd)
+				continue;
+			auto li = detail::link_info(fd.get());
+			if (li && li->prog_id && (li->prog_id == att.prog_id || li->prog_id == att.drv_prog_id ||
+						  li->prog_id == att.skb_prog_id))
+				return dir;
+		}
+	}
+	return std::nullopt;
+}
 
 } // namespace detail
 
@@ -175,6 +198,7 @@ struct Target {
 	std::optional<LinkInfo> ours; // xdpctl's link, holding the attached program
 };
 
+using detail::foreign_pin_dir;
 using detail::Seen;
 using detail::see_link;
 using detail::Where;
@@ -561,29 +585,6 @@ Result<Target> inspect(const Session &s, const std::string &ifname)
 	return t;
 }
 
-// An interface moved here with the link xdpctl made in its old namespace: that pin, wherever it
-// is under ROOT (if<IFINDEX> or moved<LINK_ID> of another namespace's directory).
-std::optional<std::string> foreign_pin_dir(const Layout &l, const XdpAttachment &att)
-{
-	for (const auto &ns : list_dir(l.root)) {
-		std::string nsdir = l.root + "/" + ns;
-		if (!ns.starts_with("ns") || nsdir == l.ns_dir())
-			continue;
-		for (const auto &d : list_dir(nsdir)) {
-			if (!d.starts_with("if") && !d.starts_with("moved"))
-				continue;
-			std::string dir = nsdir + "/" + d;
-			Fd fd(bpf_obj_get((dir + "/link").c_str()));
-			if (!fd)
-				continue;
-			auto li = detail::link_info(fd.get());
-			if (li && li->prog_id && (li->prog_id == att.prog_id || li->prog_id == att.drv_prog_id ||
-						  li->prog_id == att.skb_prog_id))
-				return dir;
-		}
-	}
-	return std::nullopt;
-}
 
 Error attach_error(int err, const Target &t, AttachMode mode, bool dev_bound)
 {
@@ -1103,14 +1104,49 @@ Result<std::optional<Session>> converged_if_any(const char *verb, unsigned caps)
 }
 } // namespace
 
+// The interfaces of this namespace that run a program whose link xdpctl pinned in another
+// namespace (they moved here with it): detached, and that link's pins removed, as `unload IFNAME`
+// does; the caller holds the RootLock (which covers every namespace of ROOT). Nothing else of the
+// other namespace is touched, and nothing that lives in another namespace is detached.
+Result<std::vector<Detached>> unload_moved_here(const Layout &l)
+{
+	std::vector<Detached> out;
+	auto devs = list_netdevs();
+	if (!devs)
+		return std::unexpected(devs.error());
+	for (const auto &d : *devs) {
+		auto att = xdp_attachment(d.ifindex);
+		if (!att)
+			return std::unexpected(detail::with_privilege_hint(att.error()));
+		if (!att->prog_id)
+			continue;
+		if (auto dir = foreign_pin_dir(l, *att)) {
+			out.push_back({d.name, d.ifindex, prog_name(att->prog_id), DetachState::Unloaded,
+				       "loaded by xdpctl in the namespace it came from"});
+			remove_dir(*dir, true);
+		}
+	}
+	return out;
+}
+
 Result<std::vector<Detached>> unload_all()
 {
 	auto so = converged_if_any("unload", kUnloadCaps);
 	if (!so)
 		return std::unexpected(so.error());
 	std::vector<Detached> out;
-	if (!*so)
-		return out;
+	if (!*so) {
+		// nothing of this namespace's own; interfaces may have moved here with xdpctl's links
+		auto l = current_layout();
+		if (!l)
+			return std::unexpected(l.error());
+		if (!path_exists(l->root))
+			return out;
+		auto lock = RootLock::acquire(*l);
+		if (!lock)
+			return std::unexpected(lock.error());
+		return unload_moved_here(*l);
+	}
 	Session &s = **so;
 	for (const auto &i : s.st.interfaces)
 		out.push_back({i.name, i.ifindex, prog_name(i.prog_id)});
@@ -1128,6 +1164,10 @@ Result<std::vector<Detached>> unload_all()
 		s.notes.push_back({"", static_cast<int>(seen.li.ifindex), prog_name(seen.li.prog_id), DetachState::Moved});
 	}
 	out.insert(out.begin(), s.notes.begin(), s.notes.end());
+	auto in = unload_moved_here(s.l);
+	if (!in)
+		return std::unexpected(in.error());
+	out.insert(out.end(), in->begin(), in->end());
 	return out;
 }
 

@@ -4,11 +4,13 @@
 #include <linux/bpf.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/loader.hpp"
+#include "xdpctl/netdev.hpp"
 #include "xdpctl/registry.hpp"
 #include "xdpctl/state.hpp"
 
@@ -37,6 +39,12 @@ struct Seen {
 	LinkInfo li;
 };
 [[nodiscard]] Seen see_link(const std::string &pin, int dir_ifindex);
+
+// An interface that moved into the caller's namespace with the link xdpctl made in its old one:
+// the directory of that link's pin under another namespace's ROOT/ns<NS> (if<IFINDEX>, or
+// moved<LINK_ID> once its old namespace noticed), found by the program att runs; nullopt when
+// none is xdpctl's.
+[[nodiscard]] std::optional<std::string> foreign_pin_dir(const Layout &l, const XdpAttachment &att);
 
 // The ifindexes with a directory ROOT/ns<NS>/if<IFINDEX> (xdpctl loaded something there), ascending.
 [[nodiscard]] std::vector<int> pinned_ifindexes(const Layout &l);

@@ -181,6 +181,16 @@ Result<NamespaceStatus> status()
 					s.link_id = li->id;
 				}
 			}
+			// moved here from another namespace with the link xdpctl made there: xdpctl's (and
+			// `xdpctl unload IFNAME` or `unload --all` here detaches it); its old namespace's
+			// status lists it as moved
+			if (!s.owned)
+				if (auto dir = detail::foreign_pin_dir(*l, *att))
+					if (Fd fd(bpf_obj_get((*dir + "/link").c_str())); fd)
+						if (auto li = detail::link_info(fd.get()); li && li->ifindex == static_cast<uint32_t>(d.ifindex)) {
+							s.owned = true;
+							s.link_id = li->id;
+						}
 			if (!s.link_id)
 				s.link_id = find_xdp_link(d.ifindex, s.prog_id);
 			auto c = counters_on(s.prog_id);
