@@ -1,7 +1,9 @@
 // The convergent control plane (issue 14), through the real xdpctl binary in a namespace of its
 // own with a private bpffs: the four scenarios of the issue as regression tests (ifindex reuse
 // with real frames, a killed --replace, a killed load/broadcast/unload, an interface moved to
-// another namespace), crash trials (a SIGKILL at every step boundary through the test hook
+// another namespace), the adversarial review's findings (a renamed interface, a namespace inode
+// reused, stats after a killed --replace, the mode a --replace keeps, a moved interface seen and
+// unloaded from its new namespace), crash trials (a SIGKILL at every step boundary through the test hook
 // XDPCTL_TEST_KILL_AT_STEP, and at random moments), and xdpctl processes racing.
 //
 // After every kill: no lock held, `status` agrees with `ip link`, the same command run again
