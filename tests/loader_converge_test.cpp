@@ -263,6 +263,19 @@ protected:
 		return r ? *r : std::nullopt;
 	}
 
+	// How many of 5 test frames sent out of `from` arrive at `at` within 300 ms.
+	size_t arrive(const std::string &from, const std::string &at, uint8_t fill)
+	{
+		Mac dst{0x02, 0, 0, 0, 0x77, 0x01}, src{0x02, 0, 0, 0, 0x77, 0x02};
+		auto frame = Packet().eth(dst, src, 0x88b5).payload(46, fill).build();
+		Capture cap(at, 0x88b5);
+		if (send_frames(from, frame, 5) != 5) {
+			ADD_FAILURE() << "5 frames sent out of " << from;
+			return 0;
+		}
+		return cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; }).size();
+	}
+
 	// `status -j`'s object of interface ifname (null when it has none).
 	nlohmann::json status_of(const std::string &ifname)
 	{
@@ -291,14 +304,7 @@ TEST_F(LoaderConverge, ReusedIfindexInheritsNoRule)
 	auto add = xdpctl("redirect add p2 p1");
 	ASSERT_EQ(add.rc, 0) << add.err;
 
-	Mac dst{0x02, 0, 0, 0, 0x77, 0x01}, src{0x02, 0, 0, 0, 0x77, 0x02};
-	auto frame = Packet().eth(dst, src, 0x88b5).payload(46, 5).build();
-	{
-		Capture cap("p1x", 0x88b5);
-		ASSERT_EQ(send_frames("p2x", frame, 5), 5);
-		auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
-		ASSERT_EQ(got.size(), 5u) << "control: p2 -> p1 forwards (so the next check can fail)";
-	}
+	ASSERT_EQ(arrive("p2x", "p1x", 5), 5u) << "control: p2 -> p1 forwards (so the next check can fail)";
 
 	ASSERT_TRUE(must(ns().exec() + "ip link del p2"));
 	ASSERT_TRUE(must(ns().exec() + "ip link add q0 index " + std::to_string(p2.ifindex) + " type veth peer name q1"));
@@ -307,10 +313,7 @@ TEST_F(LoaderConverge, ReusedIfindexInheritsNoRule)
 	auto load = xdpctl("load xdp_redirect q0");
 	ASSERT_EQ(load.rc, 0) << load.err;
 
-	Capture cap("p1x", 0x88b5);
-	ASSERT_EQ(send_frames("q1", frame, 5), 5);
-	auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
-	EXPECT_EQ(got.size(), 0u) << "q0 inherited p2's rule: frames from q1 arrived behind p1";
+	EXPECT_EQ(arrive("q1", "p1x", 5), 0u) << "q0 inherited p2's rule: frames from q1 arrived behind p1";
 	auto maps = devmaps();
 	for (const char *m : {"tx_port", "tx_port_hash"}) {
 		EXPECT_FALSE(maps[m].contains(static_cast<uint32_t>(p2.ifindex))) << m << ": the entry keyed by p2's ifindex went with p2";
@@ -455,14 +458,7 @@ TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
 	EXPECT_EQ(devmaps()["tx_port"], rules) << "the load emptied nothing";
 
 	// frames from p2's peer still leave through p1x (p2 -> p1x)
-	Mac dst{0x02, 0, 0, 0, 0x78, 0x01}, src{0x02, 0, 0, 0, 0x78, 0x02};
-	auto frame = Packet().eth(dst, src, 0x88b5).payload(46, 6).build();
-	{
-		Capture cap("p1p", 0x88b5);
-		ASSERT_EQ(send_frames("p2p", frame, 5), 5);
-		auto got = cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; });
-		EXPECT_EQ(got.size(), 5u) << "p2 -> p1x forwards after the rename";
-	}
+	EXPECT_EQ(arrive("p2p", "p1p", 6), 5u) << "p2 -> p1x forwards after the rename";
 
 	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program
 	auto un = x("unload p1x");
