@@ -276,6 +276,21 @@ protected:
 		return cap.drain(std::chrono::milliseconds(300), [&](const Bytes &f) { return f == frame; }).size();
 	}
 
+	// xdp_pass loaded on l0 and k0 (veths to l1, k1), then l0 moved to `other` with its link.
+	void load_and_move_l0(const NetNs &other)
+	{
+		add_veth("l0", "l1");
+		add_veth("k0", "k1");
+		ASSERT_EQ(x("load xdp_pass l0 k0").rc, 0);
+		auto st = status_of("l0");
+		ASSERT_TRUE(st.is_object());
+		moved_prog_ = st.at("prog_id");
+		moved_link_ = st.at("link_id");
+		ASSERT_NE(moved_prog_, 0u);
+		ASSERT_TRUE(must(ns().exec() + "ip link set l0 netns " + other.name()));
+	}
+	uint32_t moved_prog_ = 0, moved_link_ = 0; // l0's program and link, by load_and_move_l0
+
 	// `status -j`'s object of interface ifname (null when it has none).
 	nlohmann::json status_of(const std::string &ifname)
 	{
@@ -362,12 +377,8 @@ TEST_F(LoaderConverge, InPlaceSucceedsConflictNamesReplace)
 TEST_F(LoaderConverge, MovedInterfaceIsLeftAloneAndUnloadedFromItsNewNamespace)
 {
 	NetNs other;
-	add_veth("l0", "l1");
-	add_veth("k0", "k1");
-	ASSERT_EQ(xdpctl("load xdp_pass l0 k0").rc, 0);
-	uint32_t prog = ip_link_prog("l0");
-	ASSERT_NE(prog, 0u);
-	ASSERT_TRUE(must(ns().exec() + "ip link set l0 netns " + other.name()));
+	ASSERT_NO_FATAL_FAILURE(load_and_move_l0(other));
+	const uint32_t prog = moved_prog_;
 	auto in_other = [&](const std::string &args) { return run_cmd(other.exec() + kBin + " " + args, env()); };
 	auto other_prog = [&] {
 		std::string out;
@@ -696,13 +707,8 @@ TEST_F(LoaderConverge, ReplaceKeepsTheModeOfTheLink)
 TEST_F(LoaderConverge, MovedInterfaceIsXdpctlsInItsNewNamespace)
 {
 	NetNs other;
-	add_veth("l0", "l1");
-	add_veth("k0", "k1");
-	ASSERT_EQ(x("load xdp_pass l0 k0").rc, 0);
-	auto was = status_of("l0");
-	ASSERT_TRUE(was.is_object());
-	const uint32_t prog = was.at("prog_id"), link = was.at("link_id");
-	ASSERT_TRUE(must(ns().exec() + "ip link set l0 netns " + other.name()));
+	ASSERT_NO_FATAL_FAILURE(load_and_move_l0(other));
+	const uint32_t prog = moved_prog_, link = moved_link_;
 	auto in_other = [&](const std::string &args) { return run_cmd(other.exec() + kBin + " " + args, env()); };
 	std::string ipout;
 	ASSERT_EQ(sh(other.exec() + "ip -j link show dev l0", &ipout), 0);
