@@ -487,6 +487,38 @@ TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "nothing left";
 }
 
+// 14-1, the other side: a renamed device xdpctl cannot tell from a new one (no link of xdpctl's
+// on it, no rule sending to it: here the ingress of a rule, without a program) takes its rule
+// with it, and the next command says so with the reason instead of calling it a killed del.
+TEST_F(LoaderConverge, RenameXdpctlCannotProveIsSaid)
+{
+	add_veth("p1", "p1p");
+	auto p3 = add_veth("p3", "p3p");
+	ASSERT_TRUE(must(ns().exec() + "ethtool -K p1p gro on")) << "p1 a ready redirect target";
+	ASSERT_EQ(x("load xdp_redirect p1").rc, 0);
+	ASSERT_EQ(x("redirect add p3 p1").rc, 0);
+	ASSERT_TRUE(must(ns().exec() + "ip link set p3 down"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set p3 name p3x"));
+	ASSERT_TRUE(must(ns().exec() + "ip link set p3x up"));
+
+	auto rep = x("repair");
+	EXPECT_EQ(rep.rc, 0) << rep.err;
+	const std::string idx = std::to_string(p3.ifindex);
+	EXPECT_EQ(rep.out, "removed the pins and rules of p3 (ifindex " + idx +
+				   " is now p3x, which xdpctl cannot tell from a new device: no link of xdpctl's runs on it, "
+				   "no rule sends to it)\n");
+	auto maps = devmaps();
+	EXPECT_TRUE(maps["tx_port"].empty()) << "the rule keyed by p3's ifindex went";
+	EXPECT_TRUE(maps["tx_port_hash"].empty());
+	auto rec = record();
+	ASSERT_TRUE(rec);
+	EXPECT_TRUE(rec->rules.empty());
+	EXPECT_NE(rec->find_if(ifindex_of("p1")), nullptr) << "p1 keeps its program";
+	EXPECT_EQ(x("repair -j").out, "[]\n") << "said once";
+	ASSERT_EQ(x("unload --all").rc, 0);
+	EXPECT_FALSE(xdpctl::path_exists(ns_dir()));
+}
+
 // 14-5: a namespace deleted with xdpctl's programs, rules and monitor in it; a new namespace that
 // gets its inode (ROOT/ns<INODE> is the same directory) inherits none of it: its first command
 // removes what the dead one left (its record names another netns cookie) and says so in one line,

@@ -39,7 +39,8 @@ inline std::string detached_line(const xdpctl::Detached &d)
 	case xdpctl::DetachState::Unloaded:
 		return fmt::format("unloaded {} from {}{}", d.prog, who, d.detail.empty() ? "" : " (" + d.detail + ")");
 	case xdpctl::DetachState::Gone:
-		return fmt::format("removed the pins and rules of {} (the interface is gone)", who);
+		return fmt::format("removed the pins and rules of {} ({})", who,
+				   d.detail.empty() ? "the interface is gone" : d.detail);
 	case xdpctl::DetachState::Moved:
 		return fmt::format("left {} attached: its interface moved to another namespace (ifindex {} there); "
 				   "`xdpctl unload IFNAME` in that namespace detaches it",

@@ -287,6 +287,17 @@ IfState adopt_record(int ifindex, const LinkInfo &li)
 	return i;
 }
 
+// The facts of a device named name at ifindex went: Gone, saying why when the ifindex is here
+// under another name (a rename xdpctl cannot prove, or another device that got the ifindex).
+Detached gone(const std::string &name, int ifindex)
+{
+	Detached d{name, ifindex, "", DetachState::Gone};
+	if (auto n = ifname_of(ifindex); n && *n != name)
+		d.detail = "ifindex " + std::to_string(ifindex) + " is now " + *n +
+			   ", which xdpctl cannot tell from a new device: no link of xdpctl's runs on it, no rule sends to it";
+	return d;
+}
+
 // A recorded interface whose device is not here any more and whose pins are gone: Moved when the
 // link xdpctl made still runs the recorded program somewhere (the interface moved to another
 // namespace, whose xdpctl took its pins: `xdpctl unload` there), else Gone.
@@ -296,7 +307,7 @@ Detached moved_or_gone(const IfState &rec)
 		if (auto li = detail::link_info(fd.get());
 		    li && li->type == BPF_LINK_TYPE_XDP && li->ifindex && li->prog_id == rec.prog_id)
 			return {rec.name, static_cast<int>(li->ifindex), prog_name(li->prog_id), DetachState::Moved};
-	return {rec.name, rec.ifindex, "", DetachState::Gone};
+	return gone(rec.name, rec.ifindex);
 }
 
 std::vector<std::string> moved_dirs(const Layout &l)
@@ -506,7 +517,7 @@ Status converge(Session &s, bool report)
 		if (same_device(idx, name))
 			return true;
 		went.insert(idx);
-		s.notes.push_back({name, idx, "", DetachState::Gone});
+		s.notes.push_back(gone(name, idx));
 		return false;
 	};
 	for (auto &r : s.st.rules)
@@ -537,8 +548,17 @@ Status converge(Session &s, bool report)
 		s.st.rules.clear();
 		s.st.ports.clear();
 	}
+	const size_t noted = s.notes.size();
 	if (auto st = detail::reconcile_devmaps(l, s.st, s.recorded, report ? &s.notes : nullptr); !st)
 		return st;
+	// the entries of a device that went were said with it (Gone, Moved), not as a del that was killed
+	s.notes.erase(std::remove_if(s.notes.begin() + static_cast<long>(noted), s.notes.end(),
+				     [&](const Detached &n) {
+					     return n.state == DetachState::Entry &&
+						    (went.contains(n.ifindex) ||
+						     std::find(forgotten.begin(), forgotten.end(), n.ifindex) != forgotten.end());
+				     }),
+		      s.notes.end());
 	return {};
 }
 
