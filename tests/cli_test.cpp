@@ -9,9 +9,14 @@
 #include <fstream>
 #include <sstream>
 
+#include <bpf/bpf.h>
+
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
 #include "cli_json.hpp"
+#include "xdp_attach.hpp"
+#include "xdpctl_fixture.hpp"
+#include "xdpctl/netdev.hpp"
 
 using namespace xt;
 
@@ -210,4 +215,71 @@ TEST(Cli, OutputThatCannotBeWrittenIsExitOneWithOneLine)
 		EXPECT_TRUE(full.out.empty()) << full.out;
 		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing created";
 	}
+}
+
+class CliForeign : public XdpctlNetnsTest {};
+
+// A program xdpctl did not attach: the hint of load and unload says how to remove it, and the hint
+// works. One held by a bpf_link (here the test's own, as another tool holds one) cannot be removed
+// with `ip link set dev X xdp off` (the kernel refuses: "Can't replace active BPF XDP link"): the
+// line names the link and `bpftool link detach id N` (BPF_LINK_DETACH, done here through libbpf).
+// One attached through netlink gets the `ip link set dev X xdp... off` of its mode, which removes it.
+TEST_F(CliForeign, TheRemovalHintFitsHowTheProgramIsAttached)
+{
+	auto v = add_veth("fl0", "fl1");
+	auto link = attach_xdp_pass(v.ifindex);
+	ASSERT_TRUE(link) << link.error().message();
+	bpf_link_info li{};
+	uint32_t len = sizeof(li);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(link->fd(), &li, &len), 0) << "link info";
+	const std::string id = std::to_string(li.id), prog = std::to_string(li.prog_id);
+	const auto pins = tree(fs_->root());
+
+	auto r = xdpctl("load xdp_pass fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl load: load fl0: already has XDP program xdp_pass_prog (id " + prog +
+			     ") not loaded by xdpctl; it is attached through bpf_link id " + id +
+			     ", which `ip link set dev fl0 xdp off` cannot remove: remove it first with the tool that attached "
+			     "it, or detach the link (bpftool link detach id " + id + ") (File exists)\n");
+	r = xdpctl("unload fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl unload: unload fl0: its XDP program xdp_pass_prog was not loaded by xdpctl in this "
+			 "namespace; it is attached through bpf_link id " + id +
+			     ", which `ip link set dev fl0 xdp off` cannot remove: remove it with the tool that attached it, "
+			     "or detach the link (bpftool link detach id " + id + ") (No such file or directory)\n");
+	EXPECT_EQ(tree(fs_->root()), pins) << "nothing pinned or removed";
+
+	// what the line says: ip cannot remove it, detaching the link does
+	EXPECT_NE(sh(ns().exec() + "ip link set dev fl0 xdp off 2>/dev/null"), 0) << "the kernel refuses ip for a link";
+	auto att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, li.prog_id) << "still attached after ip";
+	ASSERT_EQ(bpf_link_detach(link->fd()), 0) << "BPF_LINK_DETACH, what bpftool link detach does";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, 0u) << "detached";
+
+	// through netlink: the ip hint in the program's mode (a plain `xdp off` leaves a generic one), which works
+	ASSERT_TRUE(must(ns().exec() + "ip link set dev fl0 xdpgeneric obj " + kObjDir + "/xdp_pass.bpf.o sec xdp"));
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	ASSERT_NE(att->prog_id, 0u) << "attached through netlink";
+	const std::string nl = std::to_string(att->prog_id);
+	r = xdpctl("load xdp_pass fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl load: load fl0: already has XDP program xdp_pass_prog (id " + nl +
+			     ") not loaded by xdpctl; remove it first (ip link set dev fl0 xdpgeneric off) (File exists)\n");
+	r = xdpctl("unload fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl unload: unload fl0: its XDP program xdp_pass_prog was not loaded by xdpctl in this "
+			 "namespace; remove it with `ip link set dev fl0 xdpgeneric off` (No such file or directory)\n");
+	EXPECT_EQ(sh(ns().exec() + "ip link set dev fl0 xdp off"), 0) << "a plain xdp off says nothing...";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_NE(att->prog_id, 0u) << "...and leaves the generic program attached";
+	EXPECT_EQ(sh(ns().exec() + "ip link set dev fl0 xdpgeneric off"), 0) << "the hint works";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, 0u) << "removed";
+	EXPECT_EQ(tree(fs_->root()), pins) << "nothing pinned or removed";
 }
