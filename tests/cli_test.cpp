@@ -1,11 +1,15 @@
 // The real xdpctl binary, run as a user runs it: exit codes, one-line errors, JSON, and nothing
 // left pinned after a refused command. Every run gets a private bpffs (XDPCTL_BPFFS).
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +18,7 @@
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
 #include "cli_json.hpp"
+#include "spawn.hpp"
 #include "xdp_attach.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/netdev.hpp"
@@ -282,4 +287,85 @@ TEST_F(CliForeign, TheRemovalHintFitsHowTheProgramIsAttached)
 	ASSERT_TRUE(att);
 	EXPECT_EQ(att->prog_id, 0u) << "removed";
 	EXPECT_EQ(tree(fs_->root()), pins) << "nothing pinned or removed";
+}
+
+// A command that waits for the lock another process holds, here flock(1) stopped as a Ctrl-Z'd
+// xdpctl would be: after a short wait it says who holds it, one line on stderr; --lock-timeout
+// gives up with one more line, exit 1, nothing changed; without it the command waits and goes on
+// once the holder is gone (14-16). A bad --lock-timeout is a usage error.
+TEST(Cli, AWaitForTheLockNamesTheHolderAndLockTimeoutGivesUp)
+{
+	BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs";
+	const std::string root = fs.root();
+	ASSERT_EQ(mkdir(root.c_str(), 0700), 0) << "ROOT";
+	const std::string env = "XDPCTL_BPFFS=" + root;
+	pid_t holder = fork();
+	ASSERT_GE(holder, 0) << "fork";
+	if (holder == 0) {
+		setpgid(0, 0);
+		execlp("flock", "flock", "-o", root.c_str(), "sleep", "60", static_cast<char *>(nullptr));
+		_exit(127);
+	}
+	struct Reap {
+		pid_t pid;
+		~Reap()
+		{
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, nullptr, 0);
+		}
+	} reap{holder};
+	const std::string pid = std::to_string(holder);
+	auto holds = [&] {
+		std::ifstream f("/proc/locks");
+		std::string line;
+		while (std::getline(f, line))
+			if (line.find(" FLOCK ") != std::string::npos && line.find("->") == std::string::npos &&
+			    line.find(" " + pid + " ") != std::string::npos)
+				return true;
+		return false;
+	};
+	for (int i = 0; i < 500 && !holds(); i++)
+		usleep(10 * 1000);
+	ASSERT_TRUE(holds()) << "flock holds ROOT";
+	ASSERT_EQ(kill(holder, SIGSTOP), 0);
+	int wst = 0;
+	ASSERT_EQ(waitpid(holder, &wst, WUNTRACED), holder);
+	ASSERT_TRUE(WIFSTOPPED(wst)) << "stopped";
+	const auto before = tree(fs.mount_point());
+	const std::string who = "pid " + pid + " (flock -o " + root + " sleep 60), stopped (kill -CONT " + pid + " resumes it)";
+
+	auto t0 = std::chrono::steady_clock::now();
+	auto r = run_cmd(kBin + " --lock-timeout 1 monitor start", env);
+	double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl: waiting for the lock on " + root + ", held by " + who + " (giving up after 1 s)\n"
+			 "xdpctl monitor: lock " + root + ": still held by " + who +
+			     ", after 1 s: gave up, nothing was changed (Connection timed out)\n");
+	EXPECT_TRUE(r.out.empty()) << r.out;
+	EXPECT_GE(took, 1.0) << "waited the timeout";
+	EXPECT_LT(took, 5.0) << "and gave up";
+	EXPECT_EQ(tree(fs.mount_point()), before) << "nothing changed";
+	auto js = run_cmd(kBin + " --lock-timeout 1 -j monitor start", env);
+	EXPECT_EQ(js.rc, 1);
+	EXPECT_EQ(js.err, r.err) << "the same lines with -j";
+	expect_json_error(js.out, 1, "gave up, nothing was changed");
+
+	auto bad = run_cmd(kBin + " --lock-timeout -1 monitor start", env);
+	EXPECT_EQ(bad.rc, 2) << bad.err;
+	EXPECT_EQ(lines(bad.err), 1u) << bad.err;
+	EXPECT_NE(bad.err.find("--lock-timeout"), std::string::npos) << bad.err;
+
+	// no timeout: it waits, says so once, and goes on when the holder is gone
+	Spawned stop(kBin + " monitor stop", env);
+	usleep(1500 * 1000);
+	kill(-holder, SIGKILL);
+	kill(holder, SIGKILL);
+	std::string out, err;
+	EXPECT_EQ(stop.finish(&out, &err), 0) << err;
+	EXPECT_EQ(out, "monitor not running: nothing to stop\n");
+	EXPECT_EQ(err, "xdpctl: waiting for the lock on " + root + ", held by " + who +
+			   " (xdpctl --lock-timeout SECONDS gives up instead)\n");
+	EXPECT_EQ(tree(fs.mount_point()), before) << "nothing changed";
 }
