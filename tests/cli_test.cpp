@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -21,7 +22,10 @@
 #include "spawn.hpp"
 #include "xdp_attach.hpp"
 #include "xdpctl_fixture.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/state.hpp"
 
 using namespace xt;
 
@@ -368,4 +372,94 @@ TEST(Cli, AWaitForTheLockNamesTheHolderAndLockTimeoutGivesUp)
 	EXPECT_EQ(err, "xdpctl: waiting for the lock on " + root + ", held by " + who +
 			   " (xdpctl --lock-timeout SECONDS gives up instead)\n");
 	EXPECT_EQ(tree(fs.mount_point()), before) << "nothing changed";
+}
+
+class CliCorruptState : public XdpctlNetnsTest {};
+
+// A corrupt state record (ROOT/ns<NS>/state) blocks every verb that changes something: each says
+// what is wrong and the way out, exit 1, nothing changed; `repair --reset-state` rebuilds the
+// record from what the kernel shows (links, redirect rules), after which every verb works (14-17).
+TEST_F(CliCorruptState, EveryVerbSaysHowToRecoverAndResetStateRebuildsTheRecord)
+{
+	auto a = add_veth("rs0", "rs1");
+	ASSERT_EQ(xdpctl("load xdp_redirect rs0 rs1").rc, 0);
+	ASSERT_EQ(xdpctl("redirect add rs0 rs1").rc, 0);
+	auto l = xdpctl::current_layout();
+	ASSERT_TRUE(l);
+	const std::string pin = l->ns_dir() + "/" + xdpctl::kStatePin;
+	auto progs = [&] {
+		auto x = xdpctl::xdp_attachment(a.ifindex), y = xdpctl::xdp_attachment(a.peer_ifindex);
+		return std::pair(x ? x->prog_id : 0u, y ? y->prog_id : 0u);
+	};
+	const auto running = progs();
+	ASSERT_NE(running.first, 0u);
+	ASSERT_NE(running.second, 0u);
+	const auto pins = tree(fs_->root());
+	{
+		xdpctl::Fd fd(bpf_obj_get(pin.c_str()));
+		ASSERT_TRUE(fd) << "the record is pinned";
+		std::vector<char> v(xdpctl::kStateValueSize);
+		const std::string junk = "junk\n";
+		const uint32_t len = static_cast<uint32_t>(junk.size());
+		std::memcpy(v.data(), &len, sizeof(len));
+		std::memcpy(v.data() + sizeof(len), junk.data(), len);
+		const uint32_t key = 0;
+		ASSERT_EQ(bpf_map_update_elem(fd.get(), &key, v.data(), BPF_ANY), 0) << "garbage written";
+	}
+	const std::string says = "state " + pin +
+				 ": corrupt record (not an xdpctl state record of version 1): `xdpctl repair --reset-state` "
+				 "rebuilds it from what the kernel shows (Invalid argument)\n";
+	for (auto [args, verb] : {std::pair{"load xdp_redirect rs0", "load"},
+				  {"load xdp_pass rs0 --replace", "load"},
+				  {"unload rs0", "unload"},
+				  {"unload --all", "unload"},
+				  {"redirect add rs0 rs1", "redirect add"},
+				  {"redirect del rs0", "redirect del"},
+				  {"repair", "repair"}}) {
+		SCOPED_TRACE(args);
+		auto r = xdpctl(args);
+		EXPECT_EQ(r.rc, 1) << r.out;
+		EXPECT_EQ(r.err, std::string("xdpctl ") + verb + ": " + says);
+		EXPECT_TRUE(r.out.empty()) << r.out;
+		EXPECT_EQ(tree(fs_->root()), pins) << "no pin added or removed";
+		EXPECT_EQ(progs(), running) << "the programs as they were";
+	}
+
+	auto r = xdpctl("repair --reset-state");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "reset the state record " + pin +
+			     ": rebuilt from what the kernel shows: 2 interface(s), 1 redirect rule(s), 0 group port(s)\n");
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(tree(fs_->root()), pins) << "the same pins, the record among them";
+	EXPECT_EQ(progs(), running) << "the programs kept";
+	auto rec = xdpctl::read_state(*l);
+	ASSERT_TRUE(rec) << rec.error().message();
+	ASSERT_TRUE(rec->has_value()) << "a record again";
+	EXPECT_EQ((*rec)->interfaces.size(), 2u);
+	ASSERT_EQ((*rec)->rules.size(), 1u);
+	EXPECT_EQ((*rec)->rules[0].in_ifindex, a.ifindex);
+	EXPECT_EQ((*rec)->rules[0].out_ifindex, a.peer_ifindex);
+
+	// status agrees, the verbs work again
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	auto j = nlohmann::json::parse(st.out, nullptr, false);
+	ASSERT_TRUE(j.is_object()) << st.out;
+	int owned = 0;
+	for (const auto &i : j.at("interfaces"))
+		owned += i.value("owned", false) ? 1 : 0;
+	EXPECT_EQ(owned, 2) << "both xdpctl's: " << st.out;
+	r = xdpctl("redirect add rs0 rs1");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_NE(r.out.find("already in tx_port"), std::string::npos) << "the rule was kept: " << r.out;
+	r = xdpctl("repair");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing to repair\n");
+	r = xdpctl("repair --reset-state -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "[]\n") << "with -j the repair's steps, none";
+	r = xdpctl("unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(progs(), std::pair(0u, 0u)) << "detached";
+	EXPECT_EQ(tree(fs_->root()), std::vector<std::string>{}) << "nothing left";
 }
