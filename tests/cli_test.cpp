@@ -463,3 +463,56 @@ TEST_F(CliCorruptState, EveryVerbSaysHowToRecoverAndResetStateRebuildsTheRecord)
 	EXPECT_EQ(progs(), std::pair(0u, 0u)) << "detached";
 	EXPECT_EQ(tree(fs_->root()), std::vector<std::string>{}) << "nothing left";
 }
+
+class CliDevmapReplace : public XdpctlNetnsTest {};
+
+// `redirect add --replace` says what it did to each entry: "replaced" where a rule was in place,
+// "added ... (--replace had nothing to replace: nothing was in place)" where none was, as load
+// --replace does; -j carries "replaced" (issue 16). Without --replace the line is the plain one.
+TEST_F(CliDevmapReplace, ReplaceSaysWhetherSomethingWasReplaced)
+{
+	add_veth("rp0", "rp1");
+	add_veth("rp2", "rp3");
+	// every egress port's peer runs XDP: ready redirect targets, no GRO turned on
+	ASSERT_EQ(xdpctl("load xdp_redirect rp0 rp1 rp3").rc, 0);
+	auto each_line = [](const std::string &out, const std::string &head, const std::string &tail) {
+		std::istringstream in(out);
+		std::string line;
+		int n = 0;
+		while (std::getline(in, line)) {
+			n++;
+			EXPECT_TRUE(line.starts_with(head)) << "\"" << line << "\" starts with \"" << head << "\"";
+			EXPECT_TRUE(line.ends_with(tail)) << "\"" << line << "\" ends with \"" << tail << "\"";
+		}
+		EXPECT_GT(n, 0) << "a line per devmap: " << out;
+	};
+	const std::string nothing = " (--replace had nothing to replace: nothing was in place)";
+
+	auto r = xdpctl("redirect add rp0 rp1 --replace");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "added tx_port", ": rp0 -> rp1" + nothing);
+	r = xdpctl("redirect add rp0 rp2 --replace");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "replaced tx_port", ": rp0 -> rp2");
+	r = xdpctl("redirect add rp0 rp1 --replace -j");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	auto j = nlohmann::json::parse(r.out, nullptr, false);
+	ASSERT_TRUE(j.is_array() && !j.empty()) << r.out;
+	for (const auto &w : j) {
+		EXPECT_EQ(w.at("replaced"), true) << r.out;
+		EXPECT_EQ(w.at("already"), false) << r.out;
+		EXPECT_EQ(w.at("ifname"), "rp1") << r.out;
+	}
+	ASSERT_EQ(xdpctl("redirect del rp0").rc, 0);
+	r = xdpctl("redirect add rp0 rp1 --replace -j");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	j = nlohmann::json::parse(r.out, nullptr, false);
+	ASSERT_TRUE(j.is_array() && !j.empty()) << r.out;
+	for (const auto &w : j)
+		EXPECT_EQ(w.at("replaced"), false) << "nothing was in place: " << r.out;
+	ASSERT_EQ(xdpctl("redirect del rp0").rc, 0);
+	r = xdpctl("redirect add rp0 rp1");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "added tx_port", ": rp0 -> rp1");
+	EXPECT_EQ(r.out.find("--replace"), std::string::npos) << "no --replace, no word of it: " << r.out;
+}

@@ -255,3 +255,32 @@ TEST_F(MonitorCli, FailedStartTakesBackTheRootLevelsItCreated)
 	EXPECT_TRUE(r.out.empty()) << r.out;
 	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "no level of ROOT left (" << root << ")";
 }
+
+// `unload --all` unloads what runs on interfaces; the tracepoint monitor is not one: it is left
+// running, and the command says so (issue 16), on stderr with -j (stdout is the list).
+TEST_F(MonitorCli, UnloadAllLeavesTheMonitorRunningAndSaysSo)
+{
+	auto r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n") << "no monitor: nothing said of it";
+	ASSERT_EQ(sh(kBin + " monitor start"), 0);
+	const auto p = pins();
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n"
+			 "the tracepoint monitor of this namespace keeps running (xdpctl monitor stop stops it)\n");
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(pins(), p) << "the monitor's pins kept";
+	r = run_cmd(kBin + " unload --all -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "[]\n");
+	EXPECT_EQ(r.err, "xdpctl: the tracepoint monitor of this namespace keeps running (xdpctl monitor stop stops it)\n");
+	ASSERT_EQ(unlink(mon_pin("xdpctl_mon_exc").c_str()), 0) << "a stop killed midway";
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n"
+			 "a half-removed tracepoint monitor is left in this namespace (xdpctl monitor stop removes it)\n");
+	ASSERT_EQ(sh(kBin + " monitor stop"), 0);
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n");
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing left";
+}
