@@ -356,14 +356,16 @@ TEST(Cli, AWaitForTheLockNamesTheHolderAndLockTimeoutGivesUp)
 	EXPECT_EQ(js.err, r.err) << "the same lines with -j";
 	expect_json_error(js.out, 1, "gave up, nothing was changed");
 
-	auto bad = run_cmd(kBin + " --lock-timeout -1 monitor start", env);
+	auto bad = run_cmd(kBin + " --lock-timeout soon monitor start", env);
 	EXPECT_EQ(bad.rc, 2) << bad.err;
 	EXPECT_EQ(lines(bad.err), 1u) << bad.err;
-	EXPECT_NE(bad.err.find("--lock-timeout"), std::string::npos) << bad.err;
+	EXPECT_NE(bad.err.find("--lock-timeout"), std::string::npos) << "names the option: " << bad.err;
+	EXPECT_EQ(bad.err.find("verb"), std::string::npos) << "not taken for a missing verb: " << bad.err;
 
 	// no timeout: it waits, says so once, and goes on when the holder is gone
 	Spawned stop(kBin + " monitor stop", env);
-	usleep(1500 * 1000);
+	usleep(2500 * 1000); // the notice comes after 1 s of waiting
+
 	kill(-holder, SIGKILL);
 	kill(holder, SIGKILL);
 	std::string out, err;

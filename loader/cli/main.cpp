@@ -263,7 +263,9 @@ int run(int argc, char **argv)
 	} catch (const CLI::RuntimeError &e) {
 		return e.get_exit_code(); // a verb already printed its one line
 	} catch (const CLI::ParseError &e) {
-		if (auto rc = verb_error(g, app))
+		// a bad value (of the global --lock-timeout, before any verb) is not a missing verb
+		bool bad_value = dynamic_cast<const CLI::ValidationError *>(&e) || dynamic_cast<const CLI::ConversionError *>(&e);
+		if (auto rc = bad_value ? std::nullopt : verb_error(g, app))
 			return *rc;
 		std::string verb = "usage";
 		for (auto *sub : app.get_subcommands())
