@@ -150,6 +150,19 @@ Status remove_monitor(const Layout &l, const std::vector<std::string> &entries)
 	return {};
 }
 
+// The verbs that read what is pinned: privileges, then the layout, checked (bpffs.hpp).
+Result<Layout> checked_layout(const char *what, unsigned caps)
+{
+	if (auto st = require_privileges(what, caps); !st)
+		return std::unexpected(st.error());
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
+	return l;
+}
+
 constexpr const char *kHalfRemoved =
     "the monitor of this namespace is half removed (an interrupted `monitor start` or `monitor stop` left part "
     "of its pins): `xdpctl monitor stop` finishes removing it, `xdpctl monitor start` starts it again";
@@ -333,25 +346,17 @@ Result<MonitorStart> start_pinned_monitor()
 
 Result<MonitorPins> pinned_monitor_state()
 {
-	if (auto st = require_privileges("monitor show", kReadCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
+	auto l = checked_layout("monitor show", kReadCaps);
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
 	return look(l->monitor_dir(), expected_tracepoints()).state;
 }
 
 Result<PinnedMonitor> read_pinned_monitor()
 {
-	if (auto st = require_privileges("monitor show", kReadCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
+	auto l = checked_layout("monitor show", kReadCaps);
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
 	const std::string dir = l->monitor_dir();
 	auto expected = expected_tracepoints();
 	Pinned p = look(dir, expected);
@@ -381,13 +386,9 @@ Result<PinnedMonitor> read_pinned_monitor()
 
 Result<MonitorStop> stop_pinned_monitor()
 {
-	if (auto st = require_privileges("monitor stop", kMonitorStopCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
+	auto l = checked_layout("monitor stop", kMonitorStopCaps);
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
 	MonitorStop out;
 	if (!path_exists(l->root))
 		return out; // nothing of xdpctl's at all
