@@ -246,9 +246,11 @@ TEST_F(MonitorCli, FailedStartTakesBackTheRootLevelsItCreated)
 {
 	const auto fresh = tree(fs_->mount_point());
 	const std::string root = fs_->mount_point() + "/a/xdpctl";
-	// descriptors 3-9 the test process may pass on are closed, so the limit leaves 5 free
-	auto r = run_cmd("exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 8; XDPCTL_BPFFS=" + root + " " + kBin +
-			 " monitor start");
+	// descriptors 3-9 the test process may pass on are closed, so the limit leaves 5 free; the
+	// limit is set in an inner shell that execs xdpctl: dash cannot save the descriptors of a
+	// redirection (F_DUPFD 10) under it, so the outer shell does the redirections
+	auto r = run_cmd("XDPCTL_BPFFS=" + root + " sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 8; exec " +
+			 kBin + " monitor start'");
 	EXPECT_EQ(r.rc, 1) << r.out;
 	EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
 	EXPECT_NE(r.err.find("xdp_monitor"), std::string::npos) << "fails loading the monitor: " << r.err;
