@@ -480,7 +480,14 @@ TEST_F(CliCorruptState, EveryVerbSaysHowToRecoverAndResetStateRebuildsTheRecord)
 	EXPECT_EQ(r.out, "nothing to repair\n");
 	r = xdpctl("repair --reset-state -j");
 	EXPECT_EQ(r.rc, 0) << r.err;
-	EXPECT_EQ(r.out, "[]\n") << "with -j the repair's steps, none";
+	EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false),
+		  nlohmann::json({{"reset", true},
+				  {"record", pin},
+				  {"interfaces", 2},
+				  {"rules", 1},
+				  {"ports", 0},
+				  {"steps", nlohmann::json::array()}}))
+	    << "with -j one object: " << r.out;
 	r = xdpctl("unload --all");
 	EXPECT_EQ(r.rc, 0) << r.err;
 	EXPECT_EQ(progs(), std::pair(0u, 0u)) << "detached";

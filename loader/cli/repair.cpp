@@ -13,17 +13,25 @@ namespace cli {
 
 namespace {
 // --reset-state: the record unpinned and rebuilt from what the kernel shows (loader.hpp), said
-// in one line before the repair's steps; with -j the steps alone, as repair prints them.
+// in one line before the repair's steps; with -j one object, the steps in "steps".
 int reset(const Globals &g)
 {
 	auto r = xdpctl::reset_state();
 	if (!r)
 		return runtime_error(g, "repair", r.error());
-	if (!g.json)
-		fmt::print("{}: {} interface(s), {} redirect rule(s), {} group port(s)\n",
-			   r->removed ? "reset the state record " + r->pin + ": rebuilt from what the kernel shows"
-				      : "no state record at " + r->pin + " to reset; recorded now",
-			   r->interfaces, r->rules, r->ports);
+	if (g.json) {
+		print_json({{"reset", r->removed},
+			    {"record", r->pin},
+			    {"interfaces", r->interfaces},
+			    {"rules", r->rules},
+			    {"ports", r->ports},
+			    {"steps", detached_json(r->steps)}});
+		return kExitOk;
+	}
+	fmt::print("{}: {} interface(s), {} redirect rule(s), {} group port(s)\n",
+		   r->removed ? "reset the state record " + r->pin + ": rebuilt from what the kernel shows"
+			      : "no state record at " + r->pin + " to reset; recorded now",
+		   r->interfaces, r->rules, r->ports);
 	print_detached(g, r->steps);
 	return kExitOk;
 }
