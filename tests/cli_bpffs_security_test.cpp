@@ -278,7 +278,7 @@ TEST_F(BpffsSecurity, NobodyCreatesNothing)
 	const auto before = tree(fs_->mount_point());
 	const std::vector<std::string> verbs = {"load xdp_pass lo", "load xdp_pass " + v_.name, "monitor start", "status",
 						"unload --all", "redirect add " + v_.name + " lo", "monitor show",
-						"monitor stop", "stats -c 1"};
+						"monitor stop", "stats -c 1", "ctl --backend user stats"};
 	for (const auto &verb : verbs) {
 		auto r = as_nobody(verb);
 		EXPECT_EQ(r.rc, 1) << verb << ": " << r.out;
@@ -291,6 +291,12 @@ TEST_F(BpffsSecurity, NobodyCreatesNothing)
 	EXPECT_NE(r.err.find("with CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN"), std::string::npos) << r.err;
 	r = as_nobody("monitor start");
 	EXPECT_NE(r.err.find("CAP_PERFMON"), std::string::npos) << r.err;
+	// issue 17: it exited 0 with a dump whose xdp_actions were missing
+	r = as_nobody("ctl --backend user stats " + v_.name);
+	EXPECT_EQ(r.rc, 1);
+	EXPECT_EQ(r.err, "xdpctl ctl stats: permission denied: not root; ctl stats needs root with CAP_SYS_ADMIN "
+			 "(Operation not permitted)\n");
+	EXPECT_TRUE(r.out.empty()) << "no dump: " << r.out;
 	EXPECT_FALSE(xdpctl::path_exists(fs_->root())) << "no ROOT for anyone to own";
 }
 
@@ -316,6 +322,7 @@ TEST_F(BpffsSecurity, EveryVerbUnderEachReducedPrivilege)
 		{"monitor show", {"monitor start"}, {"sys_admin"}},
 		{"monitor stop", {"monitor start"}, {}},
 		{"stats -c 1 -i 0.2", {"load xdp_pass " + V}, {"sys_admin"}},
+		{"ctl --backend user stats " + V, {"load xdp_pass " + V}, {"sys_admin"}},
 	};
 	const std::vector<std::string> drops = {"nobody", "bpf", "net_admin", "sys_admin", "perfmon"};
 	for (const auto &v : verbs) {

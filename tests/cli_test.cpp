@@ -1,17 +1,36 @@
 // The real xdpctl binary, run as a user runs it: exit codes, one-line errors, JSON, and nothing
 // left pinned after a refused command. Every run gets a private bpffs (XDPCTL_BPFFS).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+
+#include <bpf/bpf.h>
 
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
 #include "cli_json.hpp"
+#include "spawn.hpp"
+#include "xdp_attach.hpp"
+#include "xdpctl_fixture.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/fd.hpp"
+#include "xdpctl/netdev.hpp"
+#include "xdpctl/state.hpp"
 
 using namespace xt;
 
@@ -210,4 +229,320 @@ TEST(Cli, OutputThatCannotBeWrittenIsExitOneWithOneLine)
 		EXPECT_TRUE(full.out.empty()) << full.out;
 		EXPECT_EQ(tree(fs.mount_point()), fresh) << "nothing created";
 	}
+}
+
+class CliForeign : public XdpctlNetnsTest {};
+
+// A program xdpctl did not attach: the hint of load and unload says how to remove it, and the hint
+// works. One held by a bpf_link (here the test's own, as another tool holds one) cannot be removed
+// with `ip link set dev X xdp off` (the kernel refuses: "Can't replace active BPF XDP link"): the
+// line names the link and `bpftool link detach id N` (BPF_LINK_DETACH, done here through libbpf).
+// One attached through netlink gets the `ip link set dev X xdp... off` of its mode, which removes it.
+TEST_F(CliForeign, TheRemovalHintFitsHowTheProgramIsAttached)
+{
+	auto v = add_veth("fl0", "fl1");
+	auto link = attach_xdp_pass(v.ifindex);
+	ASSERT_TRUE(link) << link.error().message();
+	bpf_link_info li{};
+	uint32_t len = sizeof(li);
+	ASSERT_EQ(bpf_obj_get_info_by_fd(link->fd(), &li, &len), 0) << "link info";
+	const std::string id = std::to_string(li.id), prog = std::to_string(li.prog_id);
+	const auto pins = tree(fs_->root());
+
+	auto r = xdpctl("load xdp_pass fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl load: load fl0: already has XDP program xdp_pass_prog (id " + prog +
+			     ") not loaded by xdpctl; it is attached through bpf_link id " + id +
+			     ", which `ip link set dev fl0 xdp off` cannot remove: remove it first with the tool that attached "
+			     "it, or detach the link (bpftool link detach id " + id + ") (File exists)\n");
+	r = xdpctl("unload fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl unload: unload fl0: its XDP program xdp_pass_prog was not loaded by xdpctl in this "
+			 "namespace; it is attached through bpf_link id " + id +
+			     ", which `ip link set dev fl0 xdp off` cannot remove: remove it with the tool that attached it, "
+			     "or detach the link (bpftool link detach id " + id + ") (No such file or directory)\n");
+	EXPECT_EQ(tree(fs_->root()), pins) << "nothing pinned or removed";
+
+	// what the line says: ip cannot remove it, detaching the link does
+	EXPECT_NE(sh(ns().exec() + "ip link set dev fl0 xdp off 2>/dev/null"), 0) << "the kernel refuses ip for a link";
+	auto att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, li.prog_id) << "still attached after ip";
+	ASSERT_EQ(bpf_link_detach(link->fd()), 0) << "BPF_LINK_DETACH, what bpftool link detach does";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, 0u) << "detached";
+
+	// through netlink: the ip hint in the program's mode (a plain `xdp off` leaves a generic one), which works
+	ASSERT_TRUE(must(ns().exec() + "ip link set dev fl0 xdpgeneric obj " + kObjDir + "/xdp_pass.bpf.o sec xdp"));
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	ASSERT_NE(att->prog_id, 0u) << "attached through netlink";
+	const std::string nl = std::to_string(att->prog_id);
+	r = xdpctl("load xdp_pass fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl load: load fl0: already has XDP program xdp_pass_prog (id " + nl +
+			     ") not loaded by xdpctl; remove it first (ip link set dev fl0 xdpgeneric off) (File exists)\n");
+	r = xdpctl("unload fl0");
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl unload: unload fl0: its XDP program xdp_pass_prog was not loaded by xdpctl in this "
+			 "namespace; remove it with `ip link set dev fl0 xdpgeneric off` (No such file or directory)\n");
+	EXPECT_EQ(sh(ns().exec() + "ip link set dev fl0 xdp off"), 0) << "a plain xdp off says nothing...";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_NE(att->prog_id, 0u) << "...and leaves the generic program attached";
+	EXPECT_EQ(sh(ns().exec() + "ip link set dev fl0 xdpgeneric off"), 0) << "the hint works";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, 0u) << "removed";
+	EXPECT_EQ(tree(fs_->root()), pins) << "nothing pinned or removed";
+}
+
+// A command that waits for the lock another process holds, here `sleep 60` that took it (flock on
+// ROOT, then exec) and is stopped as a Ctrl-Z'd xdpctl would be: after a short wait the command
+// says who holds it, one line on stderr; --lock-timeout
+// gives up with one more line, exit 1, nothing changed; without it the command waits and goes on
+// once the holder is gone (14-16). A bad --lock-timeout is a usage error.
+TEST(Cli, AWaitForTheLockNamesTheHolderAndLockTimeoutGivesUp)
+{
+	BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs";
+	const std::string root = fs.root();
+	ASSERT_EQ(mkdir(root.c_str(), 0700), 0) << "ROOT";
+	const std::string env = "XDPCTL_BPFFS=" + root;
+	pid_t holder = fork();
+	ASSERT_GE(holder, 0) << "fork";
+	if (holder == 0) {
+		// the lock stays with the open directory across exec: /proc/locks names this pid
+		int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || flock(fd, LOCK_EX))
+			_exit(126);
+		execlp("sleep", "sleep", "60", static_cast<char *>(nullptr));
+		_exit(127);
+	}
+	struct Reap {
+		pid_t pid;
+		~Reap()
+		{
+			kill(pid, SIGKILL);
+			waitpid(pid, nullptr, 0);
+		}
+	} reap{holder};
+	const std::string pid = std::to_string(holder);
+	// a FLOCK line of /proc/locks on ROOT: held by pid, or (waiting) a waiter's "->" line
+	struct stat rst {};
+	ASSERT_EQ(stat(root.c_str(), &rst), 0);
+	char dev[64];
+	std::snprintf(dev, sizeof(dev), " %02x:%02x:%lu ", major(rst.st_dev), minor(rst.st_dev),
+		      static_cast<unsigned long>(rst.st_ino));
+	auto lock_line = [&](bool waiting) {
+		std::ifstream f("/proc/locks");
+		std::string line;
+		while (std::getline(f, line))
+			if (line.find(" FLOCK ") != std::string::npos && line.find(dev) != std::string::npos &&
+			    (line.find("->") != std::string::npos) == waiting &&
+			    (waiting || line.find(" " + pid + " ") != std::string::npos))
+				return true;
+		return false;
+	};
+	auto cmdline = [&] {
+		std::ifstream f("/proc/" + pid + "/cmdline");
+		return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+	};
+	for (int i = 0; i < 1000 && !(lock_line(false) && cmdline() == std::string("sleep\0" "60\0", 9)); i++)
+		usleep(10 * 1000);
+	ASSERT_TRUE(lock_line(false)) << "the child holds ROOT";
+	ASSERT_EQ(cmdline(), std::string("sleep\0" "60\0", 9)) << "and runs sleep 60";
+	ASSERT_EQ(kill(holder, SIGSTOP), 0);
+	int wst = 0;
+	ASSERT_EQ(waitpid(holder, &wst, WUNTRACED), holder);
+	ASSERT_TRUE(WIFSTOPPED(wst)) << "stopped";
+	const auto before = tree(fs.mount_point());
+	const std::string who = "pid " + pid + " (sleep 60), stopped (kill -CONT " + pid + " resumes it)";
+
+	auto t0 = std::chrono::steady_clock::now();
+	auto r = run_cmd(kBin + " --lock-timeout 1 monitor start", env);
+	double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	EXPECT_EQ(r.rc, 1) << r.err;
+	EXPECT_EQ(r.err, "xdpctl: waiting for the lock on " + root + ", held by " + who + " (giving up after 1 s)\n"
+			 "xdpctl monitor: lock " + root + ": still held by " + who +
+			     ", after 1 s: gave up, nothing was changed (Connection timed out)\n");
+	EXPECT_TRUE(r.out.empty()) << r.out;
+	EXPECT_GE(took, 1.0) << "waited the timeout";
+	EXPECT_LT(took, 30.0) << "and gave up";
+	EXPECT_EQ(tree(fs.mount_point()), before) << "nothing changed";
+	auto js = run_cmd(kBin + " --lock-timeout 1 -j monitor start", env);
+	EXPECT_EQ(js.rc, 1);
+	EXPECT_EQ(js.err, r.err) << "the same lines with -j";
+	expect_json_error(js.out, 1, "gave up, nothing was changed");
+
+	auto bad = run_cmd(kBin + " --lock-timeout soon monitor start", env);
+	EXPECT_EQ(bad.rc, 2) << bad.err;
+	EXPECT_EQ(lines(bad.err), 1u) << bad.err;
+	EXPECT_NE(bad.err.find("--lock-timeout"), std::string::npos) << "names the option: " << bad.err;
+	EXPECT_EQ(bad.err.find("verb"), std::string::npos) << "not taken for a missing verb: " << bad.err;
+
+	// no timeout: it waits, says so once, and goes on when the holder is gone
+	Spawned stop(kBin + " monitor stop", env);
+	for (int i = 0; i < 3000 && !lock_line(true); i++)
+		usleep(10 * 1000);
+	EXPECT_TRUE(lock_line(true)) << "monitor stop waits in flock";
+	usleep(1500 * 1000); // the notice comes after 1 s of waiting
+	kill(holder, SIGKILL);
+	std::string out, err;
+	EXPECT_EQ(stop.finish(&out, &err), 0) << err;
+	EXPECT_EQ(out, "monitor not running: nothing to stop\n");
+	EXPECT_EQ(err, "xdpctl: waiting for the lock on " + root + ", held by " + who +
+			   " (xdpctl --lock-timeout SECONDS gives up instead)\n");
+	EXPECT_EQ(tree(fs.mount_point()), before) << "nothing changed";
+}
+
+class CliCorruptState : public XdpctlNetnsTest {};
+
+// A corrupt state record (ROOT/ns<NS>/state) blocks every verb that changes something: each says
+// what is wrong and the way out, exit 1, nothing changed; `repair --reset-state` rebuilds the
+// record from what the kernel shows (links, redirect rules), after which every verb works (14-17).
+TEST_F(CliCorruptState, EveryVerbSaysHowToRecoverAndResetStateRebuildsTheRecord)
+{
+	auto a = add_veth("rs0", "rs1");
+	ASSERT_EQ(xdpctl("load xdp_redirect rs0 rs1").rc, 0);
+	ASSERT_EQ(xdpctl("redirect add rs0 rs1").rc, 0);
+	auto l = xdpctl::current_layout();
+	ASSERT_TRUE(l);
+	const std::string pin = l->ns_dir() + "/" + xdpctl::kStatePin;
+	auto progs = [&] {
+		auto x = xdpctl::xdp_attachment(a.ifindex), y = xdpctl::xdp_attachment(a.peer_ifindex);
+		return std::pair(x ? x->prog_id : 0u, y ? y->prog_id : 0u);
+	};
+	const auto running = progs();
+	ASSERT_NE(running.first, 0u);
+	ASSERT_NE(running.second, 0u);
+	const auto pins = tree(fs_->root());
+	{
+		xdpctl::Fd fd(bpf_obj_get(pin.c_str()));
+		ASSERT_TRUE(fd) << "the record is pinned";
+		std::vector<char> v(xdpctl::kStateValueSize);
+		const std::string junk = "junk\n";
+		const uint32_t len = static_cast<uint32_t>(junk.size());
+		std::memcpy(v.data(), &len, sizeof(len));
+		std::memcpy(v.data() + sizeof(len), junk.data(), len);
+		const uint32_t key = 0;
+		ASSERT_EQ(bpf_map_update_elem(fd.get(), &key, v.data(), BPF_ANY), 0) << "garbage written";
+	}
+	const std::string says = "state " + pin +
+				 ": corrupt record (not an xdpctl state record of version 1): `xdpctl repair --reset-state` "
+				 "rebuilds it from what the kernel shows (Invalid argument)\n";
+	for (auto [args, verb] : {std::pair{"load xdp_redirect rs0", "load"},
+				  {"load xdp_pass rs0 --replace", "load"},
+				  {"unload rs0", "unload"},
+				  {"unload --all", "unload"},
+				  {"redirect add rs0 rs1", "redirect add"},
+				  {"redirect del rs0", "redirect del"},
+				  {"repair", "repair"}}) {
+		SCOPED_TRACE(args);
+		auto r = xdpctl(args);
+		EXPECT_EQ(r.rc, 1) << r.out;
+		EXPECT_EQ(r.err, std::string("xdpctl ") + verb + ": " + says);
+		EXPECT_TRUE(r.out.empty()) << r.out;
+		EXPECT_EQ(tree(fs_->root()), pins) << "no pin added or removed";
+		EXPECT_EQ(progs(), running) << "the programs as they were";
+	}
+
+	auto r = xdpctl("repair --reset-state");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "reset the state record " + pin +
+			     ": rebuilt from what the kernel shows: 2 interface(s), 1 redirect rule(s), 0 group port(s)\n");
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(tree(fs_->root()), pins) << "the same pins, the record among them";
+	EXPECT_EQ(progs(), running) << "the programs kept";
+	auto rec = xdpctl::read_state(*l);
+	ASSERT_TRUE(rec) << rec.error().message();
+	ASSERT_TRUE(rec->has_value()) << "a record again";
+	EXPECT_EQ((*rec)->interfaces.size(), 2u);
+	ASSERT_EQ((*rec)->rules.size(), 1u);
+	EXPECT_EQ((*rec)->rules[0].in_ifindex, a.ifindex);
+	EXPECT_EQ((*rec)->rules[0].out_ifindex, a.peer_ifindex);
+
+	// status agrees, the verbs work again
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	auto j = nlohmann::json::parse(st.out, nullptr, false);
+	ASSERT_TRUE(j.is_object()) << st.out;
+	int owned = 0;
+	for (const auto &i : j.at("interfaces"))
+		owned += i.value("owned", false) ? 1 : 0;
+	EXPECT_EQ(owned, 2) << "both xdpctl's: " << st.out;
+	r = xdpctl("redirect add rs0 rs1");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_NE(r.out.find("already in tx_port"), std::string::npos) << "the rule was kept: " << r.out;
+	r = xdpctl("repair");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing to repair\n");
+	r = xdpctl("repair --reset-state -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false),
+		  nlohmann::json({{"reset", true},
+				  {"record", pin},
+				  {"interfaces", 2},
+				  {"rules", 1},
+				  {"ports", 0},
+				  {"steps", nlohmann::json::array()}}))
+	    << "with -j one object: " << r.out;
+	r = xdpctl("unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(progs(), std::pair(0u, 0u)) << "detached";
+	EXPECT_EQ(tree(fs_->root()), std::vector<std::string>{}) << "nothing left";
+}
+
+class CliDevmapReplace : public XdpctlNetnsTest {};
+
+// `redirect add --replace` says what it did to each entry: "replaced" where a rule was in place,
+// "added ... (--replace had nothing to replace: nothing was in place)" where none was, as load
+// --replace does; -j carries "replaced" (issue 16). Without --replace the line is the plain one.
+TEST_F(CliDevmapReplace, ReplaceSaysWhetherSomethingWasReplaced)
+{
+	add_veth("rp0", "rp1");
+	add_veth("rp2", "rp3");
+	// every egress port's peer runs XDP: ready redirect targets, no GRO turned on
+	ASSERT_EQ(xdpctl("load xdp_redirect rp0 rp1 rp3").rc, 0);
+	auto each_line = [](const std::string &out, const std::string &head, const std::string &tail) {
+		std::istringstream in(out);
+		std::string line;
+		int n = 0;
+		while (std::getline(in, line)) {
+			n++;
+			EXPECT_TRUE(line.starts_with(head)) << "\"" << line << "\" starts with \"" << head << "\"";
+			EXPECT_TRUE(line.ends_with(tail)) << "\"" << line << "\" ends with \"" << tail << "\"";
+		}
+		EXPECT_GT(n, 0) << "a line per devmap: " << out;
+	};
+	const std::string nothing = " (--replace had nothing to replace: nothing was in place)";
+
+	auto r = xdpctl("redirect add rp0 rp1 --replace");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "added tx_port", ": rp0 -> rp1" + nothing);
+	r = xdpctl("redirect add rp0 rp2 --replace");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "replaced tx_port", ": rp0 -> rp2");
+	r = xdpctl("redirect add rp0 rp1 --replace -j");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	auto j = nlohmann::json::parse(r.out, nullptr, false);
+	ASSERT_TRUE(j.is_array() && !j.empty()) << r.out;
+	for (const auto &w : j) {
+		EXPECT_EQ(w.at("replaced"), true) << r.out;
+		EXPECT_EQ(w.at("already"), false) << r.out;
+		EXPECT_EQ(w.at("ifname"), "rp1") << r.out;
+	}
+	ASSERT_EQ(xdpctl("redirect del rp0").rc, 0);
+	r = xdpctl("redirect add rp0 rp1 --replace -j");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	j = nlohmann::json::parse(r.out, nullptr, false);
+	ASSERT_TRUE(j.is_array() && !j.empty()) << r.out;
+	for (const auto &w : j)
+		EXPECT_EQ(w.at("replaced"), false) << "nothing was in place: " << r.out;
+	ASSERT_EQ(xdpctl("redirect del rp0").rc, 0);
+	r = xdpctl("redirect add rp0 rp1");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	each_line(r.out, "added tx_port", ": rp0 -> rp1");
+	EXPECT_EQ(r.out.find("--replace"), std::string::npos) << "no --replace, no word of it: " << r.out;
 }

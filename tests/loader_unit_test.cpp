@@ -1,11 +1,16 @@
 // The loader library without network namespaces: the registry and object files, the bpffs
 // checks, the undo log, egress program validation and all-or-nothing devmap writes.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -290,6 +295,91 @@ TEST(Bpffs, LevelsEnsureMadeAreUndoneAndAWaiterOnARemovedRootIsRefused)
 	EXPECT_NE((*waiter).error().message().find("run again"), std::string::npos) << (*waiter).error().message();
 	rmdir((fs.mount_point() + "/x/y").c_str());
 	rmdir((fs.mount_point() + "/x").c_str());
+}
+
+// The lock held by another process that stopped (SIGSTOP: a Ctrl-Z'd xdpctl): acquire says who
+// holds it once the wait grows long (the notice, once), gives up after a timeout (ETIMEDOUT, the
+// holder in the line), and without one waits until the holder lets go (14-16).
+TEST(Bpffs, LockWaitNamesAStoppedHolderAndGivesUpAfterTheTimeout)
+{
+	xt::BpffsDir fs;
+	ASSERT_TRUE(fs.ok()) << "private bpffs mounted";
+	Layout l{fs.root(), 1};
+	ASSERT_TRUE(ensure_bpffs(l)) << "ROOT made";
+	int ready[2];
+	ASSERT_EQ(pipe(ready), 0);
+	pid_t child = fork();
+	ASSERT_GE(child, 0) << "fork";
+	if (child == 0) {
+		int fd = open(l.root.c_str(), O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || flock(fd, LOCK_EX))
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		raise(SIGSTOP);
+		pause();
+		_exit(0);
+	}
+	struct Reap {
+		pid_t pid;
+		~Reap()
+		{
+			if (pid > 0) {
+				kill(pid, SIGKILL);
+				waitpid(pid, nullptr, 0);
+			}
+		}
+	} reap{child};
+	close(ready[1]);
+	char c = 0;
+	ASSERT_EQ(read(ready[0], &c, 1), 1) << "the child holds the lock";
+	close(ready[0]);
+	int wst = 0;
+	ASSERT_EQ(waitpid(child, &wst, WUNTRACED), child);
+	ASSERT_TRUE(WIFSTOPPED(wst)) << "the holder is stopped";
+	const std::string pid = std::to_string(child);
+	auto is_holder = [&](const std::string &h) {
+		// its command is this test's own (a fork): checked by its ends
+		return h.starts_with("pid " + pid + " (") && h.ends_with("), stopped (kill -CONT " + pid + " resumes it)");
+	};
+
+	std::vector<LockWaitNotice> seen;
+	set_lock_wait({0.4, [&](const LockWaitNotice &n) { seen.push_back(n); }});
+	auto t0 = std::chrono::steady_clock::now();
+	auto r = RootLock::acquire(l);
+	double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	ASSERT_FALSE(r) << "gave up";
+	EXPECT_EQ(r.error().err, ETIMEDOUT);
+	EXPECT_EQ(r.error().op, "lock");
+	EXPECT_EQ(r.error().object, l.root);
+	EXPECT_TRUE(r.error().detail.starts_with("still held by pid " + pid + " (")) << r.error().detail;
+	EXPECT_TRUE(r.error().detail.ends_with("), stopped (kill -CONT " + pid + " resumes it), after 0.4 s: gave up, nothing was changed"))
+	    << r.error().detail;
+	EXPECT_GE(took, 0.4) << "waited the timeout";
+	EXPECT_LT(took, 3.0) << "and no longer";
+	ASSERT_EQ(seen.size(), 1u) << "one notice, at half the timeout";
+	EXPECT_EQ(seen[0].root, l.root);
+	EXPECT_TRUE(is_holder(seen[0].holder)) << seen[0].holder;
+	EXPECT_EQ(seen[0].timeout_s, std::optional<double>(0.4));
+
+	// no timeout: it waits, says who holds the lock after kLockNoticeAfter, and gets it once the
+	// holder is gone
+	seen.clear();
+	set_lock_wait({std::nullopt, [&](const LockWaitNotice &n) { seen.push_back(n); }});
+	std::thread killer([&] {
+		std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+		kill(child, SIGKILL);
+	});
+	t0 = std::chrono::steady_clock::now();
+	auto got = RootLock::acquire(l);
+	took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	killer.join();
+	set_lock_wait({});
+	EXPECT_TRUE(got) << got.error().message();
+	EXPECT_GE(took, 1.4) << "waited for the holder";
+	ASSERT_EQ(seen.size(), 1u) << "one notice";
+	EXPECT_TRUE(is_holder(seen[0].holder)) << seen[0].holder;
+	EXPECT_FALSE(seen[0].timeout_s.has_value());
 }
 
 // A port given twice to the library's group verbs would take two slots of bcast_ports and one key

@@ -1,6 +1,10 @@
 // `xdpctl monitor start|show|stop` as an operator runs it in a test namespace: the monitor keeps
 // counting after the command exits (its links and maps are pinned), `show` and the control map's
-// XDP_STATS read the same counts, `stop` leaves no pin behind, and misuse is one line and exit 1.
+// XDP_STATS read the same counts, `stop` leaves no pin behind, start and stop converge (twice is
+// fine, a half-removed monitor is finished), and misuse is one line and exit 1.
+#include <bpf/bpf.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +15,8 @@
 #include "monitor_trigger.skel.h"
 #include "netns.hpp"
 #include "prog_run.hpp"
+#include "xdpctl/bpffs.hpp"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/skeleton.hpp"
 
 using namespace xt;
@@ -38,6 +44,26 @@ protected:
 	}
 	// What is under ROOT (bpffs' own progs.debug/maps.debug aside).
 	std::vector<std::string> pins() const { return tree(fs_->root()); }
+	// A pin of this namespace's monitor.
+	std::string mon_pin(const std::string &name) const
+	{
+		auto l = xdpctl::current_layout();
+		return l ? l->monitor_dir() + "/" + name : std::string();
+	}
+	// How many of these entries (pins() paths) are pins of the monitor directory.
+	static size_t p_count(const std::vector<std::string> &entries)
+	{
+		return std::count_if(entries.begin(), entries.end(),
+				     [](const std::string &e) { return e.find("/monitor/") != std::string::npos; });
+	}
+	// The id of a pinned map, 0 when it is not pinned.
+	uint32_t map_id(const std::string &name) const
+	{
+		xdpctl::Fd fd(bpf_obj_get(mon_pin(name).c_str()));
+		bpf_map_info info{};
+		uint32_t len = sizeof(info);
+		return fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.id : 0;
+	}
 	std::unique_ptr<BpffsDir> fs_;
 };
 
@@ -120,12 +146,151 @@ TEST_F(MonitorCli, MisuseIsOneLineAndExitOneWithNothingChanged)
 		EXPECT_EQ(pins(), pins_before) << "no pin added or removed";
 	};
 	for (const Row &row : {Row{"show with no monitor", "monitor show", 1, "no monitor runs"},
-			       Row{"stop with no monitor", "monitor stop", 1, "no monitor runs"},
 			       Row{"no sub-verb: usage error", "monitor", 2, "subcommand is required"}})
 		check(row, {});
 	std::string out;
 	ASSERT_EQ(sh(kBin + " monitor start", &out), 0) << out;
 	auto p = pins();
 	ASSERT_FALSE(p.empty()) << "the monitor is pinned";
-	check({"a second start", "monitor start", 1, "already pinned"}, p);
+	check({"show of a half-removed monitor", "monitor show", 1, "half removed"}, [&] {
+		EXPECT_EQ(unlink(mon_pin("xdpctl_mon_exc").c_str()), 0) << "a stop killed after its first unlink";
+		return pins();
+	}());
+}
+
+// start and stop converge, as `ip link set up` and `systemctl start` twice do: a start with one
+// running and a stop with none change nothing, exit 0 and say so; what a start or stop killed
+// midway left (part of the pins: they are made and removed one by one) is finished by either,
+// stop removing it, start replacing it with a whole monitor. Output and pins exact.
+TEST_F(MonitorCli, StartAndStopConvergeAndFinishAHalfRemovedMonitor)
+{
+	auto r = run_cmd(kBin + " monitor stop");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "monitor not running: nothing to stop\n");
+	EXPECT_EQ(r.err, "");
+	r = run_cmd(kBin + " monitor stop -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(json::parse(r.out, nullptr, false), json({{"stopped", false}, {"half_removed", false}})) << r.out;
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing made";
+
+	r = run_cmd(kBin + " monitor start -j");
+	ASSERT_EQ(r.rc, 0) << r.err;
+	auto started = json::parse(r.out, nullptr, false);
+	ASSERT_TRUE(started.is_object()) << r.out;
+	EXPECT_EQ(started["already"], false) << r.out;
+	EXPECT_EQ(started["removed"], json::array()) << r.out;
+	const auto tps = started["tracepoints"].get<std::vector<std::string>>();
+	ASSERT_FALSE(tps.empty()) << r.out;
+	std::string list;
+	for (const auto &tp : tps)
+		list += (list.empty() ? "" : ", ") + tp;
+	const std::string running = "monitor already running on " + std::to_string(tps.size()) + " tracepoint(s): " + list + "\n";
+	const auto whole = pins();
+	const uint32_t first = map_id("xdpctl_mon_exc");
+	ASSERT_NE(first, 0u) << "the exceptions map is pinned";
+
+	r = run_cmd(kBin + " monitor start");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, running);
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(pins(), whole) << "the same pins";
+	EXPECT_EQ(map_id("xdpctl_mon_exc"), first) << "the running monitor was kept (its counts with it), not replaced";
+	r = run_cmd(kBin + " monitor start -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(json::parse(r.out, nullptr, false)["already"], true) << r.out;
+
+	// a stop killed midway: one map and one link unpinned
+	ASSERT_EQ(unlink(mon_pin("xdpctl_mon_rerr").c_str()), 0);
+	ASSERT_EQ(unlink(mon_pin("link_" + tps[0]).c_str()), 0);
+	auto half = pins();
+	r = run_cmd(kBin + " monitor show");
+	EXPECT_EQ(r.rc, 1) << r.out;
+	EXPECT_EQ(r.err, "xdpctl monitor: show xdp_monitor: the monitor of this namespace is half removed (an interrupted "
+			 "`monitor start` or `monitor stop` left part of its pins): `xdpctl monitor stop` finishes removing "
+			 "it, `xdpctl monitor start` starts it again (No such file or directory)\n");
+	EXPECT_EQ(pins(), half) << "show changes nothing";
+
+	// start finishes it: what was left goes, a whole new monitor is pinned
+	std::vector<std::string> left; // the pins of the monitor directory (not the directories)
+	for (const auto &p : half)
+		if (p.find("/monitor/") != std::string::npos)
+			left.push_back(p.substr(p.rfind('/') + 1));
+	ASSERT_EQ(left.size(), p_count(whole) - 2) << "two pins gone";
+	std::sort(left.begin(), left.end());
+	std::string left_list;
+	for (const auto &n : left)
+		left_list += (left_list.empty() ? "" : ", ") + n;
+	r = run_cmd(kBin + " monitor start");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "removed " + std::to_string(left.size()) +
+			     " pin(s) of a half-removed monitor (an interrupted monitor start or stop): " + left_list +
+			     "\nmonitor started on " + std::to_string(tps.size()) + " tracepoint(s): " + list + "\n");
+	EXPECT_EQ(pins(), whole) << "a whole monitor again";
+	EXPECT_NE(map_id("xdpctl_mon_exc"), first) << "a new one";
+	r = run_cmd(kBin + " monitor show -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(json::parse(r.out, nullptr, false)["tracepoints"], json(tps)) << r.out;
+
+	// stop finishes one too
+	ASSERT_EQ(unlink(mon_pin("xdpctl_mon_exc").c_str()), 0);
+	r = run_cmd(kBin + " monitor stop");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "monitor stopped: removed the pins a half-removed monitor had left (an interrupted monitor start "
+			 "or stop)\n");
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing left";
+
+	ASSERT_EQ(sh(kBin + " monitor start"), 0);
+	r = run_cmd(kBin + " monitor stop -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(json::parse(r.out, nullptr, false), json({{"stopped", true}, {"half_removed", false}})) << r.out;
+	r = run_cmd(kBin + " monitor stop");
+	EXPECT_EQ(r.out, "monitor not running: nothing to stop\n") << "twice: nothing to do";
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing left";
+}
+
+// A start that fails after it made the levels of ROOT (here: out of file descriptors while the
+// monitor loads) takes them back: the bpffs is as it was (issue 16).
+TEST_F(MonitorCli, FailedStartTakesBackTheRootLevelsItCreated)
+{
+	const auto fresh = tree(fs_->mount_point());
+	const std::string root = fs_->mount_point() + "/a/xdpctl";
+	// descriptors 3-9 the test process may pass on are closed, so the limit leaves 5 free; the
+	// limit is set in an inner shell that execs xdpctl: dash cannot save the descriptors of a
+	// redirection (F_DUPFD 10) under it, so the outer shell does the redirections
+	auto r = run_cmd("XDPCTL_BPFFS=" + root + " sh -c 'exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 8; exec " +
+			 kBin + " monitor start'");
+	EXPECT_EQ(r.rc, 1) << r.out;
+	EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+	EXPECT_NE(r.err.find("xdp_monitor"), std::string::npos) << "fails loading the monitor: " << r.err;
+	EXPECT_TRUE(r.out.empty()) << r.out;
+	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "no level of ROOT left (" << root << ")";
+}
+
+// `unload --all` unloads what runs on interfaces; the tracepoint monitor is not one: it is left
+// running, and the command says so (issue 16), on stderr with -j (stdout is the list).
+TEST_F(MonitorCli, UnloadAllLeavesTheMonitorRunningAndSaysSo)
+{
+	auto r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n") << "no monitor: nothing said of it";
+	ASSERT_EQ(sh(kBin + " monitor start"), 0);
+	const auto p = pins();
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n"
+			 "the tracepoint monitor of this namespace keeps running (xdpctl monitor stop stops it)\n");
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(pins(), p) << "the monitor's pins kept";
+	r = run_cmd(kBin + " unload --all -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "[]\n");
+	EXPECT_EQ(r.err, "xdpctl: the tracepoint monitor of this namespace keeps running (xdpctl monitor stop stops it)\n");
+	ASSERT_EQ(unlink(mon_pin("xdpctl_mon_exc").c_str()), 0) << "a stop killed midway";
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n"
+			 "a half-removed tracepoint monitor is left in this namespace (xdpctl monitor stop removes it)\n");
+	ASSERT_EQ(sh(kBin + " monitor stop"), 0);
+	r = run_cmd(kBin + " unload --all");
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n");
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing left";
 }

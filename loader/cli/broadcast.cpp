@@ -29,7 +29,7 @@ void register_broadcast(CLI::App &app, Globals &g)
 			return;
 		}
 		auto r = xdpctl::broadcast_add(*ports, egress_of(a->egress, a->egress_prog), devmap_options(*a));
-		g.exit_code = r ? print_writes(g, *r, "added") : runtime_error(g, "broadcast add", r.error());
+		g.exit_code = r ? print_writes(g, *r, "added", a->replace) : runtime_error(g, "broadcast add", r.error());
 	});
 	auto *del = sub->add_subcommand("del", "remove ports from the broadcast group");
 	del->add_option("ports", *ports, "interfaces")->required();

@@ -21,6 +21,7 @@
 #include "xdpctl/ctl_btf.hpp"
 #include "xdpctl/ctlmap.hpp"
 #include "xdpctl/netdev_genl.h"
+#include "xdpctl/privileges.hpp"
 
 using namespace xdpctl;
 using cli::Globals;
@@ -71,6 +72,18 @@ ctl::ControlMap open_map(uint32_t type, const CtlOpts &o)
 	if (!m)
 		die(m.error());
 	return std::move(*m);
+}
+
+// XDP_STATS from the user-space backend: its per-action counters come from xdpctl's pins, which
+// are root-only, and program ids turn into fds only with CAP_SYS_ADMIN. Without them the dump
+// would lack xdp_actions and still exit 0: refused instead, with the line every verb gives
+// (privileges.hpp), before anything is printed.
+void require_stats_privileges(const ctl::ControlMap &m)
+{
+	if (!m.backend_name().starts_with("user-space"))
+		return;
+	if (auto st = require_privileges("ctl stats", kReadCaps); !st)
+		die(st.error());
 }
 
 uint32_t ifindex_of(const std::string &name)
@@ -216,6 +229,8 @@ std::string indent(const std::string &text, size_t n)
 void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(type, o);
+	if (type == BPF_CTRL_XDP_STATS)
+		require_stats_privileges(m);
 	if (!o.ifname.empty())
 		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	if (g.json) {
@@ -287,6 +302,7 @@ void flatten(const json &j, const std::string &prefix, std::vector<std::pair<std
 void stats_rates(const CtlOpts &o, const Globals &g)
 {
 	auto m = open_map(BPF_CTRL_XDP_STATS, o);
+	require_stats_privileges(m);
 	if (!o.ifname.empty())
 		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	auto as_json = [&] {

@@ -66,20 +66,26 @@ inline void print_convergence_step(const xdpctl::Detached &d)
 	fmt::print(stderr, "xdpctl: {}\n", detached_line(d));
 }
 
-inline void print_detached(const Globals &g, const std::vector<xdpctl::Detached> &ds)
+// The steps as the JSON array unload and repair print.
+inline nlohmann::json detached_json(const std::vector<xdpctl::Detached> &ds)
 {
 	nlohmann::json arr = nlohmann::json::array();
 	for (const auto &d : ds) {
-		if (g.json) {
-			arr.push_back({{"ifname", d.ifname}, {"ifindex", d.ifindex}, {"prog", d.prog}, {"state", to_string(d.state)}});
-			if (!d.detail.empty())
-				arr.back()["detail"] = d.detail;
-			continue;
-		}
-		fmt::print("{}\n", detached_line(d));
+		arr.push_back({{"ifname", d.ifname}, {"ifindex", d.ifindex}, {"prog", d.prog}, {"state", to_string(d.state)}});
+		if (!d.detail.empty())
+			arr.back()["detail"] = d.detail;
 	}
-	if (g.json)
-		print_json(arr);
+	return arr;
+}
+
+inline void print_detached(const Globals &g, const std::vector<xdpctl::Detached> &ds)
+{
+	if (g.json) {
+		print_json(detached_json(ds));
+		return;
+	}
+	for (const auto &d : ds)
+		fmt::print("{}\n", detached_line(d));
 }
 
 } // namespace cli

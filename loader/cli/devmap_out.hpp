@@ -33,7 +33,10 @@ inline void add_ready_option(CLI::App &sub, RedirectArgs &a)
 		->check(CLI::IsMember({"gro", "refuse"}));
 }
 
-inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite> &ws, const char *verb)
+// replace_asked: the add had --replace; an entry it wrote where none was says that nothing was
+// replaced (as load does), one that took another's place says "replaced".
+inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite> &ws, const char *verb,
+			bool replace_asked = false)
 {
 	nlohmann::json arr = nlohmann::json::array();
 	for (const auto &w : ws) {
@@ -45,14 +48,16 @@ inline int print_writes(const Globals &g, const std::vector<xdpctl::DevmapWrite>
 		std::string k = w.slot_key ? "slot " + std::to_string(w.key) : p;
 		if (g.json)
 			arr.push_back({{"map", w.map}, {"key", w.key}, {"port", p}, {"ifindex", w.ifindex},
-				       {"ifname", o}, {"egress_prog_id", w.egress_prog_id}, {"already", w.already}});
+				       {"ifname", o}, {"egress_prog_id", w.egress_prog_id}, {"already", w.already},
+				       {"replaced", w.replaced}});
 		else if (w.already && std::string_view(verb) == "removed")
 			fmt::print("no entry in {}: {}; nothing to remove\n", w.map, k);
 		else if (w.already)
 			fmt::print("already in {}: {} -> {}\n", w.map, k, o);
 		else
-			fmt::print("{} {}: {} -> {}{}\n", verb, w.map, k, o,
-				   w.egress_prog_id ? fmt::format(" (egress prog id {})", w.egress_prog_id) : "");
+			fmt::print("{} {}: {} -> {}{}{}\n", w.replaced ? "replaced" : verb, w.map, k, o,
+				   w.egress_prog_id ? fmt::format(" (egress prog id {})", w.egress_prog_id) : "",
+				   replace_asked && !w.replaced ? " (--replace had nothing to replace: nothing was in place)" : "");
 	}
 	if (g.json)
 		print_json(arr);

@@ -15,6 +15,7 @@
 
 #include "cli.hpp"
 #include "detach_out.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/privileges.hpp"
 #include "xdpctl/version.hpp"
 
@@ -208,6 +209,20 @@ int run(int argc, char **argv)
 		   "(also: an interface named twice). A command that fails changes nothing. Pins live under "
 		   "$XDPCTL_BPFFS (default /sys/fs/bpf/xdpctl).");
 	cli::add_common_flags(app, g);
+	// a command that waits for another one's lock says who holds it (a stopped xdpctl would
+	// otherwise make it wait silently for ever); --lock-timeout gives up, as flock -w does
+	auto lock_notice = [](const xdpctl::LockWaitNotice &n) {
+		fmt::print(stderr, "xdpctl: waiting for the lock on {}, held by {} ({})\n", n.root, n.holder,
+			   n.timeout_s ? fmt::format("giving up after {:g} s", *n.timeout_s)
+				       : std::string("xdpctl --lock-timeout SECONDS gives up instead"));
+	};
+	xdpctl::set_lock_wait({std::nullopt, lock_notice});
+	app.add_option_function<double>(
+		   "--lock-timeout", [lock_notice](double s) { xdpctl::set_lock_wait({s, lock_notice}); },
+		   "give up (exit 1, nothing changed) when another xdpctl command holds the lock for SECONDS (default: wait)")
+		->type_name("SECONDS")
+		->check(CLI::NonNegativeNumber)
+		->trigger_on_parse();
 	app.set_version_flag("--version", version_text, "print the version, the commit it was built from and libbpf's version");
 	g_globals = &g;
 	libbpf_set_print(libbpf_print);
@@ -248,7 +263,9 @@ int run(int argc, char **argv)
 	} catch (const CLI::RuntimeError &e) {
 		return e.get_exit_code(); // a verb already printed its one line
 	} catch (const CLI::ParseError &e) {
-		if (auto rc = verb_error(g, app))
+		// a bad value (of the global --lock-timeout, before any verb) is not a missing verb
+		bool bad_value = dynamic_cast<const CLI::ValidationError *>(&e) || dynamic_cast<const CLI::ConversionError *>(&e);
+		if (auto rc = bad_value ? std::nullopt : verb_error(g, app))
 			return *rc;
 		std::string verb = "usage";
 		for (auto *sub : app.get_subcommands())

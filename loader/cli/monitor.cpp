@@ -34,24 +34,35 @@ std::string errno_name(uint32_t err)
 
 int start(const Globals &g)
 {
-	auto tps = xdpctl::start_pinned_monitor();
-	if (!tps)
-		return runtime_error(g, "monitor", tps.error());
-	if (g.json)
-		print_json({{"tracepoints", *tps}});
-	else
-		fmt::print("monitor started on {} tracepoint(s): {}\n", tps->size(), fmt::join(*tps, ", "));
+	auto r = xdpctl::start_pinned_monitor();
+	if (!r)
+		return runtime_error(g, "monitor", r.error());
+	const auto &tps = r->tracepoints;
+	if (g.json) {
+		print_json({{"tracepoints", tps}, {"already", r->already}, {"removed", r->removed}});
+		return kExitOk;
+	}
+	if (!r->removed.empty())
+		fmt::print("removed {} pin(s) of a half-removed monitor (an interrupted monitor start or stop): {}\n",
+			   r->removed.size(), fmt::join(r->removed, ", "));
+	fmt::print("monitor {} on {} tracepoint(s): {}\n", r->already ? "already running" : "started", tps.size(),
+		   fmt::join(tps, ", "));
 	return kExitOk;
 }
 
 int stop(const Globals &g)
 {
-	if (auto st = xdpctl::stop_pinned_monitor(); !st)
-		return runtime_error(g, "monitor", st.error());
+	auto r = xdpctl::stop_pinned_monitor();
+	if (!r)
+		return runtime_error(g, "monitor", r.error());
 	if (g.json)
-		print_json({{"stopped", true}});
-	else
+		print_json({{"stopped", r->was_running || r->half_removed}, {"half_removed", r->half_removed}});
+	else if (r->half_removed)
+		fmt::print("monitor stopped: removed the pins a half-removed monitor had left (an interrupted monitor start or stop)\n");
+	else if (r->was_running)
 		fmt::print("monitor stopped\n");
+	else
+		fmt::print("monitor not running: nothing to stop\n");
 	return kExitOk;
 }
 
@@ -105,13 +116,13 @@ void register_monitor(CLI::App &app, Globals &g)
 	auto *sub = app.add_subcommand("monitor", "count XDP errors from the xdp: tracepoints for this namespace");
 	sub->require_subcommand(1);
 	add_common_flags(*sub, g);
-	auto *s = sub->add_subcommand("start", "load the monitor and pin it: it counts until `monitor stop`");
+	auto *s = sub->add_subcommand("start", "load the monitor and pin it: it counts until `monitor stop` (running already: said, exit 0)");
 	add_common_flags(*s, g);
 	s->callback([&g] { g.exit_code = start(g); });
 	auto *w = sub->add_subcommand("show", "print exceptions, redirect errors and devmap transmits counted so far");
 	add_common_flags(*w, g);
 	w->callback([&g] { g.exit_code = show(g); });
-	auto *p = sub->add_subcommand("stop", "detach the monitor and remove its pins");
+	auto *p = sub->add_subcommand("stop", "detach the monitor and remove its pins (none running: said, exit 0)");
 	add_common_flags(*p, g);
 	p->callback([&g] { g.exit_code = stop(g); });
 	sub->footer("Example: xdpctl monitor start; xdpctl ctl stats veth0; xdpctl monitor show -j; xdpctl monitor stop");

@@ -108,7 +108,7 @@ void register_multicast(CLI::App &app, Globals &g)
 		}
 		auto r = xdpctl::multicast_add(a->group, a->ports, egress_of(a->dev.egress, a->dev.egress_prog),
 					       devmap_options(a->dev));
-		g.exit_code = r ? print_writes(g, *r, "added") : runtime_error(g, "multicast add", r.error());
+		g.exit_code = r ? print_writes(g, *r, "added", a->dev.replace) : runtime_error(g, "multicast add", r.error());
 	});
 	auto *del = sub->add_subcommand("del", "remove ports from multicast group GROUP");
 	del->add_option("group", a->group, "group 0..3")->required();

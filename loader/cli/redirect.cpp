@@ -32,7 +32,7 @@ void register_redirect(CLI::App &app, Globals &g)
 			return;
 		}
 		auto r = xdpctl::redirect_add({{a->in, a->out, egress_of(a->egress, a->egress_prog)}}, devmap_options(*a));
-		g.exit_code = r ? print_writes(g, *r, "added") : runtime_error(g, "redirect add", r.error());
+		g.exit_code = r ? print_writes(g, *r, "added", a->replace) : runtime_error(g, "redirect add", r.error());
 	});
 	auto *del = sub->add_subcommand("del", "remove the rules of ingress interfaces");
 	del->add_option("in", a->del, "ingress interfaces")->required();

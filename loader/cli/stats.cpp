@@ -13,6 +13,7 @@
 
 #include "cli.hpp"
 #include "xdpctl/live_stats.hpp"
+#include "xdpctl/stats.h"
 
 namespace cli {
 
@@ -217,6 +218,11 @@ int run(const StatsArgs &a, const Globals &g)
 			off += (off.empty() ? "" : ", ") + n;
 		if (!off.empty())
 			fmt::print("Counters off (loaded with --no-stats): {}\n", off);
+		std::string none;
+		for (const auto &n : reader->uncounted())
+			none += (none.empty() ? "" : ", ") + n;
+		if (!none.empty())
+			fmt::print("No xdpctl counters (no " XDPCTL_STATS_MAP " map in the object): {}\n", none);
 		fmt::print("\n");
 		print_header();
 	}

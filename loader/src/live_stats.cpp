@@ -9,6 +9,7 @@
 #include "xdpctl/live_stats.hpp"
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/privileges.hpp"
+#include "xdpctl/stats.h"
 #include "xdpctl/status.hpp"
 
 namespace xdpctl {
@@ -25,6 +26,19 @@ std::optional<uint32_t> owned_prog(const Layout &l, int ifindex)
 	if (!li || li->ifindex != static_cast<uint32_t>(ifindex))
 		return std::nullopt;
 	return li->prog_id;
+}
+
+// The per-action counters of xdpctl's program on ifindex, pinned when its object has an
+// xdpctl_stats map (the collection's programs do; an object file may not): where they are read.
+bool has_stats_map(const Layout &l, int ifindex)
+{
+	return path_exists(l.if_map_pin(ifindex, XDPCTL_STATS_MAP));
+}
+
+std::string no_stats_map(const std::string &prog)
+{
+	return "its program " + prog + " keeps no xdpctl counters (its object has no " XDPCTL_STATS_MAP
+	       " map); the programs of the collection keep them (xdpctl load --list)";
 }
 
 // A program loaded with --no-stats has counters that stay zero: false for it.
@@ -58,6 +72,8 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 		if (!prog)
 			return fail(ENOENT, "interface", name,
 				    "runs no program of xdpctl, so there are no counters to read (xdpctl status shows what runs)");
+		if (!has_stats_map(*l, *idx))
+			return fail(ENODATA, "interface", name, no_stats_map(prog_name(*prog)));
 		auto on = counting(*prog);
 		if (!on)
 			return std::unexpected(on.error());
@@ -67,13 +83,17 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 		if (std::none_of(ifs.begin(), ifs.end(), [&](const Watched &w) { return w.ifindex == *idx; }))
 			ifs.push_back({*idx, name, prog_name(*prog)});
 	}
-	std::vector<std::string> off;
+	std::vector<std::string> off, uncounted;
 	if (ifnames.empty()) {
 		for (int idx : detail::pinned_ifindexes(*l)) {
 			auto prog = owned_prog(*l, idx);
 			auto name = prog ? ifname_of(idx) : Result<std::string>(std::string());
 			if (!prog || !name)
 				continue;
+			if (!has_stats_map(*l, idx)) {
+				uncounted.push_back(*name + " (" + prog_name(*prog) + ")");
+				continue;
+			}
 			auto on = counting(*prog);
 			if (!on)
 				return std::unexpected(on.error());
@@ -85,12 +105,20 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 		if (ifs.empty() && !off.empty())
 			return fail(ENODATA, "interfaces", {},
 				    "counters are off on every interface xdpctl attached to (loaded with --no-stats)");
+		if (ifs.empty() && !uncounted.empty()) {
+			std::string list;
+			for (const auto &u : uncounted)
+				list += (list.empty() ? "" : ", ") + u;
+			return fail(ENODATA, "interfaces", {},
+				    "no program xdpctl attached keeps xdpctl counters (their objects have no " XDPCTL_STATS_MAP
+				    " map): " + list);
+		}
 		if (ifs.empty())
 			return fail(ENOENT, "interfaces", {},
 				    "no interface in this network namespace runs a program of xdpctl; load one first "
 				    "(xdpctl load PROGRAM IFNAME)");
 	}
-	return StatsReader(std::move(*m), std::move(ifs), std::move(off));
+	return StatsReader(std::move(*m), std::move(ifs), std::move(off), std::move(uncounted));
 }
 
 Result<StatsSample> StatsReader::sample()

@@ -605,6 +605,28 @@ Result<Target> inspect(const Session &s, const std::string &ifname)
 	return t;
 }
 
+// How to remove a program xdpctl did not attach to ifname. One attached through netlink goes with
+// `ip link set dev IFNAME xdp off`, in its mode (a plain `xdp off` on a veth removes the native
+// program only, and leaves a generic one attached); one held by a bpf_link (another tool's, or
+// xdpctl's under another XDPCTL_BPFFS) cannot (the kernel refuses: "Can't replace active BPF
+// XDP link"): its owner removes it (closes or unpins the link), or `bpftool link detach` does.
+std::string removal_hint(const std::string &ifname, int ifindex, const XdpAttachment &att, bool before_load)
+{
+	auto ip = [&](const char *kw) { return "ip link set dev " + ifname + " " + kw + " off"; };
+	const std::string first = before_load ? " first" : "";
+	if (uint32_t id = detail::find_xdp_link(ifindex, att.prog_id)) {
+		std::string n = std::to_string(id);
+		return "it is attached through bpf_link id " + n + ", which `" + ip("xdp") + "` cannot remove: remove it" +
+		       first + " with the tool that attached it, or detach the link (bpftool link detach id " + n + ")";
+	}
+	std::string cmds;
+	for (auto [id, kw] : {std::pair{att.drv_prog_id, "xdp"}, {att.skb_prog_id, "xdpgeneric"}, {att.hw_prog_id, "xdpoffload"}})
+		if (id)
+			cmds += (cmds.empty() ? "" : before_load ? "; " : "` and `") + ip(kw);
+	if (cmds.empty())
+		cmds = ip("xdp");
+	return before_load ? "remove it first (" + cmds + ")" : "remove it with `" + cmds + "`";
+}
 
 Error attach_error(int err, const Target &t, AttachMode mode, bool dev_bound)
 {
@@ -980,7 +1002,7 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 					    what + " loaded by xdpctl in the namespace the interface came from; `xdpctl unload " +
 						    ifname + "` here detaches it");
 			return fail(EEXIST, "load", ifname,
-				    what + " not loaded by xdpctl; remove it first (ip link set dev " + ifname + " xdp off)");
+				    what + " not loaded by xdpctl; " + removal_hint(ifname, t->ifindex, t->att, true));
 		}
 		w.pending = true;
 		out.push_back({ifname, t->ifindex, "", 0, 0, w.skb ? AttachMode::Skb : AttachMode::Native, false,
@@ -1080,8 +1102,8 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 			continue;
 		}
 		return fail(ENOENT, "unload", ifname,
-			    "its XDP program " + prog_name(att->prog_id) +
-				    " was not loaded by xdpctl in this namespace; remove it with `ip link set dev " + ifname + " xdp off`");
+			    "its XDP program " + prog_name(att->prog_id) + " was not loaded by xdpctl in this namespace; " +
+				    removal_hint(ifname, idx, *att, false));
 	}
 	if (!s)
 		return out;

@@ -5,14 +5,22 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
 
 #include "xdpctl/bpffs.hpp"
 
@@ -309,14 +317,152 @@ Status ensure_bpffs(const Layout &l, Txn *made)
 	return check_ns_tree(root->get(), l);
 }
 
+namespace {
+
+LockWait &lock_wait()
+{
+	static LockWait w;
+	return w;
+}
+
+std::string read_file(const std::string &path)
+{
+	std::ifstream f(path, std::ios::binary);
+	return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// "pid 1234 (xdpctl load xdp_pass a0)", and ", stopped (kill -CONT 1234 resumes it)" when the
+// process is stopped; the command as /proc/PID/cmdline has it, cut at 120 characters.
+std::string describe_pid(const std::string &pid)
+{
+	std::string out = "pid " + pid;
+	std::string cmd = read_file("/proc/" + pid + "/cmdline");
+	std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+	while (!cmd.empty() && cmd.back() == ' ')
+		cmd.pop_back();
+	if (cmd.size() > 120)
+		cmd = cmd.substr(0, 117) + "...";
+	if (!cmd.empty())
+		out += " (" + cmd + ")";
+	// /proc/PID/stat: "PID (COMM) STATE ...", COMM may hold anything: the state follows the last ')'
+	std::string ps = read_file("/proc/" + pid + "/stat");
+	size_t paren = ps.rfind(')');
+	if (paren != std::string::npos && paren + 2 < ps.size() && (ps[paren + 2] == 'T' || ps[paren + 2] == 't'))
+		out += ", stopped (kill -CONT " + pid + " resumes it)";
+	return out;
+}
+
+// Who holds the flock on fd's file: the FLOCK line of /proc/locks on its device and inode that is
+// not a waiter's ("N: -> FLOCK ..."). Its pid is the process that took the lock.
+std::string lock_holder(int fd)
+{
+	struct stat st {};
+	if (fstat(fd, &st))
+		return "another process";
+	char dev[64];
+	std::snprintf(dev, sizeof(dev), "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+		      static_cast<unsigned long>(st.st_ino));
+	std::ifstream f("/proc/locks");
+	std::string line;
+	while (std::getline(f, line)) {
+		std::istringstream in(line);
+		std::string id, kind, advisory, mode, pid, where;
+		in >> id >> kind;
+		if (kind != "FLOCK")
+			continue; // a waiter ("->"), or a POSIX/OFD lock
+		in >> advisory >> mode >> pid >> where;
+		if (where == dev && !pid.empty() && pid != "0" && pid != "-1")
+			return describe_pid(pid);
+	}
+	return "another process";
+}
+
+std::string seconds(double s)
+{
+	char b[32];
+	std::snprintf(b, sizeof(b), "%g", s);
+	return std::string(b) + " s";
+}
+
+// flock(LOCK_EX) on fd, which another process holds now, waited for as set_lock_wait says.
+Status wait_for_lock(int fd, const std::string &root)
+{
+	const LockWait &w = lock_wait();
+	using clock = std::chrono::steady_clock;
+	const auto start = clock::now();
+	double notice_s = kLockNoticeAfter;
+	if (w.timeout_s)
+		notice_s = std::min(notice_s, *w.timeout_s / 2);
+	const auto notice_at = start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(notice_s));
+	auto notify = [&] {
+		if (w.notice)
+			w.notice(LockWaitNotice{root, lock_holder(fd), w.timeout_s});
+	};
+	if (!w.timeout_s) {
+		// blocked in the kernel's queue (waiters served in turn); a watcher says who holds it
+		// once the wait grows long
+		std::mutex mu;
+		std::condition_variable cv;
+		bool done = false;
+		std::thread watcher;
+		if (w.notice)
+			watcher = std::thread([&] {
+				std::unique_lock lk(mu);
+				if (!cv.wait_until(lk, notice_at, [&] { return done; }))
+					notify();
+			});
+		int rc;
+		while ((rc = flock(fd, LOCK_EX)) && errno == EINTR) {
+		}
+		int err = errno;
+		{
+			std::lock_guard lk(mu);
+			done = true;
+		}
+		cv.notify_one();
+		if (watcher.joinable())
+			watcher.join();
+		if (rc)
+			return fail(err, "flock", root);
+		return {};
+	}
+	const auto deadline = start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(*w.timeout_s));
+	bool noticed = false;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return {};
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return fail(errno, "flock", root);
+		auto now = clock::now();
+		if (now >= deadline)
+			return fail(ETIMEDOUT, "lock", root,
+				    "still held by " + lock_holder(fd) + ", after " + seconds(*w.timeout_s) +
+					    ": gave up, nothing was changed");
+		if (!noticed && now >= notice_at) {
+			notify();
+			noticed = true;
+		}
+		std::this_thread::sleep_for(std::min<clock::duration>(std::chrono::milliseconds(10), deadline - now));
+	}
+}
+
+} // namespace
+
+void set_lock_wait(LockWait w)
+{
+	lock_wait() = std::move(w);
+}
+
 Result<RootLock> RootLock::acquire(const Layout &l)
 {
 	Fd fd(open(l.root.c_str(), kDirFlags));
 	if (!fd)
 		return fail(errno, "open", l.root);
-	while (flock(fd.get(), LOCK_EX)) {
-		if (errno != EINTR)
+	if (flock(fd.get(), LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
 			return fail(errno, "flock", l.root);
+		if (auto st = wait_for_lock(fd.get(), l.root); !st)
+			return std::unexpected(st.error());
 	}
 	// A command that failed removes the ROOT it created (under this lock): one that waited for
 	// the lock meanwhile holds a directory that is gone, where nothing can be pinned.

@@ -457,7 +457,9 @@ Result<std::vector<DevmapWrite>> write_all(const Layout &l, std::span<const char
 			bpf_prog_info pi{};
 			uint32_t pl = sizeof(pi);
 			uint32_t pid = fd >= 0 && bpf_obj_get_info_by_fd(fd, &pi, &pl) == 0 ? pi.id : 0;
-			out.push_back({m.name, p.key, static_cast<uint32_t>(p.out.ifindex), pid, false});
+			// with --replace: whether this write takes another entry's place (said; see DevmapWrite)
+			bool was = replace && m.key_of(p.key).has_value();
+			out.push_back({m.name, p.key, static_cast<uint32_t>(p.out.ifindex), pid, was});
 		}
 		if (auto st = devmap_write(m.fd.get(), m.name, es, o.batch_threshold, &txn); !st)
 			return std::unexpected(st.error());

@@ -25,6 +25,10 @@ struct LinkInfo {
 [[nodiscard]] Result<LinkInfo> link_info(int link_fd);
 // The pinned xdpctl link of ifindex, if there is one.
 [[nodiscard]] Result<LinkInfo> pinned_link_info(const Layout &l, int ifindex);
+// The id of the XDP link holding prog_id on ifindex, 0 when the program was attached through
+// netlink (or the link is gone). Program ids are global, so (ifindex, prog id) names the link even
+// across namespaces; found by walking every link (bpf_link_get_next_id: CAP_SYS_ADMIN).
+[[nodiscard]] uint32_t find_xdp_link(int ifindex, uint32_t prog_id);
 
 // What the kernel says about a pinned XDP link (dir_ifindex: the if<IFINDEX> it is pinned in, 0
 // for a moved<LINK_ID> directory).

@@ -17,11 +17,7 @@
 
 namespace xdpctl {
 
-namespace {
-
-// The id of the XDP link holding prog_id on ifindex, for links xdpctl did not pin. Program ids
-// are global, so (ifindex, prog id) names the link even across namespaces.
-uint32_t find_xdp_link(int ifindex, uint32_t prog_id)
+uint32_t detail::find_xdp_link(int ifindex, uint32_t prog_id)
 {
 	uint32_t id = 0;
 	while (bpf_link_get_next_id(id, &id) == 0) {
@@ -35,6 +31,8 @@ uint32_t find_xdp_link(int ifindex, uint32_t prog_id)
 	}
 	return 0;
 }
+
+namespace {
 
 Result<DevmapStatus> read_devmap(const std::string &path, const std::string &name)
 {
@@ -192,7 +190,7 @@ Result<NamespaceStatus> status()
 							s.link_id = li->id;
 						}
 			if (!s.link_id)
-				s.link_id = find_xdp_link(d.ifindex, s.prog_id);
+				s.link_id = detail::find_xdp_link(d.ifindex, s.prog_id);
 			auto c = counters_on(s.prog_id);
 			if (!c)
 				return std::unexpected(detail::with_privilege_hint(c.error()));

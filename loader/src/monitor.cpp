@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -56,6 +58,114 @@ template <class K, class V, class Fn> Status for_each_percpu(int fd, const char 
 		fn(key, vals);
 	}
 }
+
+// A tp_btf program whose tracepoint is missing would fail the whole load: looks each one up in
+// the kernel's BTF (tracepoint NAME has the typedef btf_trace_NAME), switches the missing ones'
+// programs off (autoload) and returns the tracepoints there are.
+Result<std::vector<std::string>> select_tracepoints(struct bpf_object *obj)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return fail(errno, "btf__load_vmlinux_btf", "/sys/kernel/btf/vmlinux");
+	std::vector<std::string> out;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, obj)
+	{
+		std::string_view sec = bpf_program__section_name(prog);
+		if (!sec.starts_with(kTpBtf))
+			continue;
+		std::string tp(sec.substr(kTpBtf.size()));
+		bool have = btf__find_by_name_kind(vmlinux, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF) > 0;
+		bpf_program__set_autoload(prog, have);
+		if (have)
+			out.push_back(tp);
+	}
+	btf__free(vmlinux);
+	if (out.empty())
+		return fail(ENOENT, "start", "xdp_monitor", "the kernel has none of the xdp: tracepoints");
+	return out;
+}
+
+// The tracepoints a monitor started now would attach (the object opened, not loaded).
+Result<std::vector<std::string>> kernel_tracepoints()
+{
+	auto skel = open_skel<xdp_monitor>("xdp_monitor");
+	if (!skel)
+		return std::unexpected(skel.error());
+	return select_tracepoints((*skel)->obj);
+}
+
+// What is pinned in a monitor directory: nothing, a whole monitor (its three maps and the link of
+// every tracepoint this kernel has), or part of one: what a `monitor start` or `monitor stop`
+// killed midway leaves (pins are made and removed one by one). entries: the directory's names.
+// Without the tracepoints (the kernel's BTF unreadable), the three maps and a link make it whole.
+struct Pinned {
+	MonitorPins state = MonitorPins::None;
+	std::vector<std::string> entries;
+	std::vector<std::string> tracepoints; // of its links, sorted
+};
+
+Pinned look(const std::string &dir, const std::optional<std::vector<std::string>> &expected)
+{
+	Pinned p;
+	p.entries = list_dir(dir);
+	std::ranges::sort(p.entries);
+	if (p.entries.empty())
+		return p;
+	for (const auto &n : p.entries)
+		if (std::string_view(n).starts_with(kLinkPrefix))
+			p.tracepoints.push_back(n.substr(kLinkPrefix.size()));
+	std::vector<std::string> whole(std::begin(kMapNames), std::end(kMapNames));
+	if (expected)
+		for (const auto &tp : *expected)
+			whole.push_back(std::string(kLinkPrefix) + tp);
+	std::ranges::sort(whole);
+	bool complete = expected ? p.entries == whole
+				 : !p.tracepoints.empty() && std::ranges::all_of(kMapNames, [&](const char *m) {
+					   return std::ranges::find(p.entries, m) != p.entries.end();
+				   });
+	p.state = complete ? MonitorPins::Running : MonitorPins::Partial;
+	return p;
+}
+
+std::optional<std::vector<std::string>> expected_tracepoints()
+{
+	auto tps = kernel_tracepoints();
+	return tps ? std::optional(std::move(*tps)) : std::nullopt;
+}
+
+// Removes every entry of a monitor directory and the directory (ns_dir stays while anything else
+// of the namespace is pinned in it). The links' tracepoints detach with their last pin.
+Status remove_monitor(const Layout &l, const std::vector<std::string> &entries)
+{
+	const std::string dir = l.monitor_dir();
+	for (const auto &n : entries) {
+		std::string path = dir + "/" + n;
+		if (unlink(path.c_str()) && errno != ENOENT)
+			return fail(errno, "unlink", path);
+	}
+	if (rmdir(dir.c_str()) && errno != ENOENT)
+		return fail(errno, "rmdir", dir);
+	rmdir(l.ns_dir().c_str()); // stays while interfaces have pins in it
+	return {};
+}
+
+// The verbs that read what is pinned: privileges, then the layout, checked (bpffs.hpp).
+Result<Layout> checked_layout(const char *what, unsigned caps)
+{
+	if (auto st = require_privileges(what, caps); !st)
+		return std::unexpected(st.error());
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	if (auto st = check_bpffs(*l); !st)
+		return std::unexpected(st.error());
+	return l;
+}
+
+constexpr const char *kHalfRemoved =
+    "the monitor of this namespace is half removed (an interrupted `monitor start` or `monitor stop` left part "
+    "of its pins): `xdpctl monitor stop` finishes removing it, `xdpctl monitor start` starts it again";
 
 } // namespace
 
@@ -142,28 +252,11 @@ Result<Monitor> Monitor::start(uint64_t netns_ino)
 		return std::unexpected(skel.error());
 	(*skel)->rodata->netns_ino = static_cast<uint32_t>(netns_ino);
 
-	// A tp_btf program whose tracepoint is missing would fail the whole load: look each one
-	// up in the kernel's BTF (tracepoint NAME has the typedef btf_trace_NAME) and skip it.
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return fail(errno, "btf__load_vmlinux_btf", "/sys/kernel/btf/vmlinux");
 	Monitor m;
-	struct bpf_program *prog;
-	bpf_object__for_each_program(prog, (*skel)->obj)
-	{
-		std::string_view sec = bpf_program__section_name(prog);
-		if (!sec.starts_with(kTpBtf))
-			continue;
-		std::string tp(sec.substr(kTpBtf.size()));
-		bool have =
-		    btf__find_by_name_kind(vmlinux, ("btf_trace_" + tp).c_str(), BTF_KIND_TYPEDEF) > 0;
-		bpf_program__set_autoload(prog, have);
-		if (have)
-			m.tracepoints_.push_back(tp);
-	}
-	btf__free(vmlinux);
-	if (m.tracepoints_.empty())
-		return fail(ENOENT, "start", "xdp_monitor", "the kernel has none of the xdp: tracepoints");
+	auto tps = select_tracepoints((*skel)->obj);
+	if (!tps)
+		return std::unexpected(tps.error());
+	m.tracepoints_ = std::move(*tps);
 
 	if (auto st = load_skel(*skel, "xdp_monitor"); !st)
 		return std::unexpected(st.error());
@@ -203,42 +296,81 @@ Status Monitor::pin(const std::string &dir) const
 	return {};
 }
 
-Result<std::vector<std::string>> start_pinned_monitor()
+Result<MonitorStart> start_pinned_monitor()
 {
 	if (auto st = require_privileges("monitor start", kMonitorCaps); !st)
 		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = ensure_bpffs(*l); !st)
+	Txn made; // the levels of ROOT this start creates: a start that fails takes them back
+	if (auto st = ensure_bpffs(*l, &made); !st)
 		return std::unexpected(st.error());
 	auto lock = RootLock::acquire(*l);
 	if (!lock)
 		return std::unexpected(lock.error());
+	// destroyed before the lock: ROOT's new levels go last, under it, when this start fails
+	Txn root_levels;
+	root_levels.take(made);
+	auto tps = kernel_tracepoints();
+	if (!tps)
+		return std::unexpected(tps.error());
+	MonitorStart out;
+	Pinned p = look(l->monitor_dir(), *tps);
+	if (p.state == MonitorPins::Running) {
+		// what was asked is in place: say so, like `ip link set up` on an up link
+		out.tracepoints = *tps;
+		out.already = true;
+		root_levels.commit();
+		return out;
+	}
 	auto m = Monitor::start(l->netns);
 	if (!m)
 		return std::unexpected(m.error());
+	if (p.state == MonitorPins::Partial) {
+		// the newer intent wins: what an interrupted start or stop left goes, a whole one is pinned
+		if (auto st = remove_monitor(*l, p.entries); !st)
+			return std::unexpected(st.error());
+		out.removed = p.entries;
+	}
 	Txn txn;
 	if (auto st = txn.mkdir(l->ns_dir()); !st)
 		return std::unexpected(st.error());
 	if (auto st = m->pin(l->monitor_dir()); !st)
 		return std::unexpected(st.error());
 	txn.commit();
-	return m->tracepoints();
+	root_levels.commit();
+	out.tracepoints = m->tracepoints();
+	return out;
+}
+
+Result<MonitorPins> pinned_monitor_state()
+{
+	auto l = checked_layout("monitor show", kReadCaps);
+	if (!l)
+		return std::unexpected(l.error());
+	return look(l->monitor_dir(), expected_tracepoints()).state;
 }
 
 Result<PinnedMonitor> read_pinned_monitor()
 {
-	if (auto st = require_privileges("monitor show", kReadCaps); !st)
-		return std::unexpected(st.error());
-	auto l = current_layout();
+	auto l = checked_layout("monitor show", kReadCaps);
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return std::unexpected(st.error());
 	const std::string dir = l->monitor_dir();
-	if (!path_exists(dir + "/" + kMapNames[0]))
+	auto expected = expected_tracepoints();
+	Pinned p = look(dir, expected);
+	if (p.state == MonitorPins::Partial) {
+		// a start or stop may be pinning or unpinning right now: look again once it is done
+		auto lock = RootLock::acquire(*l);
+		if (!lock)
+			return std::unexpected(lock.error());
+		p = look(dir, expected);
+	}
+	if (p.state == MonitorPins::None)
 		return fail(ENOENT, "show", "xdp_monitor", "no monitor runs in this namespace (xdpctl monitor start)");
+	if (p.state == MonitorPins::Partial)
+		return fail(ENOENT, "show", "xdp_monitor", kHalfRemoved);
 	Fd fds[std::size(kMapNames)];
 	for (size_t i = 0; i < std::size(kMapNames); i++) {
 		std::string path = dir + "/" + kMapNames[i];
@@ -249,38 +381,28 @@ Result<PinnedMonitor> read_pinned_monitor()
 	auto counts = read_monitor_maps(fds[0].get(), fds[1].get(), fds[2].get());
 	if (!counts)
 		return std::unexpected(counts.error());
-	PinnedMonitor m{{}, std::move(*counts)};
-	for (const auto &n : list_dir(dir))
-		if (std::string_view(n).starts_with(kLinkPrefix))
-			m.tracepoints.push_back(n.substr(kLinkPrefix.size()));
-	std::ranges::sort(m.tracepoints);
-	return m;
+	return PinnedMonitor{std::move(p.tracepoints), std::move(*counts)};
 }
 
-Status stop_pinned_monitor()
+Result<MonitorStop> stop_pinned_monitor()
 {
-	if (auto st = require_privileges("monitor stop", kMonitorStopCaps); !st)
-		return st;
-	auto l = current_layout();
+	auto l = checked_layout("monitor stop", kMonitorStopCaps);
 	if (!l)
 		return std::unexpected(l.error());
-	if (auto st = check_bpffs(*l); !st)
-		return st;
-	const std::string dir = l->monitor_dir();
-	if (!path_exists(dir + "/" + kMapNames[0]))
-		return fail(ENOENT, "stop", "xdp_monitor", "no monitor runs in this namespace");
+	MonitorStop out;
+	if (!path_exists(l->root))
+		return out; // nothing of xdpctl's at all
 	auto lock = RootLock::acquire(*l);
 	if (!lock)
 		return std::unexpected(lock.error());
-	for (const auto &n : list_dir(dir)) {
-		std::string path = dir + "/" + n;
-		if (unlink(path.c_str()))
-			return fail(errno, "unlink", path);
-	}
-	if (rmdir(dir.c_str()))
-		return fail(errno, "rmdir", dir);
-	rmdir(l->ns_dir().c_str()); // stays while interfaces have pins in it
-	return {};
+	Pinned p = look(l->monitor_dir(), expected_tracepoints());
+	if (p.state == MonitorPins::None && !path_exists(l->monitor_dir()))
+		return out; // what was asked is in place
+	if (auto st = remove_monitor(*l, p.entries); !st)
+		return std::unexpected(st.error());
+	out.was_running = p.state == MonitorPins::Running;
+	out.half_removed = p.state == MonitorPins::Partial;
+	return out;
 }
 
 int Monitor::exc_map_fd() const

@@ -170,9 +170,20 @@ Result<std::optional<DesiredState>> read_state(const Layout &l)
 	std::string pin = l.ns_dir() + "/" + kStatePin;
 	if (!path_exists(pin))
 		return std::optional<DesiredState>{};
+	// every state-changing verb reads the record first: a corrupt one says how to get out
+	auto corrupt = [&](const std::string &what) {
+		return fail(EINVAL, "state", pin,
+			    "corrupt record (" + what + "): `xdpctl repair --reset-state` rebuilds it from what the kernel shows");
+	};
 	Fd fd = open_state(l);
 	if (!fd)
 		return fail(errno, "open pinned map", pin);
+	bpf_map_info info{};
+	uint32_t info_len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd.get(), &info, &info_len))
+		return fail(errno, "bpf_obj_get_info_by_fd", pin);
+	if (info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(uint32_t) || info.value_size != kStateValueSize)
+		return corrupt("not a state map: type " + std::to_string(info.type) + ", value size " + std::to_string(info.value_size));
 	std::vector<char> v(kStateValueSize);
 	uint32_t key = 0;
 	if (bpf_map_lookup_elem(fd.get(), &key, v.data())) {
@@ -183,10 +194,10 @@ Result<std::optional<DesiredState>> read_state(const Layout &l)
 	uint32_t len = 0;
 	std::memcpy(&len, v.data(), sizeof(len));
 	if (len > kStateValueSize - sizeof(len))
-		return fail(EINVAL, "state", pin, "record length out of range");
+		return corrupt("record length out of range");
 	auto s = DesiredState::parse(std::string(v.data() + sizeof(len), len));
 	if (!s)
-		return std::unexpected(s.error());
+		return corrupt((s.error().object.empty() ? "" : s.error().object + ": ") + s.error().detail);
 	return std::optional<DesiredState>(std::move(*s));
 }
 

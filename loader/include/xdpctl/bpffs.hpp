@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,7 @@ class Txn;
 // An exclusive flock on ROOT: every loader that changes pins, links or shared maps holds it, so
 // two loaders racing for one interface are serialized (the second sees the first's program).
 // Refused (EAGAIN, op "lock") when ROOT was removed while waiting: by a command that created it,
-// failed and took it back (ensure_bpffs with made).
+// failed and took it back (ensure_bpffs with made). How long it waits: set_lock_wait below.
 class RootLock {
 public:
 	[[nodiscard]] static Result<RootLock> acquire(const Layout &l);
@@ -93,6 +94,26 @@ private:
 	explicit RootLock(Fd fd) : fd_(std::move(fd)) {}
 	Fd fd_;
 };
+
+// How RootLock::acquire waits when another process holds the lock. By default it waits for ever,
+// silently (as flock(1) and apt do). notice, when set, is called once when the wait grows long
+// (kLockNoticeAfter, or half the timeout when that is shorter), from another thread while the
+// caller blocks, with who holds the lock: "pid 1234 (xdpctl load xdp_pass a0)", with ", stopped
+// (kill -CONT 1234 resumes it)" when it is stopped (SIGSTOP, Ctrl-Z), found in /proc/locks;
+// "another process" when /proc does not say. With a timeout, acquire gives up after it: ETIMEDOUT,
+// op "lock", the holder in the detail; nothing was changed (a caller takes the lock before it
+// changes anything). Not thread-safe: set it before the first acquire.
+inline constexpr double kLockNoticeAfter = 1.0; // seconds
+struct LockWaitNotice {
+	std::string root;                 // the directory locked
+	std::string holder;               // who holds it (above)
+	std::optional<double> timeout_s;  // the timeout set, if any
+};
+struct LockWait {
+	std::optional<double> timeout_s; // nullopt: wait for ever; 0: give up at once when held
+	std::function<void(const LockWaitNotice &)> notice;
+};
+void set_lock_wait(LockWait w);
 
 // True when path exists (any kind of entry).
 [[nodiscard]] bool path_exists(const std::string &path);

@@ -63,7 +63,7 @@ struct DevmapWrite {
 	uint32_t key = 0;
 	uint32_t ifindex = 0;
 	uint32_t egress_prog_id = 0;
-	bool replaced = false;
+	bool replaced = false; // add: an entry was in place for this key (port) and was overwritten
 	bool slot_key = false; // key is a group slot (bcast_ports), not an ifindex
 	bool already = false;  // add: the entry was in place; del: there was none (nothing changed)
 };

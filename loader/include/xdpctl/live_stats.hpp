@@ -53,8 +53,9 @@ class StatsReader {
 public:
 	// The interfaces to watch, in the calling thread's namespace. Empty: every interface that
 	// runs a program xdpctl attached with its counters on (ENOENT when there is none, ENODATA
-	// when every one has them off). A named interface that does not exist (ENODEV), runs no
-	// program of xdpctl (ENOENT) or runs one loaded with --no-stats (ENODATA) is an error.
+	// when every one has them off or keeps none). A named interface that does not exist (ENODEV),
+	// runs no program of xdpctl (ENOENT), runs one loaded with --no-stats or one whose object has
+	// no xdpctl_stats map (ENODATA) is an error.
 	[[nodiscard]] static Result<StatsReader> open(const std::vector<std::string> &ifnames);
 
 	// One reading of every watched interface. Fails when an interface vanished or its program
@@ -68,15 +69,20 @@ public:
 	[[nodiscard]] const std::vector<Watched> &interfaces() const { return ifs_; }
 	// Interfaces left out of an open() without names: their program was loaded with --no-stats.
 	[[nodiscard]] const std::vector<std::string> &counters_off() const { return off_; }
+	// Interfaces left out of an open() without names because their program keeps no xdpctl
+	// counters at all (an object file without an xdpctl_stats map): "IFNAME (PROG)".
+	[[nodiscard]] const std::vector<std::string> &uncounted() const { return uncounted_; }
 
 private:
-	StatsReader(ctl::ControlMap m, std::vector<Watched> ifs, std::vector<std::string> off)
-	    : map_(std::move(m)), ifs_(std::move(ifs)), off_(std::move(off))
+	StatsReader(ctl::ControlMap m, std::vector<Watched> ifs, std::vector<std::string> off,
+		    std::vector<std::string> uncounted)
+	    : map_(std::move(m)), ifs_(std::move(ifs)), off_(std::move(off)), uncounted_(std::move(uncounted))
 	{
 	}
 	ctl::ControlMap map_;
 	std::vector<Watched> ifs_;
 	std::vector<std::string> off_;
+	std::vector<std::string> uncounted_;
 };
 
 // 1234 -> "1.23k", 5600000 -> "5.60M", 12 -> "12": rates at a glance, as xdp-bench prints them.

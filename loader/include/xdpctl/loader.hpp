@@ -92,5 +92,18 @@ void set_convergence_observer(std::function<void(const Detached &)> observer);
 // Converges the namespace to its recorded desired state without knowing what was interrupted
 // (what every other call does first); returns what it found and did.
 [[nodiscard]] Result<std::vector<Detached>> repair();
+// The way out of a corrupt state record (state.hpp; every state-changing verb refuses to work past
+// one, saying so): unpins the record under the lock, then repair() rebuilds it from what the
+// kernel shows, as for a namespace without one: the links pinned here and attached (with their
+// program, mode and counters), the redirect rules and group ports in the devmaps. Lost: the name
+// or path each program was loaded as (a later `load` of it needs --replace) and the intent of a
+// command that was interrupted (its half-done work is kept as found, or undone by the repair).
+struct StateReset {
+	bool removed = false; // a record was pinned (and was removed)
+	std::string pin;      // ROOT/ns<NS>/state
+	size_t interfaces = 0, rules = 0, ports = 0; // in the rebuilt record
+	std::vector<Detached> steps;                 // what the repair did
+};
+[[nodiscard]] Result<StateReset> reset_state();
 
 } // namespace xdpctl

@@ -61,17 +61,37 @@ struct MonitorCounts {
 // The monitor of the calling thread's network namespace, pinned in the bpffs layout
 // (ROOT/ns<NS>/monitor, bpffs.hpp) so that it counts with no process running: what `xdpctl
 // monitor start|show|stop` does, and where the control map's XDP_STATS finds the error counts.
+// start and stop converge, as `ip link set up` and `systemctl start` do: a start with one running
+// and a stop with none change nothing and succeed, saying so; a monitor that a start or stop
+// killed midway left half pinned (Partial) is finished by either: stop removes what is left,
+// start removes it and pins a whole new one. show refuses a Partial one, saying how to finish it.
 struct PinnedMonitor {
 	std::vector<std::string> tracepoints;
 	MonitorCounts counts;
 };
-// Starts and pins it; returns its tracepoints. EEXIST when one is pinned already.
-[[nodiscard]] Result<std::vector<std::string>> start_pinned_monitor();
-// ENOENT when none is pinned.
+enum class MonitorPins {
+	None,    // nothing pinned
+	Running, // its three maps and the link of every xdp: tracepoint this kernel has
+	Partial, // some of those: an interrupted start or stop
+};
+struct MonitorStart {
+	std::vector<std::string> tracepoints;
+	bool already = false;             // one was running: left as it was (its counts kept)
+	std::vector<std::string> removed; // the pins of a Partial one, removed before the new one
+};
+// Starts and pins it (or finds it running). A start that fails leaves nothing: no pin, and no level
+// of ROOT it created.
+[[nodiscard]] Result<MonitorStart> start_pinned_monitor();
+// ENOENT when none is pinned, or only part of one.
 [[nodiscard]] Result<PinnedMonitor> read_pinned_monitor();
+// What is pinned, for callers that report on it (unload --all). Needs what monitor show needs.
+[[nodiscard]] Result<MonitorPins> pinned_monitor_state();
+struct MonitorStop {
+	bool was_running = false;  // false and half_removed false: none ran, nothing changed
+	bool half_removed = false; // only part of one was pinned: removed
+};
 // Removes its pins (the tracepoints detach with the last pin of their links) and its directory.
-// ENOENT when none is pinned.
-[[nodiscard]] Status stop_pinned_monitor();
+[[nodiscard]] Result<MonitorStop> stop_pinned_monitor();
 
 class Monitor
 {
