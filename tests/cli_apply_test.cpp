@@ -68,6 +68,16 @@ json shape(const json &st)
 	return out;
 }
 
+// The keys of a JSON object, sorted.
+std::vector<std::string> keys_of(const json &o)
+{
+	std::vector<std::string> keys;
+	for (const auto &[k, v] : o.items())
+		keys.push_back(k);
+	std::sort(keys.begin(), keys.end());
+	return keys;
+}
+
 const json *iface(const json &st, const std::string &name)
 {
 	for (const auto &i : st.at("interfaces"))
@@ -490,18 +500,12 @@ TEST_F(CliApply, SchemaAndTheExampleFile)
 	ASSERT_TRUE(j.is_object()) << s.out;
 	EXPECT_EQ(j.at("$schema"), "https://json-schema.org/draft/2020-12/schema");
 	EXPECT_EQ(j.at("additionalProperties"), false);
-	std::vector<std::string> keys;
-	for (const auto &[k, v] : j.at("properties").items())
-		keys.push_back(k);
-	std::sort(keys.begin(), keys.end());
-	EXPECT_EQ(keys, (std::vector<std::string>{"broadcast", "interfaces", "monitor", "multicast", "redirect", "version"}));
+	EXPECT_EQ(keys_of(j.at("properties")),
+		  (std::vector<std::string>{"broadcast", "interfaces", "monitor", "multicast", "redirect", "version"}));
 	const json &item = j.at("properties").at("interfaces").at("items");
 	EXPECT_EQ(item.at("additionalProperties"), false);
-	std::vector<std::string> ikeys;
-	for (const auto &[k, v] : item.at("properties").items())
-		ikeys.push_back(k);
-	std::sort(ikeys.begin(), ikeys.end());
-	EXPECT_EQ(ikeys, (std::vector<std::string>{"counters", "dev_bound", "match", "mode", "name", "prog", "program"}));
+	EXPECT_EQ(keys_of(item.at("properties")),
+		  (std::vector<std::string>{"counters", "dev_bound", "match", "mode", "name", "prog", "program"}));
 	EXPECT_EQ(item.at("properties").at("mode").at("enum"), json::array({"native", "skb"}));
 	EXPECT_EQ(j.at("$defs").at("egress").at("required"), json::array({"program"}));
 	EXPECT_EQ(j.at("$defs").at("group").at("maximum"), 3);

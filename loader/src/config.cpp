@@ -277,8 +277,7 @@ private:
 		return std::nullopt;
 	}
 
-	// A mapping with only the given keys, each once, in file order. A key without a value (null)
-	// is kept: its getter refuses it with the type it wants.
+	// A mapping with only the given keys, each once, in file order, each with a value.
 	template <size_t N>
 	Fields fields(const YAML::Node &n, const std::string &what, const char *const (&keys)[N]) const
 	{
@@ -408,19 +407,16 @@ private:
 			bad(*match, "give 'name' (one interface) or 'match' (a pattern), not both");
 		if (!name && !match)
 			bad(n, "an interface needs 'name' (one interface) or 'match' (a pattern)");
-		if (name) {
-			i.name = ifname(*name, "name");
-			i.at = mark(*name);
-			for (const auto &o : c.interfaces)
-				if (o.name == i.name)
-					bad(*name, "interface '" + i.name + "' given twice (first at line " + std::to_string(o.at.line) + ")");
-		} else {
-			i.match = pattern(*match);
-			i.at = mark(*match);
-			for (const auto &o : c.interfaces)
-				if (o.match == i.match)
-					bad(*match, "pattern '" + i.match + "' given twice (first at line " + std::to_string(o.at.line) + ")");
-		}
+		const YAML::Node &id = name ? *name : *match;
+		if (name)
+			i.name = ifname(id, "name");
+		else
+			i.match = pattern(id);
+		i.at = mark(id);
+		for (const auto &o : c.interfaces)
+			if (name ? o.name == i.name : o.match == i.match)
+				bad(id, (name ? "interface '" + i.name : "pattern '" + i.match) + "' given twice (first at line " +
+						std::to_string(o.at.line) + ")");
 		i.program = program(f, n, ProgKind::Xdp);
 		if (auto m = get(f, "mode")) {
 			std::string s = str(*m, "mode");
