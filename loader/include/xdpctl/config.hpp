@@ -11,7 +11,8 @@
 //   auto steps = xdpctl::diff(*want, *have);        // what would change, in the order it runs
 //   auto done = xdpctl::apply(steps);               // all of it, or (undone) none of it
 //
-// apply_config() is those five with the namespace converged first (what `xdpctl repair` does).
+// apply_config() is those, with the namespace converged (what `xdpctl repair` does) before it is
+// observed.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -186,8 +187,8 @@ struct Step {
 // Returns the steps run.
 [[nodiscard]] Result<std::vector<Step>> apply(const std::vector<Step> &steps);
 
-// repair(), then resolve, observe, diff and apply: the whole of `xdpctl apply`. The convergence
-// found by repair goes to the convergence observer (loader.hpp).
+// The whole of `xdpctl apply`: resolve (a file naming what is not here changes nothing), then
+// repair() (what it finds goes to the convergence observer, loader.hpp), observe, diff, apply.
 [[nodiscard]] Result<std::vector<Step>> apply_config(const Config &c);
 
 } // namespace xdpctl
