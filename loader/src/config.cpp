@@ -17,6 +17,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
@@ -946,9 +947,9 @@ Result<NamespaceIntent> resolve(const Config &c)
 		return Error{ENODEV, at(c, m), "", "interface '" + name + "' is not in this network namespace (see `ip link`)"};
 	};
 	// programs: opened (not loaded) once each, so a missing file or a wrong kind changes nothing
-	std::set<std::pair<std::string, std::string>> checked;
+	std::set<std::tuple<std::string, std::string, ProgKind>> checked;
 	auto check = [&](const ProgramSource &p, ProgKind kind, const ConfigMark &m) -> Status {
-		if (!checked.insert({p.name_or_path, p.prog}).second)
+		if (!checked.insert({p.name_or_path, p.prog, kind}).second)
 			return {};
 		auto r = resolve_program(p, kind);
 		if (!r)
