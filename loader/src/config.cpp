@@ -23,6 +23,7 @@
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/monitor.hpp"
 #include "xdpctl/netdev.hpp"
+#include "xdpctl/privileges.hpp"
 #include "xdpctl/state.hpp"
 #include "xdpctl/status.hpp"
 
@@ -1031,6 +1032,8 @@ Result<NamespaceIntent> resolve(const Config &c)
 
 Result<NamespaceIntent> observe()
 {
+	if (auto st = require_privileges("apply/diff/export", kReadCaps); !st)
+		return std::unexpected(st.error());
 	auto l = current_layout();
 	if (!l)
 		return std::unexpected(l.error());
@@ -1266,6 +1269,9 @@ Result<std::vector<Step>> apply(const std::vector<Step> &steps)
 
 Result<std::vector<Step>> apply_config(const Config &c)
 {
+	// what the steps may need (load, devmaps, the monitor), asked once under apply's name
+	if (auto st = require_privileges("apply", kLoadCaps | kDevmapCaps | (c.monitor ? kMonitorCaps : 0)); !st)
+		return std::unexpected(st.error());
 	auto want = resolve(c);
 	if (!want)
 		return std::unexpected(want.error());
