@@ -742,40 +742,31 @@ std::optional<ProgramSource> egress_source(const std::optional<ConfigEgress> &e)
 	return e->program;
 }
 
-Status add_port(const PortIntent &p, bool replace)
-{
-	auto o = devmap_options(p.egress, replace);
-	auto r = p.group == "bcast" ? broadcast_add({p.name}, egress_source(p.egress), o)
-				    : multicast_add(static_cast<uint32_t>(std::stoul(p.group.substr(5))), {p.name},
-						    egress_source(p.egress), o);
-	if (!r)
-		return std::unexpected(r.error());
-	return {};
-}
-
-Status del_port(const PortIntent &p)
-{
-	auto r = p.group == "bcast" ? broadcast_del({p.name})
-				    : multicast_del(static_cast<uint32_t>(std::stoul(p.group.substr(5))), {p.name});
-	if (!r)
-		return std::unexpected(r.error());
-	return {};
-}
-
-Status add_rule(const RuleIntent &r, bool replace)
-{
-	auto w = redirect_add({{r.in, r.out, egress_source(r.egress)}}, devmap_options(r.egress, replace));
-	if (!w)
-		return std::unexpected(w.error());
-	return {};
-}
-
 template <class T>
 Status ok_of(const Result<T> &r)
 {
 	if (!r)
 		return std::unexpected(r.error());
 	return {};
+}
+
+Status add_port(const PortIntent &p, bool replace)
+{
+	auto o = devmap_options(p.egress, replace);
+	return ok_of(p.group == "bcast" ? broadcast_add({p.name}, egress_source(p.egress), o)
+					: multicast_add(static_cast<uint32_t>(std::stoul(p.group.substr(5))), {p.name},
+							egress_source(p.egress), o));
+}
+
+Status del_port(const PortIntent &p)
+{
+	return ok_of(p.group == "bcast" ? broadcast_del({p.name})
+					: multicast_del(static_cast<uint32_t>(std::stoul(p.group.substr(5))), {p.name}));
+}
+
+Status add_rule(const RuleIntent &r, bool replace)
+{
+	return ok_of(redirect_add({{r.in, r.out, egress_source(r.egress)}}, devmap_options(r.egress, replace)));
 }
 
 // Runs one step; on success registers on undo how to take it back.
