@@ -2,7 +2,8 @@
 // own with three veth pairs (a0-a0p, a1-a1p, a2-a2p) and a private bpffs: apply makes what status
 // shows, twice is "no changes", diff's lines and exit codes, export | apply reproduces a
 // namespace, a changed program is swapped alone, a file that fails half way or is bad changes
-// nothing, patterns match what they should, and real frames take a rule apply wrote.
+// nothing, patterns match what they should, multicast groups and MACs, and real frames take a
+// rule apply wrote.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -472,6 +473,63 @@ TEST_F(CliApply, PatternsMatchOnlyWhatTheyShould)
 	auto d3 = xdpctl("diff -f " + f);
 	EXPECT_EQ(d3.rc, 1);
 	EXPECT_EQ(d3.out, "+ interface a3: xdp_redirect_hash (native, counters off)\n") << "a? now matches a3";
+}
+
+// Multicast groups and the MAC table from the file: a port leaving one group for another and a MAC
+// moved to another group are one step each, and land in mcast_group1/2 and mcast_macs.
+TEST_F(CliApply, MulticastGroupsAndMacs)
+{
+	std::string one = file("mc1.yaml", R"(interfaces:
+  - name: a0
+    program: xdp_multicast
+multicast:
+  groups:
+    - group: 1
+      ports: [a1, a2]
+  macs:
+    - mac: "01:00:5e:00:00:0a"
+      group: 1
+)");
+	auto a = xdpctl("apply -f " + one);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	EXPECT_EQ(a.out, "+ interface a0: xdp_multicast (native, counters on)\n"
+			 "+ multicast 1 port a1: no egress program\n"
+			 "+ multicast 1 port a2: no egress program\n"
+			 "+ mac 01:00:5e:00:00:0a: group 1\n");
+	const std::string a1 = std::to_string(ifindex_of("a1")) + " a1 ", a2 = std::to_string(ifindex_of("a2")) + " a2 ";
+	json st = shape(status());
+	EXPECT_EQ(st.at("multicast_macs"), json::array({{{"mac", "01:00:5e:00:00:0a"}, {"group", 1}}}));
+	std::vector<std::string> both = {a1, a2};
+	std::sort(both.begin(), both.end());
+	EXPECT_EQ(st.at("devmaps").at("mcast_group1").at("entries"), json(both));
+
+	std::string two = file("mc2.yaml", R"(interfaces:
+  - name: a0
+    program: xdp_multicast
+multicast:
+  groups:
+    - group: 1
+      ports: [a1]
+    - group: 2
+      ports: [a2]
+  macs:
+    - mac: "01:00:5e:00:00:0a"
+      group: 2
+)");
+	const std::string steps = "- multicast 1 port a2: no egress program\n"
+				  "+ multicast 2 port a2: no egress program\n"
+				  "~ mac 01:00:5e:00:00:0a: group 1 => group 2\n";
+	auto d = xdpctl("diff -f " + two);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, steps);
+	auto b = xdpctl("apply -f " + two);
+	ASSERT_EQ(b.rc, 0) << b.err;
+	EXPECT_EQ(b.out, steps);
+	st = shape(status());
+	EXPECT_EQ(st.at("multicast_macs"), json::array({{{"mac", "01:00:5e:00:00:0a"}, {"group", 2}}}));
+	EXPECT_EQ(st.at("devmaps").at("mcast_group1").at("entries"), json::array({a1}));
+	EXPECT_EQ(st.at("devmaps").at("mcast_group2").at("entries"), json::array({a2}));
+	EXPECT_EQ(xdpctl("apply -f " + two).out, "no changes\n");
 }
 
 // Real frames: a rule apply wrote (a0 -> a1) carries every frame sent into a0 out of a1, to
