@@ -8,7 +8,7 @@ pkgs=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
   # C++ side
   g++ cmake ninja-build googletest libgtest-dev libgmock-dev libbenchmark-dev
-  libmnl-dev libcli11-dev libfmt-dev nlohmann-json3-dev libcap-dev
+  libmnl-dev libcli11-dev libfmt-dev nlohmann-json3-dev libcap-dev libyaml-cpp-dev
   # what tests and the demo drive: ip, ethtool, ping, capabilities, packet captures
   iproute2 ethtool iputils-ping libcap2-bin tcpdump procps
   # make bench: the chart (build/bench/chart.png); unshare (util-linux) isolates the runner's mounts

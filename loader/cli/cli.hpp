@@ -39,6 +39,7 @@ void register_features(CLI::App &app, Globals &g);
 void register_demo(CLI::App &app, Globals &g);
 void register_monitor(CLI::App &app, Globals &g);
 void register_repair(CLI::App &app, Globals &g);
+void register_apply(CLI::App &app, Globals &g); // apply, diff, export, config schema (apply.cpp)
 
 // -j/--json and -v/--verbose on a subcommand, bound to the globals.
 void add_common_flags(CLI::App &sub, Globals &g);

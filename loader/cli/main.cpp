@@ -241,6 +241,7 @@ int run(int argc, char **argv)
 	cli::register_demo(app, g);
 	cli::register_monitor(app, g);
 	cli::register_repair(app, g);
+	cli::register_apply(app, g);
 
 	// not in --help: the build runs them (CMakeLists.txt) to make the pages and the completion
 	if (argc == 3 && std::string_view(argv[1]) == "--generate-man")
