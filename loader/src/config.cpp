@@ -858,7 +858,7 @@ Status run_step(const Step &s, Txn &undo)
 				return st;
 			undo.on_undo([] { (void)stop_pinned_monitor(); });
 		} else {
-			if (auto st = stop_pinned_monitor(); !st)
+			if (auto st = ok_of(stop_pinned_monitor()); !st)
 				return st;
 			undo.on_undo([] { (void)start_pinned_monitor(); });
 		}
