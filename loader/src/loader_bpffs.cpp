@@ -434,10 +434,15 @@ Status wait_for_lock(int fd, const std::string &root)
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return fail(errno, "flock", root);
 		auto now = clock::now();
-		if (now >= deadline)
+		if (now >= deadline) {
+			// the notice comes before the give-up line even when a slow machine overslept
+			// its moment (a timeout of 0 gives up at once, without one)
+			if (!noticed && *w.timeout_s > 0)
+				notify();
 			return fail(ETIMEDOUT, "lock", root,
 				    "still held by " + lock_holder(fd) + ", after " + seconds(*w.timeout_s) +
 					    ": gave up, nothing was changed");
+		}
 		if (!noticed && now >= notice_at) {
 			notify();
 			noticed = true;
