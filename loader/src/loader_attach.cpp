@@ -389,6 +389,26 @@ Result<Session> open_session(const Layout &l)
 	return s;
 }
 
+} // namespace
+
+namespace detail {
+Result<std::vector<Detached>> drop_dead_namespace(const Layout &l)
+{
+	std::vector<Detached> notes;
+	auto rec = read_state(l);
+	if (!rec || !*rec)
+		return notes; // a corrupt record is refused by the verbs that read it, not here
+	auto id = current_netns();
+	if (!id)
+		return std::unexpected(id.error());
+	if ((*rec)->netns != *id)
+		drop_leftovers(l, (*rec)->netns, *id, notes);
+	return notes;
+}
+} // namespace detail
+
+namespace {
+
 Status realize_one(Session &s, IfState &rec);
 Status converge(Session &s, bool report = true);
 

@@ -68,6 +68,12 @@ struct Session {
 	std::vector<Detached> notes; // what the convergence did: devices gone or moved, loads dropped
 };
 [[nodiscard]] Result<Session> open_converged(const Layout &l);
+// For the verbs that change pins without a session (monitor start and stop, repair
+// --reset-state), under the RootLock: when the record names another netns cookie (a deleted
+// namespace whose inode this one got), what that namespace left is removed, as every session
+// does first; returns the note saying so (DetachState::Leftover), none otherwise. A record that
+// cannot be read is left to the verbs that read it.
+[[nodiscard]] Result<std::vector<Detached>> drop_dead_namespace(const Layout &l);
 // The end of every command: the record written, or, once nothing of xdpctl is left in the
 // namespace, the shared maps, the record and the directory removed.
 [[nodiscard]] Status settle_state(Session &s);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "loader_internal.hpp"
 #include "xdp_monitor.skel.h"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/fd.hpp"
@@ -312,6 +313,12 @@ Result<MonitorStart> start_pinned_monitor()
 	// destroyed before the lock: ROOT's new levels go last, under it, when this start fails
 	Txn root_levels;
 	root_levels.take(made);
+	// a monitor a deleted namespace left under the inode this one got counts this namespace's
+	// events as its own: removed (said) before anything is found running
+	auto dead = detail::drop_dead_namespace(*l);
+	if (!dead)
+		return std::unexpected(dead.error());
+	detail::report_convergence(*dead);
 	auto tps = kernel_tracepoints();
 	if (!tps)
 		return std::unexpected(tps.error());
@@ -395,6 +402,11 @@ Result<MonitorStop> stop_pinned_monitor()
 	auto lock = RootLock::acquire(*l);
 	if (!lock)
 		return std::unexpected(lock.error());
+	// a deleted namespace's monitor under the inode this one got is not this one's to stop
+	auto dead = detail::drop_dead_namespace(*l);
+	if (!dead)
+		return std::unexpected(dead.error());
+	detail::report_convergence(*dead);
 	Pinned p = look(l->monitor_dir(), expected_tracepoints());
 	if (p.state == MonitorPins::None && !path_exists(l->monitor_dir()))
 		return out; // what was asked is in place

@@ -1,5 +1,6 @@
 // reset_state (loader.hpp): the record of a namespace unpinned, then rebuilt by repair() from what
 // the kernel shows; `xdpctl repair --reset-state`.
+#include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/loader.hpp"
 #include "xdpctl/privileges.hpp"
@@ -25,6 +26,12 @@ Result<StateReset> reset_state()
 		if (!lock)
 			return std::unexpected(lock.error());
 		out.removed = path_exists(out.pin);
+		// a record of a deleted namespace whose inode this one got goes with what that
+		// namespace left (as every command does first), not into the rebuilt record
+		auto dead = detail::drop_dead_namespace(*l);
+		if (!dead)
+			return std::unexpected(dead.error());
+		out.steps = std::move(*dead);
 		remove_state(*l);
 		if (path_exists(out.pin))
 			return fail(EPERM, "unlink", out.pin, "could not remove the state record; remove it by hand (rm " + out.pin + ")");
@@ -32,7 +39,7 @@ Result<StateReset> reset_state()
 	auto steps = repair();
 	if (!steps)
 		return std::unexpected(steps.error());
-	out.steps = std::move(*steps);
+	out.steps.insert(out.steps.end(), steps->begin(), steps->end());
 	auto rec = read_state(*l);
 	if (!rec)
 		return std::unexpected(rec.error());
