@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -305,6 +306,83 @@ protected:
 		return nullptr;
 	}
 
+	// The inode of a named namespace (0 when it cannot be read).
+	static uint64_t inode_of(const NetNs &n)
+	{
+		struct stat st {};
+		return ::stat(("/run/netns/" + n.name()).c_str(), &st) ? 0 : static_cast<uint64_t>(st.st_ino);
+	}
+	CmdResult in(const NetNs &n, const std::string &args) { return run_cmd(n.exec() + kBin + " " + args, env()); }
+
+	// A namespace deleted with xdpctl's programs (v0, v1), two redirect rules and a monitor in it,
+	// unloaded by nobody; then a new namespace that got its inode, with w0 <-> w1 up in it (fresh
+	// stays null when none did: other processes took the inode meanwhile).
+	struct DeadNamespace {
+		uint64_t ino = 0, cookie = 0;
+		uint32_t tx_port = 0;      // the id of its tx_port
+		std::unique_ptr<NetNs> fresh;
+	};
+	void kill_a_namespace_and_reuse_its_inode(DeadNamespace &d)
+	{
+		{
+			NetNs dead;
+			d.ino = inode_of(dead);
+			ASSERT_NE(d.ino, 0u);
+			ASSERT_TRUE(must(dead.exec() + "ip link add v0 type veth peer name v1"));
+			ASSERT_TRUE(must(dead.exec() + "ip link set v0 up"));
+			ASSERT_TRUE(must(dead.exec() + "ip link set v1 up"));
+			ASSERT_EQ(in(dead, "load xdp_redirect v0 v1").rc, 0);
+			ASSERT_EQ(in(dead, "redirect add v0 v1").rc, 0);
+			ASSERT_EQ(in(dead, "redirect add v1 v0").rc, 0);
+			auto mon = in(dead, "monitor start");
+			ASSERT_EQ(mon.rc, 0) << mon.err;
+			auto st = in(dead, "status -j");
+			ASSERT_EQ(st.rc, 0) << st.err;
+			for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
+				if (m.at("name") == "tx_port")
+					d.tx_port = m.at("id");
+			ASSERT_NE(d.tx_port, 0u);
+			auto rec = record(d.ino);
+			ASSERT_TRUE(rec);
+			d.cookie = rec->netns.cookie;
+		} // deleted with everything in it, unloaded by nobody
+		const std::string dir = fs_->root() + "/ns" + std::to_string(d.ino);
+		ASSERT_TRUE(xdpctl::path_exists(dir + "/monitor")) << "the dead namespace left its pins";
+
+		// the inode is free once the kernel destroyed the namespace (asynchronously): the next one
+		// gets it (the lowest free one: namespaces that get a lower one meanwhile are held until then)
+		std::vector<std::unique_ptr<NetNs>> held;
+		for (int i = 0; i < 100 && !d.fresh; i++) {
+			auto n = std::make_unique<NetNs>();
+			uint64_t got = inode_of(*n);
+			if (got == d.ino) {
+				d.fresh = std::move(n);
+			} else if (got < d.ino) {
+				held.push_back(std::move(n));
+			} else { // not freed yet
+				n.reset();
+				std::this_thread::sleep_for(std::chrono::milliseconds(100));
+			}
+		}
+		if (!d.fresh)
+			return;
+		ASSERT_TRUE(must(d.fresh->exec() + "ip link add w0 type veth peer name w1"));
+		ASSERT_TRUE(must(d.fresh->exec() + "ip link set w0 up"));
+		ASSERT_TRUE(must(d.fresh->exec() + "ip link set w1 up"));
+	}
+	// The line a namespace's first command prints when it removed what d's dead namespace left.
+	std::string leftover_line(const DeadNamespace &d)
+	{
+		d.fresh->enter();
+		auto now = xdpctl::current_netns();
+		d.fresh->leave();
+		EXPECT_TRUE(now) << "the new namespace's cookie";
+		return "xdpctl: removed what a deleted network namespace (netns cookie " + std::to_string(d.cookie) +
+		       ") left under the inode this one reuses (" + std::to_string(d.ino) + ", cookie " +
+		       std::to_string(now ? now->cookie : 0) +
+		       "): 2 links of its removed interfaces, its shared maps and their rules and its monitor\n";
+	}
+
 };
 
 // Scenario 1: a rule keyed by a removed device's ifindex goes with it; a new device that gets the
@@ -525,61 +603,14 @@ TEST_F(LoaderConverge, RenameXdpctlCannotProveIsSaid)
 // and its own tx_port is a new map.
 TEST_F(LoaderConverge, ReusedNamespaceInodeInheritsNothing)
 {
-	auto inode_of = [](const NetNs &n) {
-		struct stat st {};
-		return ::stat(("/run/netns/" + n.name()).c_str(), &st) ? 0 : static_cast<uint64_t>(st.st_ino);
-	};
-	auto in = [&](const NetNs &n, const std::string &args) { return run_cmd(n.exec() + kBin + " " + args, env()); };
-	uint64_t ino = 0, dead_cookie = 0;
-	uint32_t dead_map = 0;
-	{
-		NetNs dead;
-		ino = inode_of(dead);
-		ASSERT_NE(ino, 0u);
-		ASSERT_TRUE(must(dead.exec() + "ip link add v0 type veth peer name v1"));
-		ASSERT_TRUE(must(dead.exec() + "ip link set v0 up"));
-		ASSERT_TRUE(must(dead.exec() + "ip link set v1 up"));
-		ASSERT_EQ(in(dead, "load xdp_redirect v0 v1").rc, 0);
-		ASSERT_EQ(in(dead, "redirect add v0 v1").rc, 0);
-		ASSERT_EQ(in(dead, "redirect add v1 v0").rc, 0);
-		auto mon = in(dead, "monitor start");
-		ASSERT_EQ(mon.rc, 0) << mon.err;
-		auto st = in(dead, "status -j");
-		ASSERT_EQ(st.rc, 0) << st.err;
-		for (const auto &d : nlohmann::json::parse(st.out).at("devmaps"))
-			if (d.at("name") == "tx_port")
-				dead_map = d.at("id");
-		ASSERT_NE(dead_map, 0u);
-		auto rec = record(ino);
-		ASSERT_TRUE(rec);
-		dead_cookie = rec->netns.cookie;
-	} // deleted with everything in it, unloaded by nobody
+	DeadNamespace d;
+	ASSERT_NO_FATAL_FAILURE(kill_a_namespace_and_reuse_its_inode(d));
+	if (!d.fresh)
+		GTEST_SKIP() << "no new namespace got inode " << d.ino << " (other processes took it meanwhile)";
+	const uint64_t ino = d.ino, dead_cookie = d.cookie;
+	const uint32_t dead_map = d.tx_port;
 	const std::string dir = fs_->root() + "/ns" + std::to_string(ino);
-	ASSERT_TRUE(xdpctl::path_exists(dir + "/monitor")) << "the dead namespace left its pins";
-
-	// the inode is free once the kernel destroyed the namespace (asynchronously): the next one gets it
-	// (the lowest free one: namespaces that get a lower one meanwhile are held until then)
-	std::unique_ptr<NetNs> fresh;
-	{
-		std::vector<std::unique_ptr<NetNs>> held;
-		for (int i = 0; i < 100 && !fresh; i++) {
-			auto n = std::make_unique<NetNs>();
-			uint64_t got = inode_of(*n);
-			if (got == ino) {
-				fresh = std::move(n);
-			} else if (got < ino) {
-				held.push_back(std::move(n));
-			} else { // not freed yet
-				n.reset();
-				std::this_thread::sleep_for(std::chrono::milliseconds(100));
-			}
-		}
-	}
-	if (!fresh)
-		GTEST_SKIP() << "no new namespace got inode " << ino << " (other processes took it meanwhile)";
-	ASSERT_TRUE(must(fresh->exec() + "ip link add w0 type veth peer name w1"));
-	ASSERT_TRUE(must(fresh->exec() + "ip link set w0 up"));
-	ASSERT_TRUE(must(fresh->exec() + "ip link set w1 up"));
+	NetNs *fresh = d.fresh.get();
 
 	auto load = in(*fresh, "load xdp_redirect w0");
 	EXPECT_EQ(load.rc, 0) << load.err;
@@ -599,11 +630,11 @@ TEST_F(LoaderConverge, ReusedNamespaceInodeInheritsNothing)
 	auto j = nlohmann::json::parse(st.out);
 	EXPECT_EQ(j.at("stale_ifindexes"), nlohmann::json::array()) << st.out;
 	bool seen = false;
-	for (const auto &d : j.at("devmaps"))
-		if (d.at("name") == "tx_port") {
+	for (const auto &m : j.at("devmaps"))
+		if (m.at("name") == "tx_port") {
 			seen = true;
-			EXPECT_NE(d.at("id").get<uint32_t>(), dead_map) << "a tx_port of its own";
-			EXPECT_EQ(d.at("entries"), nlohmann::json::array());
+			EXPECT_NE(m.at("id").get<uint32_t>(), dead_map) << "a tx_port of its own";
+			EXPECT_EQ(m.at("entries"), nlohmann::json::array());
 		}
 	EXPECT_TRUE(seen) << st.out;
 	std::set<std::string> pins;
@@ -618,6 +649,44 @@ TEST_F(LoaderConverge, ReusedNamespaceInodeInheritsNothing)
 
 	auto un = in(*fresh, "unload --all");
 	EXPECT_EQ(un.rc, 0) << un.err;
+	EXPECT_FALSE(xdpctl::path_exists(dir)) << "nothing left";
+}
+
+// 14-5 through the monitor, which counts by the namespace's inode: in a namespace that got a dead
+// one's inode, `monitor start` as the first command removes what the dead one left (saying so) and
+// starts a monitor of its own instead of finding the dead one's "already running".
+TEST_F(LoaderConverge, ReusedNamespaceInodeMonitorStartsItsOwn)
+{
+	DeadNamespace d;
+	ASSERT_NO_FATAL_FAILURE(kill_a_namespace_and_reuse_its_inode(d));
+	if (!d.fresh)
+		GTEST_SKIP() << "no new namespace got inode " << d.ino << " (other processes took it meanwhile)";
+	const std::string dir = fs_->root() + "/ns" + std::to_string(d.ino);
+	auto exc_id = [&] {
+		xdpctl::Fd fd(bpf_obj_get((dir + "/monitor/xdpctl_mon_exc").c_str()));
+		bpf_map_info info{};
+		uint32_t len = sizeof(info);
+		return fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0 ? info.id : 0u;
+	};
+	const uint32_t dead_exc = exc_id();
+	ASSERT_NE(dead_exc, 0u) << "the dead namespace's monitor is pinned";
+
+	auto mon = in(*d.fresh, "monitor start");
+	EXPECT_EQ(mon.rc, 0) << mon.err;
+	EXPECT_TRUE(mon.out.starts_with("monitor started on ")) << "not the dead one's, already running: " << mon.out;
+	EXPECT_EQ(mon.err, leftover_line(d));
+	const uint32_t own_exc = exc_id();
+	EXPECT_NE(own_exc, 0u) << "a monitor is pinned";
+	EXPECT_NE(own_exc, dead_exc) << "a monitor of its own";
+	EXPECT_FALSE(xdpctl::path_exists(dir + "/maps")) << "the dead namespace's maps went";
+	EXPECT_FALSE(xdpctl::path_exists(dir + "/" + xdpctl::kStatePin)) << "and its record";
+	auto again = in(*d.fresh, "monitor start");
+	EXPECT_TRUE(again.out.starts_with("monitor already running on ")) << again.out;
+	EXPECT_EQ(again.err, "") << "said once";
+
+	auto stop = in(*d.fresh, "monitor stop");
+	EXPECT_EQ(stop.rc, 0) << stop.err;
+	EXPECT_EQ(stop.out, "monitor stopped\n");
 	EXPECT_FALSE(xdpctl::path_exists(dir)) << "nothing left";
 }
 
