@@ -75,6 +75,14 @@ void Spawned::signal(int sig)
 		kill(pid_, sig);
 }
 
+std::string Spawned::err_so_far() const
+{
+	std::ifstream f(err_path_);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
 int Spawned::finish(std::string *rest, std::string *err, std::chrono::milliseconds wait)
 {
 	int rc = -1;
@@ -107,12 +115,8 @@ int Spawned::finish(std::string *rest, std::string *err, std::chrono::millisecon
 	if (rest)
 		*rest = std::move(buf_);
 	buf_.clear();
-	if (err) {
-		std::ifstream f(err_path_);
-		std::stringstream ss;
-		ss << f.rdbuf();
-		*err = ss.str();
-	}
+	if (err)
+		*err = err_so_far();
 	return rc;
 }
 

@@ -23,6 +23,8 @@ public:
 	// The next line of stdout (without '\n'); nullopt at EOF or after `wait`.
 	std::optional<std::string> line(std::chrono::milliseconds wait = std::chrono::seconds(10));
 	void signal(int sig);
+	// What the child wrote to stderr so far (it keeps running): to act once it has said something.
+	[[nodiscard]] std::string err_so_far() const;
 	// Exit code after the child ended (-1 if killed by a signal or not ended within `wait`);
 	// `rest` gets the stdout not read yet, `err` all of stderr.
 	int finish(std::string *rest = nullptr, std::string *err = nullptr,
