@@ -29,10 +29,12 @@ std::optional<uint32_t> owned_prog(const Layout &l, int ifindex)
 }
 
 // The per-action counters of xdpctl's program on ifindex, pinned when its object has an
-// xdpctl_stats map (the collection's programs do; an object file may not): where they are read.
+// xdpctl_stats map (the collection's programs do; an object file may not): where they are read,
+// NAME-new included (a `load --replace` killed between its swap and its renames, state.hpp).
 bool has_stats_map(const Layout &l, int ifindex)
 {
-	return path_exists(l.if_map_pin(ifindex, XDPCTL_STATS_MAP));
+	const std::string pin = l.if_map_pin(ifindex, XDPCTL_STATS_MAP);
+	return path_exists(pin) || path_exists(pin + kStagedSuffix);
 }
 
 std::string no_stats_map(const std::string &prog)
