@@ -1198,7 +1198,20 @@ std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have)
 		}
 	// A reattach unloads its interface for a moment: when no other interface runs a program
 	// then, the namespace's shared maps go with it (unload), and every entry is written anew.
-	const bool maps_reset = !reattaches.empty() && kept == 0;
+	// That is the case of a lone reattach only: of two or more, each unload leaves the others.
+	// The entries the maps hold are removed as steps of their own before it, so that an apply
+	// that fails later writes them back (their undo), and added again after it.
+	const bool maps_reset = reattaches.size() == 1 && kept == 0;
+	if (maps_reset) {
+		for (const auto &h : have.rules)
+			steps.push_back({.op = StepOp::Remove, .object = StepObject::Redirect, .rule_from = h});
+		for (const auto &h : have.ports)
+			steps.push_back({.op = StepOp::Remove,
+					 .object = h.group == "bcast" ? StepObject::Broadcast : StepObject::Multicast,
+					 .port_from = h});
+		for (const auto &h : have.macs)
+			steps.push_back({.op = StepOp::Remove, .object = StepObject::Mac, .mac_from = h});
+	}
 	steps.insert(steps.end(), reattaches.begin(), reattaches.end());
 
 	auto rules_have = maps_reset ? std::vector<RuleIntent>{} : have.rules;
