@@ -853,14 +853,20 @@ Status run_step(const Step &s, Txn &undo)
 		return {};
 	}
 	case StepObject::Monitor:
+		// undone only when it changed something: a start that found one running leaves it, a
+		// stop that found none (or only part of one) has nothing to bring back
 		if (s.op == StepOp::Add) {
-			if (auto st = ok_of(start_pinned_monitor()); !st)
-				return st;
-			undo.on_undo([] { (void)stop_pinned_monitor(); });
+			auto r = start_pinned_monitor();
+			if (!r)
+				return std::unexpected(r.error());
+			if (!r->already)
+				undo.on_undo([] { (void)stop_pinned_monitor(); });
 		} else {
-			if (auto st = ok_of(stop_pinned_monitor()); !st)
-				return st;
-			undo.on_undo([] { (void)start_pinned_monitor(); });
+			auto r = stop_pinned_monitor();
+			if (!r)
+				return std::unexpected(r.error());
+			if (r->was_running)
+				undo.on_undo([] { (void)start_pinned_monitor(); });
 		}
 		return {};
 	}
@@ -1032,7 +1038,11 @@ Result<NamespaceIntent> observe()
 	if (!ns)
 		return std::unexpected(ns.error());
 	NamespaceIntent have;
-	have.monitor = path_exists(l->monitor_dir());
+	auto mon = pinned_monitor_state();
+	if (!mon)
+		return std::unexpected(mon.error());
+	have.monitor = *mon == MonitorPins::Running;
+	have.monitor_partial = *mon == MonitorPins::Partial;
 	auto macs = multicast_macs(*l);
 	if (!macs)
 		return std::unexpected(macs.error());
@@ -1253,8 +1263,12 @@ std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have)
 			steps.push_back({.op = StepOp::Remove, .object = StepObject::Mac, .mac_from = h});
 
 	steps.insert(steps.end(), removes.begin(), removes.end());
-	if (want.monitor != have.monitor)
-		steps.push_back({.op = want.monitor ? StepOp::Add : StepOp::Remove, .object = StepObject::Monitor});
+	// a monitor an interrupted start or stop left half pinned is finished either way: start pins a
+	// whole one in its place, stop removes what is left
+	if (want.monitor && (!have.monitor || have.monitor_partial))
+		steps.push_back({.op = StepOp::Add, .object = StepObject::Monitor});
+	else if (!want.monitor && (have.monitor || have.monitor_partial))
+		steps.push_back({.op = StepOp::Remove, .object = StepObject::Monitor});
 	return steps;
 }
 

@@ -133,7 +133,8 @@ struct NamespaceIntent {
 	std::vector<RuleIntent> rules;    // sorted by ingress name
 	std::vector<PortIntent> ports;    // sorted by group, then name
 	std::vector<MacIntent> macs;      // sorted by MAC
-	bool monitor = false;
+	bool monitor = false;         // the monitor runs: all of its pins are there
+	bool monitor_partial = false; // only part of its pins: an interrupted start or stop (observe only)
 	// interfaces xdpctl runs a program on whose program it cannot name (adopted from an older
 	// xdpctl): export leaves them out and says so
 	std::vector<std::string> unnamed;
