@@ -983,6 +983,7 @@ Result<NamespaceIntent> resolve(const Config &c)
 				return std::unexpected(st.error());
 		want.rules.push_back({r.in, r.out, r.egress});
 	}
+	std::optional<ConfigMark> first_port_at; // where the first port of a group stands
 	auto group_ports = [&](const std::vector<ConfigPorts> &entries, bool multicast) -> Status {
 		for (const auto &p : entries) {
 			std::string group = multicast ? "mcast" + std::to_string(p.group) : "bcast";
@@ -996,6 +997,8 @@ Result<NamespaceIntent> resolve(const Config &c)
 									     "port '" + name + "' is in " + group_title(group) +
 										     " twice (by name or by another pattern)"});
 				want.ports.push_back({group, name, p.egress});
+				if (!first_port_at)
+					first_port_at = m;
 				return {};
 			};
 			for (size_t k = 0; k < p.ports.size(); k++) {
@@ -1019,6 +1022,16 @@ Result<NamespaceIntent> resolve(const Config &c)
 		return std::unexpected(st.error());
 	for (const auto &m : c.macs)
 		want.macs.push_back({m.mac, m.group});
+	// rules, ports and MACs live in the maps a loaded program pins, which go with the last program
+	// unloaded: without one, apply would write them and then lose them with its unloads
+	if (want.interfaces.empty() && (!want.rules.empty() || !want.ports.empty() || !want.macs.empty())) {
+		const ConfigMark m = !c.redirects.empty() ? c.redirects.front().at
+				     : first_port_at      ? *first_port_at
+							  : c.macs.front().at;
+		return std::unexpected(Error{EINVAL, at(c, m), "",
+					     "redirect rules, group ports and MACs live in the maps of a program loaded in "
+					     "this namespace, and this file loads none on its interfaces here"});
+	}
 
 	std::sort(want.rules.begin(), want.rules.end(), [](const auto &a, const auto &b) { return a.in < b.in; });
 	std::sort(want.ports.begin(), want.ports.end(),
