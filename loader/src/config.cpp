@@ -1287,15 +1287,40 @@ std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have)
 
 Result<std::vector<Step>> apply(const std::vector<Step> &steps)
 {
-	Txn undo; // the inverse of every step run, in reverse, unless all of them succeed
 	std::vector<Step> done;
-	for (const auto &s : steps) {
-		if (auto st = run_step(s, undo); !st)
-			return std::unexpected(st.error());
-		done.push_back(s);
+	if (steps.empty())
+		return done;
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	// The levels of ROOT this apply creates: each verb keeps those it made when it succeeds, so a
+	// failed apply on a namespace without any would leave them after its undo; they go last.
+	std::optional<Txn> made(std::in_place);
+	if (auto st = ensure_bpffs(*l, &*made); !st)
+		return std::unexpected(detail::with_privilege_hint(st.error()));
+	std::optional<Error> failed;
+	{
+		Txn undo; // the inverse of every step run, in reverse, unless all of them succeed
+		for (const auto &s : steps) {
+			if (auto st = run_step(s, undo); !st) {
+				failed = st.error();
+				break;
+			}
+			done.push_back(s);
+		}
+		if (!failed) {
+			undo.commit();
+			made->commit();
+			return done;
+		}
 	}
-	undo.commit();
-	return done;
+	// under the lock, as a failed load takes back the levels it made (a command waiting for the
+	// lock then sees ROOT went and says so); without the lock they stay
+	auto lock = RootLock::acquire(*l);
+	if (!lock)
+		made->commit();
+	made.reset();
+	return std::unexpected(*failed);
 }
 
 Result<std::vector<Step>> apply_config(const Config &c)

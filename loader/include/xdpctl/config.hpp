@@ -178,14 +178,18 @@ struct Step {
 [[nodiscard]] nlohmann::ordered_json step_json(const Step &s);
 
 // The steps that make have into want, in the order apply runs them: loads and swaps first (a
-// devmap entry may need a program of the namespace), then the devmap entries (rules, broadcast,
-// multicast, MACs), then unloads, then the monitor. Empty: nothing differs.
+// devmap entry may need a program of the namespace), then reattaches (a changed mode or device
+// binding: unload, load; when one interface alone is reattached, its unload takes the
+// namespace's maps, so their entries are removed before it and added after it), then the devmap
+// entries (rules, broadcast, multicast, MACs), then unloads, then the monitor. Empty: nothing
+// differs.
 [[nodiscard]] std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have);
 
 // Runs the steps through the library's verbs, one after the other; when one fails, the steps
 // already run are undone in reverse (a Txn of their inverse verbs) and its error returned. An
 // undone swap is a fresh instance of the old program on the same link (its counters restart).
-// Returns the steps run.
+// The levels of ROOT it had to create go too (a failed apply on a namespace without any leaves
+// none). Returns the steps run.
 [[nodiscard]] Result<std::vector<Step>> apply(const std::vector<Step> &steps);
 
 // The whole of `xdpctl apply`: resolve (a file naming what is not here changes nothing), then
