@@ -1051,6 +1051,16 @@ Result<NamespaceIntent> observe()
 	if (!ns)
 		return std::unexpected(ns.error());
 	NamespaceIntent have;
+	auto rec = read_state(*l);
+	if (!rec)
+		return std::unexpected(rec.error());
+	auto id = current_netns();
+	if (!id)
+		return std::unexpected(id.error());
+	// a record of a namespace that died, whose inode this one got: nothing under it is this
+	// namespace's, and the next command removes it all (its maps with their MACs, its monitor)
+	if (*rec && (*rec)->netns != *id)
+		return have;
 	auto mon = pinned_monitor_state();
 	if (!mon)
 		return std::unexpected(mon.error());
@@ -1061,14 +1071,8 @@ Result<NamespaceIntent> observe()
 		return std::unexpected(macs.error());
 	for (const auto &m : *macs)
 		have.macs.push_back({m.mac, m.group});
-	auto rec = read_state(*l);
-	if (!rec)
-		return std::unexpected(rec.error());
-	auto id = current_netns();
-	if (!id)
-		return std::unexpected(id.error());
-	if (!*rec || (*rec)->netns != *id)
-		return have; // a record of a namespace that died, whose inode this one got: nothing here
+	if (!*rec)
+		return have;
 
 	std::map<int, const InterfaceStatus *> by_index;
 	for (const auto &i : ns->interfaces)
