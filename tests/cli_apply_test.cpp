@@ -703,7 +703,9 @@ redirect:
 	EXPECT_EQ(r.rc, 1) << r.out;
 	EXPECT_EQ(lines(r.err), 1u) << r.err;
 	EXPECT_TRUE(r.out.empty()) << r.out;
-	EXPECT_EQ(iface(status(), "a0")->at("prog_id"), 0) << "a0 unloaded again";
+	json st = status();
+	ASSERT_NE(iface(st, "a0"), nullptr);
+	EXPECT_EQ(iface(st, "a0")->at("prog_id"), 0) << "a0 unloaded again";
 	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "no pin, no directory, ROOT neither";
 }
 
