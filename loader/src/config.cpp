@@ -1091,12 +1091,32 @@ Result<NamespaceIntent> observe()
 		if (i.program.name_or_path.empty())
 			have.unnamed.push_back(i.name);
 	}
+	// An entry the record has without an egress program may run one all the same: a record rebuilt
+	// from the devmaps (repair --reset-state) cannot name it. That is not "none": diff replaces it
+	// whatever the file says, and export leaves the entry out, saying so.
+	auto egress_seen = [&](const Egress &e, const std::string &map, int key) -> std::optional<ConfigEgress> {
+		if (e.source.empty())
+			for (const auto &d : ns->devmaps)
+				if (d.name == map)
+					for (const auto &x : d.entries)
+						if (x.key == static_cast<uint32_t>(key) && x.egress_prog_id)
+							return ConfigEgress{}; // no name: <a program xdpctl cannot name>
+		return egress_of(e);
+	};
 	for (const auto &r : (*rec)->rules)
-		if (r.realized && here(r.in_ifindex, r.in_name) && here(r.out_ifindex, r.out_name))
-			have.rules.push_back({r.in_name, r.out_name, egress_of(r.egress)});
+		if (r.realized && here(r.in_ifindex, r.in_name) && here(r.out_ifindex, r.out_name)) {
+			have.rules.push_back({r.in_name, r.out_name, egress_seen(r.egress, kRedirectMaps[1], r.in_ifindex)});
+			if (have.rules.back().egress && have.rules.back().egress->program.name_or_path.empty())
+				have.unnamed_egress.push_back("redirect " + r.in_name + " -> " + r.out_name);
+		}
 	for (const auto &p : (*rec)->ports)
-		if (p.realized && here(p.ifindex, p.name))
-			have.ports.push_back({p.group, p.name, egress_of(p.egress)});
+		if (p.realized && here(p.ifindex, p.name)) {
+			// the group's devmap keyed by port ifindex: bcast_ports_hash, mcast_group0..3
+			const std::string map = p.group == "bcast" ? kBroadcastMaps[1] : "mcast_group" + p.group.substr(5);
+			have.ports.push_back({p.group, p.name, egress_seen(p.egress, map, p.ifindex)});
+			if (have.ports.back().egress && have.ports.back().egress->program.name_or_path.empty())
+				have.unnamed_egress.push_back(group_title(p.group) + " port " + p.name);
+		}
 
 	std::sort(have.interfaces.begin(), have.interfaces.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
 	std::sort(have.rules.begin(), have.rules.end(), [](const auto &a, const auto &b) { return a.in < b.in; });
@@ -1111,10 +1131,14 @@ Config to_config(const NamespaceIntent &have)
 	for (const auto &i : have.interfaces)
 		if (!i.program.name_or_path.empty())
 			c.interfaces.push_back({i.name, "", i.program, i.mode, i.counters, i.dev_bound, {}});
+	auto unnamed = [](const std::optional<ConfigEgress> &e) { return e && e->program.name_or_path.empty(); };
 	for (const auto &r : have.rules)
-		c.redirects.push_back({r.in, r.out, r.egress, {}});
+		if (!unnamed(r.egress))
+			c.redirects.push_back({r.in, r.out, r.egress, {}});
 	// one entry per group and egress program, in the order the ports come
 	for (const auto &p : have.ports) {
+		if (unnamed(p.egress))
+			continue;
 		bool multicast = p.group != "bcast";
 		auto &entries = multicast ? c.multicast : c.broadcast;
 		uint32_t group = multicast ? static_cast<uint32_t>(std::stoul(p.group.substr(5))) : 0;

@@ -138,6 +138,10 @@ struct NamespaceIntent {
 	// interfaces xdpctl runs a program on whose program it cannot name (adopted from an older
 	// xdpctl): export leaves them out and says so
 	std::vector<std::string> unnamed;
+	// rules and group ports that run an egress program xdpctl cannot name (a record rebuilt by
+	// repair --reset-state): "redirect a0 -> a1", "broadcast port a2", "multicast 1 port a2"; their
+	// egress has an empty program (not the same as none), and export leaves them out, saying so
+	std::vector<std::string> unnamed_egress;
 };
 
 // Resolves the file against the interfaces of this namespace: a name must exist (ENODEV, op
