@@ -709,6 +709,49 @@ redirect:
 	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "no pin, no directory, ROOT neither";
 }
 
+// A record rebuilt by repair --reset-state has lost the names of the programs: the interface's
+// and the rule's egress program are "<a program xdpctl cannot name>", not none, so diff lists both
+// and apply swaps them for the file's; export leaves both out, saying so.
+TEST_F(CliApply, ProgramsARebuiltRecordCannotNameAreReplaced)
+{
+	std::string f = file("egress.yaml", R"(interfaces:
+  - name: a0
+    program: xdp_redirect
+redirect:
+  - in: a0
+    out: a1
+    egress:
+      program: xdp_egress
+)");
+	ASSERT_EQ(xdpctl("apply -f " + f).rc, 0);
+	auto reset = xdpctl("repair --reset-state");
+	ASSERT_EQ(reset.rc, 0) << reset.err;
+
+	const std::string steps = "~ interface a0: <a program xdpctl cannot name> (native, counters on) => xdp_redirect (native, counters on)\n"
+				  "~ redirect a0: -> a1 egress <a program xdpctl cannot name> => -> a1 egress xdp_egress\n";
+	auto d = xdpctl("diff -f " + f);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, steps);
+	auto e = xdpctl("export");
+	ASSERT_EQ(e.rc, 0) << e.err;
+	EXPECT_NE(e.out.find("# left out: a0 runs a program xdpctl loaded but cannot name (reload it with xdpctl load)\n"),
+		  std::string::npos) << e.out;
+	EXPECT_NE(e.out.find("# left out: redirect a0 -> a1 runs an egress program xdpctl cannot name (add it again with "
+			     "its egress program)\n"),
+		  std::string::npos) << e.out;
+	auto ej = json::parse(xdpctl("export -j").out, nullptr, false);
+	ASSERT_TRUE(ej.is_object());
+	EXPECT_TRUE(ej.at("interfaces").empty()) << ej.dump();
+	EXPECT_TRUE(ej.at("redirect").empty()) << ej.dump();
+
+	auto a = xdpctl("apply -f " + f);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	EXPECT_EQ(a.out, steps);
+	EXPECT_EQ(xdpctl("apply -f " + f).out, "no changes\n");
+	EXPECT_EQ(shape(status()).at("devmaps").at("tx_port").at("entries"),
+		  json::array({std::to_string(ifindex_of("a0")) + " a1 xdp_egress"}));
+}
+
 // config schema is a draft 2020-12 JSON Schema with the keys the parser knows, closed to others;
 // --help lists the new verbs.
 TEST_F(CliApply, SchemaHasTheKeysTheParserKnows)

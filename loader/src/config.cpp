@@ -1094,10 +1094,10 @@ Result<NamespaceIntent> observe()
 	// An entry the record has without an egress program may run one all the same: a record rebuilt
 	// from the devmaps (repair --reset-state) cannot name it. That is not "none": diff replaces it
 	// whatever the file says, and export leaves the entry out, saying so.
-	auto egress_seen = [&](const Egress &e, const std::string &map, int key) -> std::optional<ConfigEgress> {
+	auto egress_seen = [&](const Egress &e, const std::vector<std::string> &maps, int key) -> std::optional<ConfigEgress> {
 		if (e.source.empty())
 			for (const auto &d : ns->devmaps)
-				if (d.name == map)
+				if (std::find(maps.begin(), maps.end(), d.name) != maps.end())
 					for (const auto &x : d.entries)
 						if (x.key == static_cast<uint32_t>(key) && x.egress_prog_id)
 							return ConfigEgress{}; // no name: <a program xdpctl cannot name>
@@ -1105,7 +1105,7 @@ Result<NamespaceIntent> observe()
 	};
 	for (const auto &r : (*rec)->rules)
 		if (r.realized && here(r.in_ifindex, r.in_name) && here(r.out_ifindex, r.out_name)) {
-			have.rules.push_back({r.in_name, r.out_name, egress_seen(r.egress, kRedirectMaps[1], r.in_ifindex)});
+			have.rules.push_back({r.in_name, r.out_name, egress_seen(r.egress, {kRedirectMaps[0], kRedirectMaps[1]}, r.in_ifindex)});
 			if (have.rules.back().egress && have.rules.back().egress->program.name_or_path.empty())
 				have.unnamed_egress.push_back("redirect " + r.in_name + " -> " + r.out_name);
 		}
@@ -1113,7 +1113,7 @@ Result<NamespaceIntent> observe()
 		if (p.realized && here(p.ifindex, p.name)) {
 			// the group's devmap keyed by port ifindex: bcast_ports_hash, mcast_group0..3
 			const std::string map = p.group == "bcast" ? kBroadcastMaps[1] : "mcast_group" + p.group.substr(5);
-			have.ports.push_back({p.group, p.name, egress_seen(p.egress, map, p.ifindex)});
+			have.ports.push_back({p.group, p.name, egress_seen(p.egress, {map}, p.ifindex)});
 			if (have.ports.back().egress && have.ports.back().egress->program.name_or_path.empty())
 				have.unnamed_egress.push_back(group_title(p.group) + " port " + p.name);
 		}
