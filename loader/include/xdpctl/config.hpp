@@ -136,7 +136,7 @@ struct NamespaceIntent {
 	bool monitor = false;         // the monitor runs: all of its pins are there
 	bool monitor_partial = false; // only part of its pins: an interrupted start or stop (observe only)
 	// interfaces xdpctl runs a program on whose program it cannot name (adopted from an older
-	// xdpctl): export leaves them out and says so
+	// xdpctl, or a record rebuilt by repair --reset-state): export leaves them out and says so
 	std::vector<std::string> unnamed;
 	// rules and group ports that run an egress program xdpctl cannot name (a record rebuilt by
 	// repair --reset-state): "redirect a0 -> a1", "broadcast port a2", "multicast 1 port a2"; their
