@@ -2,8 +2,11 @@
 // own with three veth pairs (a0-a0p, a1-a1p, a2-a2p) and a private bpffs: apply makes what status
 // shows, twice is "no changes", diff's lines and exit codes, export | apply reproduces a
 // namespace, a changed program is swapped alone, a file that fails half way or is bad changes
-// nothing, patterns match what they should, multicast groups and MACs, and real frames take a
-// rule apply wrote.
+// nothing, patterns match what they should, multicast groups and MACs, real frames take a rule
+// apply wrote, reattaches (a lone one, whose unload empties the maps, undone whole; two, which
+// keep them), a half-pinned monitor finished, and a file that cannot be made leaves nothing.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +23,7 @@
 #include "packet.hpp"
 #include "temp_dir.hpp"
 #include "traffic.hpp"
+#include "xdpctl/bpffs.hpp"
 #include "xdpctl/monitor.hpp"
 #include "xdpctl_fixture.hpp"
 
@@ -546,6 +550,206 @@ TEST_F(CliApply, FramesTakeARuleApplyWrote)
 	EXPECT_EQ(got.size(), static_cast<size_t>(kN)) << "every frame left through a1";
 	for (const auto &g : got)
 		EXPECT_EQ(g, f) << "unchanged: " << hex(g);
+}
+
+// A changed mode is a reattach (unload, load). When the interface is the only one with a program,
+// its unload takes the namespace's maps, so the rule is removed before it and added after it, as
+// steps of their own: an apply that fails after the reattach is undone whole (the interface back
+// in native mode, its rule back in tx_port), and one that succeeds leaves the rule in place.
+TEST_F(CliApply, AReattachOfTheOnlyInterfaceRewritesItsRuleAndIsUndoneWhole)
+{
+	const std::string one_yaml = "interfaces:\n  - name: a0\n    program: xdp_redirect\nredirect:\n  - in: a0\n    out: a1\n";
+	std::string one = file("one.yaml", one_yaml);
+	auto a = xdpctl("apply -f " + one);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	ASSERT_EQ(a.out, "+ interface a0: xdp_redirect (native, counters on)\n+ redirect a0: -> a1\n");
+	const json before = shape(status());
+	const std::string rule = std::to_string(ifindex_of("a0")) + " a1 ";
+	ASSERT_EQ(before.at("devmaps").at("tx_port").at("entries"), json::array({rule})) << before.dump();
+
+	const std::string skb_yaml = "interfaces:\n  - name: a0\n    program: xdp_redirect\n    mode: skb\n"
+				     "redirect:\n  - in: a0\n    out: a1\n";
+	const std::string reattach = "- redirect a0: -> a1\n"
+				     "~ interface a0: xdp_redirect (native, counters on) => xdp_redirect (skb, counters on) "
+				     "(reattached: the mode or device binding changed)\n"
+				     "+ redirect a0: -> a1\n";
+	std::string bad = file("bad.yaml", skb_yaml + "  - in: a1\n    out: a0\n    egress:\n      program: " + kObjDir +
+						   "/verr_egress.bpf.o\n");
+	auto d = xdpctl("diff -f " + bad);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, reattach + "+ redirect a1: -> a0 egress " + kObjDir + "/verr_egress.bpf.o\n");
+	auto r = xdpctl("apply -f " + bad);
+	EXPECT_EQ(r.rc, 1) << r.out;
+	EXPECT_EQ(lines(r.err), 1u) << r.err;
+	EXPECT_TRUE(r.out.empty()) << r.out;
+	EXPECT_EQ(shape(status()), before) << "a0 native again and its rule back, though the reattach emptied the maps";
+	EXPECT_EQ(xdpctl("diff -f " + one).out, "no changes\n") << "the record is the first file again";
+
+	std::string skb = file("skb.yaml", skb_yaml);
+	auto s = xdpctl("apply -f " + skb);
+	ASSERT_EQ(s.rc, 0) << s.err;
+	EXPECT_EQ(s.out, reattach);
+	json st = status();
+	EXPECT_EQ(iface(st, "a0")->at("mode"), "skb");
+	EXPECT_EQ(shape(st).at("devmaps").at("tx_port").at("entries"), json::array({rule})) << "the rule is in the new maps";
+	EXPECT_EQ(shape(st).at("devmaps").at("tx_port_hash").at("entries"), json::array({rule}));
+	EXPECT_EQ(xdpctl("apply -f " + skb).out, "no changes\n");
+}
+
+// Two interfaces reattached: each unload leaves the other loaded, so the maps stay (the same
+// tx_port) and a rule that changes is one step that replaces it, not an add that finds it taken.
+TEST_F(CliApply, TwoReattachesKeepTheMaps)
+{
+	ASSERT_EQ(xdpctl("apply -f " + file("base.yaml", kBase)).rc, 0);
+	auto map_id = [](const json &st) {
+		for (const auto &d : st.at("devmaps"))
+			if (d.at("name") == "tx_port")
+				return d.at("id").get<uint32_t>();
+		return 0u;
+	};
+	const uint32_t tx_port = map_id(status());
+	ASSERT_NE(tx_port, 0u);
+
+	std::string f = file("skb.yaml", R"(interfaces:
+  - name: a0
+    program: xdp_redirect
+    mode: skb
+  - name: a1
+    program: xdp_redirect
+    mode: skb
+redirect:
+  - in: a0
+    out: a2
+)");
+	const std::string steps = "~ interface a0: xdp_redirect (native, counters on) => xdp_redirect (skb, counters on) "
+				  "(reattached: the mode or device binding changed)\n"
+				  "~ interface a1: xdp_redirect (native, counters on) => xdp_redirect (skb, counters on) "
+				  "(reattached: the mode or device binding changed)\n"
+				  "~ redirect a0: -> a1 => -> a2\n";
+	auto d = xdpctl("diff -f " + f);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, steps);
+	auto a = xdpctl("apply -f " + f);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	EXPECT_EQ(a.out, steps);
+	json st = status();
+	EXPECT_EQ(iface(st, "a0")->at("mode"), "skb");
+	EXPECT_EQ(iface(st, "a1")->at("mode"), "skb");
+	EXPECT_EQ(map_id(st), tx_port) << "the maps stayed";
+	EXPECT_EQ(shape(st).at("devmaps").at("tx_port").at("entries"),
+		  json::array({std::to_string(ifindex_of("a0")) + " a2 "}));
+	EXPECT_EQ(xdpctl("apply -f " + f).out, "no changes\n");
+}
+
+// A monitor an interrupted stop left half pinned is not a running one: under monitor: true apply
+// starts a whole one in its place, under monitor: false it removes what is left.
+TEST_F(CliApply, AHalfPinnedMonitorIsFinished)
+{
+	auto l = xdpctl::current_layout();
+	ASSERT_TRUE(l) << l.error().message();
+	const std::string exc = l->monitor_dir() + "/xdpctl_mon_exc";
+	std::string on = file("on.yaml", "monitor: true\n");
+	ASSERT_EQ(xdpctl("apply -f " + on).out, "+ monitor\n");
+	ASSERT_EQ(xdpctl("monitor show").rc, 0);
+
+	ASSERT_EQ(::unlink(exc.c_str()), 0) << "a stop killed after its first unlink";
+	auto d = xdpctl("diff -f " + on);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, "+ monitor\n");
+	auto a = xdpctl("apply -f " + on);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	EXPECT_EQ(a.out, "+ monitor\n");
+	EXPECT_EQ(xdpctl("monitor show").rc, 0) << "a whole monitor again";
+	EXPECT_TRUE(xdpctl::path_exists(exc));
+	EXPECT_EQ(xdpctl("apply -f " + on).out, "no changes\n");
+
+	ASSERT_EQ(::unlink(exc.c_str()), 0);
+	std::string off = file("off.yaml", "monitor: false\n");
+	auto r = xdpctl("apply -f " + off);
+	ASSERT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "- monitor\n");
+	EXPECT_FALSE(xdpctl::path_exists(l->monitor_dir())) << "what was left is removed";
+	EXPECT_EQ(xdpctl("diff -f " + off).out, "no changes\n");
+}
+
+// Rules, ports and MACs live in the maps a loaded program pins: a file that loads none here is
+// refused before anything changes. A file whose last step fails on a namespace where xdpctl had
+// nothing leaves nothing in the bpffs, not even ROOT.
+TEST_F(CliApply, NothingIsLeftWhenAFileCannotBeMade)
+{
+	const auto fresh = tree(fs_->mount_point());
+	std::string f = file("noprog.yaml", R"(interfaces:
+  - match: "zz*"
+    program: xdp_redirect
+redirect:
+  - in: a0
+    out: a1
+)");
+	const std::string says = f + ":5:9: redirect rules, group ports and MACs live in the maps of a program loaded in this "
+				     "namespace, and this file loads none on its interfaces here (Invalid argument)\n";
+	auto a = xdpctl("apply -f " + f);
+	EXPECT_EQ(a.rc, 1);
+	EXPECT_EQ(a.err, "xdpctl apply: " + says);
+	EXPECT_TRUE(a.out.empty()) << a.out;
+	auto d = xdpctl("diff -f " + f);
+	EXPECT_EQ(d.rc, 2);
+	EXPECT_EQ(d.err, "xdpctl diff: " + says);
+	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "nothing created";
+
+	std::string bad = file("bad.yaml", std::string("interfaces:\n  - name: a0\n    program: xdp_redirect\n"
+						       "redirect:\n  - in: a0\n    out: a1\n    egress:\n      program: ") +
+						   kObjDir + "/verr_egress.bpf.o\n");
+	auto r = xdpctl("apply -f " + bad);
+	EXPECT_EQ(r.rc, 1) << r.out;
+	EXPECT_EQ(lines(r.err), 1u) << r.err;
+	EXPECT_TRUE(r.out.empty()) << r.out;
+	json st = status();
+	ASSERT_NE(iface(st, "a0"), nullptr);
+	EXPECT_EQ(iface(st, "a0")->at("prog_id"), 0) << "a0 unloaded again";
+	EXPECT_EQ(tree(fs_->mount_point()), fresh) << "no pin, no directory, ROOT neither";
+}
+
+// A record rebuilt by repair --reset-state has lost the names of the programs: the interface's
+// and the rule's egress program are "<a program xdpctl cannot name>", not none, so diff lists both
+// and apply swaps them for the file's; export leaves both out, saying so.
+TEST_F(CliApply, ProgramsARebuiltRecordCannotNameAreReplaced)
+{
+	std::string f = file("egress.yaml", R"(interfaces:
+  - name: a0
+    program: xdp_redirect
+redirect:
+  - in: a0
+    out: a1
+    egress:
+      program: xdp_egress
+)");
+	ASSERT_EQ(xdpctl("apply -f " + f).rc, 0);
+	auto reset = xdpctl("repair --reset-state");
+	ASSERT_EQ(reset.rc, 0) << reset.err;
+
+	const std::string steps = "~ interface a0: <a program xdpctl cannot name> (native, counters on) => xdp_redirect (native, counters on)\n"
+				  "~ redirect a0: -> a1 egress <a program xdpctl cannot name> => -> a1 egress xdp_egress\n";
+	auto d = xdpctl("diff -f " + f);
+	EXPECT_EQ(d.rc, 1) << d.err;
+	EXPECT_EQ(d.out, steps);
+	auto e = xdpctl("export");
+	ASSERT_EQ(e.rc, 0) << e.err;
+	EXPECT_NE(e.out.find("# left out: a0 runs a program xdpctl loaded but cannot name (reload it with xdpctl load)\n"),
+		  std::string::npos) << e.out;
+	EXPECT_NE(e.out.find("# left out: redirect a0 -> a1 runs an egress program xdpctl cannot name (add it again with "
+			     "its egress program)\n"),
+		  std::string::npos) << e.out;
+	auto ej = json::parse(xdpctl("export -j").out, nullptr, false);
+	ASSERT_TRUE(ej.is_object());
+	EXPECT_TRUE(ej.at("interfaces").empty()) << ej.dump();
+	EXPECT_TRUE(ej.at("redirect").empty()) << ej.dump();
+
+	auto a = xdpctl("apply -f " + f);
+	ASSERT_EQ(a.rc, 0) << a.err;
+	EXPECT_EQ(a.out, steps);
+	EXPECT_EQ(xdpctl("apply -f " + f).out, "no changes\n");
+	EXPECT_EQ(shape(status()).at("devmaps").at("tx_port").at("entries"),
+		  json::array({std::to_string(ifindex_of("a0")) + " a1 xdp_egress"}));
 }
 
 // config schema is a draft 2020-12 JSON Schema with the keys the parser knows, closed to others;

@@ -79,6 +79,8 @@ int run_export(const Globals &g)
 	fmt::print("# xdpctl export: this network namespace as `xdpctl apply -f FILE` makes it (docs/apply.md)\n");
 	for (const auto &n : have->unnamed)
 		fmt::print("# left out: {} runs a program xdpctl loaded but cannot name (reload it with xdpctl load)\n", n);
+	for (const auto &n : have->unnamed_egress)
+		fmt::print("# left out: {} runs an egress program xdpctl cannot name (add it again with its egress program)\n", n);
 	fmt::print("{}", xdpctl::config_yaml(c));
 	return kExitOk;
 }

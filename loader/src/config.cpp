@@ -853,14 +853,20 @@ Status run_step(const Step &s, Txn &undo)
 		return {};
 	}
 	case StepObject::Monitor:
+		// undone only when it changed something: a start that found one running leaves it, a
+		// stop that found none (or only part of one) has nothing to bring back
 		if (s.op == StepOp::Add) {
-			if (auto st = ok_of(start_pinned_monitor()); !st)
-				return st;
-			undo.on_undo([] { (void)stop_pinned_monitor(); });
+			auto r = start_pinned_monitor();
+			if (!r)
+				return std::unexpected(r.error());
+			if (!r->already)
+				undo.on_undo([] { (void)stop_pinned_monitor(); });
 		} else {
-			if (auto st = ok_of(stop_pinned_monitor()); !st)
-				return st;
-			undo.on_undo([] { (void)start_pinned_monitor(); });
+			auto r = stop_pinned_monitor();
+			if (!r)
+				return std::unexpected(r.error());
+			if (r->was_running)
+				undo.on_undo([] { (void)start_pinned_monitor(); });
 		}
 		return {};
 	}
@@ -977,6 +983,7 @@ Result<NamespaceIntent> resolve(const Config &c)
 				return std::unexpected(st.error());
 		want.rules.push_back({r.in, r.out, r.egress});
 	}
+	std::optional<ConfigMark> first_port_at; // where the first port of a group stands
 	auto group_ports = [&](const std::vector<ConfigPorts> &entries, bool multicast) -> Status {
 		for (const auto &p : entries) {
 			std::string group = multicast ? "mcast" + std::to_string(p.group) : "bcast";
@@ -990,6 +997,8 @@ Result<NamespaceIntent> resolve(const Config &c)
 									     "port '" + name + "' is in " + group_title(group) +
 										     " twice (by name or by another pattern)"});
 				want.ports.push_back({group, name, p.egress});
+				if (!first_port_at)
+					first_port_at = m;
 				return {};
 			};
 			for (size_t k = 0; k < p.ports.size(); k++) {
@@ -1013,6 +1022,16 @@ Result<NamespaceIntent> resolve(const Config &c)
 		return std::unexpected(st.error());
 	for (const auto &m : c.macs)
 		want.macs.push_back({m.mac, m.group});
+	// rules, ports and MACs live in the maps a loaded program pins, which go with the last program
+	// unloaded: without one, apply would write them and then lose them with its unloads
+	if (want.interfaces.empty() && (!want.rules.empty() || !want.ports.empty() || !want.macs.empty())) {
+		const ConfigMark m = !c.redirects.empty() ? c.redirects.front().at
+				     : first_port_at      ? *first_port_at
+							  : c.macs.front().at;
+		return std::unexpected(Error{EINVAL, at(c, m), "",
+					     "redirect rules, group ports and MACs live in the maps of a program loaded in "
+					     "this namespace, and this file loads none on its interfaces here"});
+	}
 
 	std::sort(want.rules.begin(), want.rules.end(), [](const auto &a, const auto &b) { return a.in < b.in; });
 	std::sort(want.ports.begin(), want.ports.end(),
@@ -1032,20 +1051,28 @@ Result<NamespaceIntent> observe()
 	if (!ns)
 		return std::unexpected(ns.error());
 	NamespaceIntent have;
-	have.monitor = path_exists(l->monitor_dir());
-	auto macs = multicast_macs(*l);
-	if (!macs)
-		return std::unexpected(macs.error());
-	for (const auto &m : *macs)
-		have.macs.push_back({m.mac, m.group});
 	auto rec = read_state(*l);
 	if (!rec)
 		return std::unexpected(rec.error());
 	auto id = current_netns();
 	if (!id)
 		return std::unexpected(id.error());
-	if (!*rec || (*rec)->netns != *id)
-		return have; // a record of a namespace that died, whose inode this one got: nothing here
+	// a record of a namespace that died, whose inode this one got: nothing under it is this
+	// namespace's, and the next command removes it all (its maps with their MACs, its monitor)
+	if (*rec && (*rec)->netns != *id)
+		return have;
+	auto mon = pinned_monitor_state();
+	if (!mon)
+		return std::unexpected(mon.error());
+	have.monitor = *mon == MonitorPins::Running;
+	have.monitor_partial = *mon == MonitorPins::Partial;
+	auto macs = multicast_macs(*l);
+	if (!macs)
+		return std::unexpected(macs.error());
+	for (const auto &m : *macs)
+		have.macs.push_back({m.mac, m.group});
+	if (!*rec)
+		return have;
 
 	std::map<int, const InterfaceStatus *> by_index;
 	for (const auto &i : ns->interfaces)
@@ -1064,12 +1091,32 @@ Result<NamespaceIntent> observe()
 		if (i.program.name_or_path.empty())
 			have.unnamed.push_back(i.name);
 	}
+	// An entry the record has without an egress program may run one all the same: a record rebuilt
+	// from the devmaps (repair --reset-state) cannot name it. That is not "none": diff replaces it
+	// whatever the file says, and export leaves the entry out, saying so.
+	auto egress_seen = [&](const Egress &e, const std::vector<std::string> &maps, int key) -> std::optional<ConfigEgress> {
+		if (e.source.empty())
+			for (const auto &d : ns->devmaps)
+				if (std::find(maps.begin(), maps.end(), d.name) != maps.end())
+					for (const auto &x : d.entries)
+						if (x.key == static_cast<uint32_t>(key) && x.egress_prog_id)
+							return ConfigEgress{}; // no name: <a program xdpctl cannot name>
+		return egress_of(e);
+	};
 	for (const auto &r : (*rec)->rules)
-		if (r.realized && here(r.in_ifindex, r.in_name) && here(r.out_ifindex, r.out_name))
-			have.rules.push_back({r.in_name, r.out_name, egress_of(r.egress)});
+		if (r.realized && here(r.in_ifindex, r.in_name) && here(r.out_ifindex, r.out_name)) {
+			have.rules.push_back({r.in_name, r.out_name, egress_seen(r.egress, {kRedirectMaps[0], kRedirectMaps[1]}, r.in_ifindex)});
+			if (have.rules.back().egress && have.rules.back().egress->program.name_or_path.empty())
+				have.unnamed_egress.push_back("redirect " + r.in_name + " -> " + r.out_name);
+		}
 	for (const auto &p : (*rec)->ports)
-		if (p.realized && here(p.ifindex, p.name))
-			have.ports.push_back({p.group, p.name, egress_of(p.egress)});
+		if (p.realized && here(p.ifindex, p.name)) {
+			// the group's devmap keyed by port ifindex: bcast_ports_hash, mcast_group0..3
+			const std::string map = p.group == "bcast" ? kBroadcastMaps[1] : "mcast_group" + p.group.substr(5);
+			have.ports.push_back({p.group, p.name, egress_seen(p.egress, {map}, p.ifindex)});
+			if (have.ports.back().egress && have.ports.back().egress->program.name_or_path.empty())
+				have.unnamed_egress.push_back(group_title(p.group) + " port " + p.name);
+		}
 
 	std::sort(have.interfaces.begin(), have.interfaces.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
 	std::sort(have.rules.begin(), have.rules.end(), [](const auto &a, const auto &b) { return a.in < b.in; });
@@ -1084,10 +1131,14 @@ Config to_config(const NamespaceIntent &have)
 	for (const auto &i : have.interfaces)
 		if (!i.program.name_or_path.empty())
 			c.interfaces.push_back({i.name, "", i.program, i.mode, i.counters, i.dev_bound, {}});
+	auto unnamed = [](const std::optional<ConfigEgress> &e) { return e && e->program.name_or_path.empty(); };
 	for (const auto &r : have.rules)
-		c.redirects.push_back({r.in, r.out, r.egress, {}});
+		if (!unnamed(r.egress))
+			c.redirects.push_back({r.in, r.out, r.egress, {}});
 	// one entry per group and egress program, in the order the ports come
 	for (const auto &p : have.ports) {
+		if (unnamed(p.egress))
+			continue;
 		bool multicast = p.group != "bcast";
 		auto &entries = multicast ? c.multicast : c.broadcast;
 		uint32_t group = multicast ? static_cast<uint32_t>(std::stoul(p.group.substr(5))) : 0;
@@ -1198,7 +1249,20 @@ std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have)
 		}
 	// A reattach unloads its interface for a moment: when no other interface runs a program
 	// then, the namespace's shared maps go with it (unload), and every entry is written anew.
-	const bool maps_reset = !reattaches.empty() && kept == 0;
+	// That is the case of a lone reattach only: of two or more, each unload leaves the others.
+	// The entries the maps hold are removed as steps of their own before it, so that an apply
+	// that fails later writes them back (their undo), and added again after it.
+	const bool maps_reset = reattaches.size() == 1 && kept == 0;
+	if (maps_reset) {
+		for (const auto &h : have.rules)
+			steps.push_back({.op = StepOp::Remove, .object = StepObject::Redirect, .rule_from = h});
+		for (const auto &h : have.ports)
+			steps.push_back({.op = StepOp::Remove,
+					 .object = h.group == "bcast" ? StepObject::Broadcast : StepObject::Multicast,
+					 .port_from = h});
+		for (const auto &h : have.macs)
+			steps.push_back({.op = StepOp::Remove, .object = StepObject::Mac, .mac_from = h});
+	}
 	steps.insert(steps.end(), reattaches.begin(), reattaches.end());
 
 	auto rules_have = maps_reset ? std::vector<RuleIntent>{} : have.rules;
@@ -1240,22 +1304,51 @@ std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have)
 			steps.push_back({.op = StepOp::Remove, .object = StepObject::Mac, .mac_from = h});
 
 	steps.insert(steps.end(), removes.begin(), removes.end());
-	if (want.monitor != have.monitor)
-		steps.push_back({.op = want.monitor ? StepOp::Add : StepOp::Remove, .object = StepObject::Monitor});
+	// a monitor an interrupted start or stop left half pinned is finished either way: start pins a
+	// whole one in its place, stop removes what is left
+	if (want.monitor && (!have.monitor || have.monitor_partial))
+		steps.push_back({.op = StepOp::Add, .object = StepObject::Monitor});
+	else if (!want.monitor && (have.monitor || have.monitor_partial))
+		steps.push_back({.op = StepOp::Remove, .object = StepObject::Monitor});
 	return steps;
 }
 
 Result<std::vector<Step>> apply(const std::vector<Step> &steps)
 {
-	Txn undo; // the inverse of every step run, in reverse, unless all of them succeed
 	std::vector<Step> done;
-	for (const auto &s : steps) {
-		if (auto st = run_step(s, undo); !st)
-			return std::unexpected(st.error());
-		done.push_back(s);
+	if (steps.empty())
+		return done;
+	auto l = current_layout();
+	if (!l)
+		return std::unexpected(l.error());
+	// The levels of ROOT this apply creates: each verb keeps those it made when it succeeds, so a
+	// failed apply on a namespace without any would leave them after its undo; they go last.
+	std::optional<Txn> made(std::in_place);
+	if (auto st = ensure_bpffs(*l, &*made); !st)
+		return std::unexpected(detail::with_privilege_hint(st.error()));
+	std::optional<Error> failed;
+	{
+		Txn undo; // the inverse of every step run, in reverse, unless all of them succeed
+		for (const auto &s : steps) {
+			if (auto st = run_step(s, undo); !st) {
+				failed = st.error();
+				break;
+			}
+			done.push_back(s);
+		}
+		if (!failed) {
+			undo.commit();
+			made->commit();
+			return done;
+		}
 	}
-	undo.commit();
-	return done;
+	// under the lock, as a failed load takes back the levels it made (a command waiting for the
+	// lock then sees ROOT went and says so); without the lock they stay
+	auto lock = RootLock::acquire(*l);
+	if (!lock)
+		made->commit();
+	made.reset();
+	return std::unexpected(*failed);
 }
 
 Result<std::vector<Step>> apply_config(const Config &c)

@@ -133,10 +133,15 @@ struct NamespaceIntent {
 	std::vector<RuleIntent> rules;    // sorted by ingress name
 	std::vector<PortIntent> ports;    // sorted by group, then name
 	std::vector<MacIntent> macs;      // sorted by MAC
-	bool monitor = false;
+	bool monitor = false;         // the monitor runs: all of its pins are there
+	bool monitor_partial = false; // only part of its pins: an interrupted start or stop (observe only)
 	// interfaces xdpctl runs a program on whose program it cannot name (adopted from an older
-	// xdpctl): export leaves them out and says so
+	// xdpctl, or a record rebuilt by repair --reset-state): export leaves them out and says so
 	std::vector<std::string> unnamed;
+	// rules and group ports that run an egress program xdpctl cannot name (a record rebuilt by
+	// repair --reset-state): "redirect a0 -> a1", "broadcast port a2", "multicast 1 port a2"; their
+	// egress has an empty program (not the same as none), and export leaves them out, saying so
+	std::vector<std::string> unnamed_egress;
 };
 
 // Resolves the file against the interfaces of this namespace: a name must exist (ENODEV, op
@@ -177,14 +182,18 @@ struct Step {
 [[nodiscard]] nlohmann::ordered_json step_json(const Step &s);
 
 // The steps that make have into want, in the order apply runs them: loads and swaps first (a
-// devmap entry may need a program of the namespace), then the devmap entries (rules, broadcast,
-// multicast, MACs), then unloads, then the monitor. Empty: nothing differs.
+// devmap entry may need a program of the namespace), then reattaches (a changed mode or device
+// binding: unload, load; when one interface alone is reattached, its unload takes the
+// namespace's maps, so their entries are removed before it and added after it), then the devmap
+// entries (rules, broadcast, multicast, MACs), then unloads, then the monitor. Empty: nothing
+// differs.
 [[nodiscard]] std::vector<Step> diff(const NamespaceIntent &want, const NamespaceIntent &have);
 
 // Runs the steps through the library's verbs, one after the other; when one fails, the steps
 // already run are undone in reverse (a Txn of their inverse verbs) and its error returned. An
 // undone swap is a fresh instance of the old program on the same link (its counters restart).
-// Returns the steps run.
+// The levels of ROOT it had to create go too (a failed apply on a namespace without any leaves
+// none). Returns the steps run.
 [[nodiscard]] Result<std::vector<Step>> apply(const std::vector<Step> &steps);
 
 // The whole of `xdpctl apply`: resolve (a file naming what is not here changes nothing), then
