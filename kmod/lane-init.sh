@@ -41,6 +41,11 @@ done
 [ -f /etc/lane-extra.sh ] && sh /etc/lane-extra.sh
 [ -f /etc/lane-checks.sh ] && sh /etc/lane-checks.sh
 
+# tests that prove nothing a kernel decides run on the host only (kmod/lane-host-only.txt):
+# run-lane.sh wrote the negative gtest filter and how many tests it leaves out
+filter=$(cat /etc/lane-gtest-filter 2>/dev/null)
+[ -n "$filter" ] && echo "LANE-HOST-ONLY $(cat /etc/lane-host-only) tests (kmod/lane-host-only.txt)"
+
 ctlmap_loaded=0
 for b in $(grep -v '/kmod_[^/]*$' /etc/lane-tests) $(grep '/kmod_[^/]*$' /etc/lane-tests); do
 	case "$b" in
@@ -53,7 +58,7 @@ for b in $(grep -v '/kmod_[^/]*$' /etc/lane-tests) $(grep '/kmod_[^/]*$' /etc/la
 	esac
 	echo "LANE-BIN $b"
 	t0=$(date +%s)
-	(cd /tmp && timeout 900 "$b" --gtest_color=no)
+	(cd /tmp && timeout 900 "$b" --gtest_color=no ${filter:+"--gtest_filter=$filter"})
 	rc=$?
 	echo "LANE-RC $(basename "$b") $rc $(($(date +%s) - t0))s"
 done

@@ -20,7 +20,8 @@
 # or says that it came back damaged. tests/bench/run.sh gets the device-bound benchmark this way.
 #
 # Output: the guest's console (prefixed), then one line per kernel
-#   lane 6.1.0-56-amd64: N passed, N failed, N skipped
+#   lane 6.1.0-56-amd64 (Ns): N passed, N failed, N skipped, N left to the host
+# (the last: tests of kmod/lane-host-only.txt, which only the host runs; LANE_HOST_ONLY= runs all)
 # and a last combined line "lane: N passed, N failed, N skipped". Exit status 1 when any test
 # failed, a binary crashed, the kernel log shows a WARN/BUG/Oops, or the guest did not finish.
 # A missing kernel package, qemu or busybox is a failure when CI=true and a skip otherwise.
@@ -33,6 +34,8 @@ KERNELS="${LANE_KERNELS-6.1 6.12}"   # set but empty: no guest (tests/scripts/la
 # bench_smoke: in a guest it smokes the device-bound benchmark section (tests/bench/bench_smoke.cpp)
 TESTS="${LANE_TESTS:-*_test bench_smoke}"
 TIMEOUT="${LANE_TIMEOUT:-1500}"
+# tests the guests leave to the host (kmod/lane-host-only.txt, docs/lane.md); set but empty: run all
+HOST_ONLY="${LANE_HOST_ONLY-$here/lane-host-only.txt}"
 REPORT_LOG=""   # seconds per guest, boot to power-off
 MEM="${LANE_MEM:-1G}"
 while [ $# -gt 0 ]; do
@@ -59,6 +62,12 @@ missing() {
 	else
 		echo "lane: skipped: $* (fails when CI=true)" >&2
 	fi
+}
+
+# the gtest patterns of a host-only list ($1), joined with ':' (comments and blank lines dropped)
+host_only_patterns() {
+	[ -n "$1" ] || return 0
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1" | paste -sd: -
 }
 
 # copies a file to the same absolute path under $1 (the initramfs root)
@@ -149,13 +158,26 @@ echo "LANE-FILE-END $name $(md5sum <"$1" | cut -d' ' -f1)"
 EOF
 	chmod +x "$dst/bin/lane-file-out"
 	: >"$dst/etc/lane-tests"
+	# the guest runs each binary with --gtest_filter=-PATTERNS (/etc/lane-gtest-filter) and says
+	# how many tests that leaves to the host (/etc/lane-host-only, counted here: listing the tests
+	# in the guest would cost a process per binary)
+	local patterns nhost=0 n
+	patterns=$(host_only_patterns "$HOST_ONLY")
 	for t in $TESTS; do
 		for b in "$CMAKE_DIR"/$t; do
 			[ -x "$b" ] || continue
 			put_elf "$dst" "$b"
 			echo "$b" >>"$dst/etc/lane-tests"
+			if [ -n "$patterns" ]; then
+				n=$("$b" --gtest_list_tests --gtest_filter="$patterns" 2>/dev/null | grep -c '^  ')
+				nhost=$((nhost + n))
+			fi
 		done
 	done
+	if [ -n "$patterns" ]; then
+		echo "-$patterns" >"$dst/etc/lane-gtest-filter"
+		echo "$nhost" >"$dst/etc/lane-host-only"
+	fi
 	echo "$kver" >"$dst/etc/lane-kernel"
 	# guest-side checks that are shell, not gtest (kmod/lane-checks.sh), and LANE_EXTRA=FILE for
 	# debugging or for make bench (tests/bench/run.sh): both run after the modules are loaded, before
@@ -191,7 +213,8 @@ extract_files() {
 	rm -rf "$tmp"
 }
 
-# parses one guest log: prints "P F S" (passed, failed, skipped)
+# parses one guest log: prints "P F S H" (passed, failed, skipped, left to the host by
+# kmod/lane-host-only.txt: not run in the guest, so in none of the first three)
 parse_log() {
 	# gtest prints one "[  FAILED  ] T (N ms)" line per failed test (its closing list repeats the
 	# names without the time), then
@@ -208,11 +231,12 @@ parse_log() {
 	/^LANE-MOD-FAIL / { f++ }
 	/^LANE-DMESG-OK/ { p++ }
 	/^LANE-DMESG-BAD/ { dbad = 1 }
+	/^LANE-HOST-ONLY [0-9]+ / { h = $2 }
 	/^LANE-END/      { end = 1 }
 	END {
 		if (dbad) f++
 		if (!end) f++
-		printf "%d %d %d\n", p, f, s
+		printf "%d %d %d %d\n", p, f, s, h
 	}' "$1"
 }
 
@@ -244,8 +268,8 @@ death_report() {
 # --report LOG [KVER]: what the lane reads from a guest's console log, without booting anything
 # (tests/lane_scripts_test.sh feeds it made-up logs)
 if [ -n "$REPORT_LOG" ]; then
-	read -r p f sk <<<"$(parse_log "$REPORT_LOG")"
-	echo "report: $p passed, $f failed, $sk skipped"
+	read -r p f sk h <<<"$(parse_log "$REPORT_LOG")"
+	echo "report: $p passed, $f failed, $sk skipped, $h left to the host"
 	death_report "$REPORT_LOG" "$REPORT_KVER"
 	exit 0
 fi
@@ -303,12 +327,12 @@ if [ $broken -eq 0 ] && command -v qemu-system-x86_64 >/dev/null && [ -x /bin/bu
 		secs=$(cat "$work/secs" 2>/dev/null || echo "?")
 		[ -n "${LANE_FILES_DIR:-}" ] || rm -rf "$work/files"
 		extract_files "$work/console.log" "${LANE_FILES_DIR:-$work/files}"
-		read -r p f sk <<<"$(parse_log "$work/console.log")"
+		read -r p f sk h <<<"$(parse_log "$work/console.log")"
 		if ! grep -q '^LANE-END' "$work/console.log"; then
 			echo "lane: kernel $kver: guest did not finish (timeout, panic or crash); see $work/console.log" >&2
 			death_report "$work/console.log" "$kver" | tee -a "$BUILD/lane/deaths.txt" >&2
 		fi
-		echo "lane $kver (${secs}s): $p passed, $f failed, $sk skipped"
+		echo "lane $kver (${secs}s): $p passed, $f failed, $sk skipped, $h left to the host"
 		total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + sk))
 	done
 fi

@@ -4,8 +4,14 @@
 #    binary, the test and the oops lines; one that died at boot says so; a finished run counts.
 #  - kmod/test-all.sh on a host whose rtnetlink "hangs" (the probe replaced by sleep): a failure
 #    with the reason under CI=true, a note and the lane alone otherwise.
+#  - kmod/lane-host-only.txt: every line is "Suite.Test # why" and every pattern names a test of
+#    the built binaries (BINDIR, ctest passes its build dir), so a renamed test neither leaves a
+#    stale line nor escapes both the lane and the list's review.
+#
+#   tests/scripts/lane_scripts.sh [BINDIR]     (default build/cmake)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+bindir=${1:-$root/build/cmake}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -47,6 +53,7 @@ check "died at boot: a failure" has "$tmp/boot.out" "report: 0 passed, 1 failed"
 
 cat >"$tmp/ok.log" <<'LOG'
 LANE-BEGIN 6.1.0-44-amd64 6.1.0-44-amd64 cpus=2
+LANE-HOST-ONLY 7 tests (kmod/lane-host-only.txt)
 LANE-BIN /b/cli_test
 [ RUN      ] Cli.One
 [  FAILED  ] Cli.One (12 ms)
@@ -66,6 +73,8 @@ LANE-END
 LOG
 bash "$root/kmod/run-lane.sh" --report "$tmp/ok.log" 6.1 >"$tmp/ok.out" 2>&1
 check "finished guest: counts (one pass is the clean kernel log)" has "$tmp/ok.out" "report: 2 passed, 1 failed, 1 skipped"
+check "finished guest: says how many tests it left to the host" has "$tmp/ok.out" "1 skipped, 7 left to the host"
+check "no host-only line: none left to the host" has "$tmp/died.out" "0 skipped, 0 left to the host"
 check "finished guest: no death report" bash -c "! grep -q 'guest died' '$tmp/ok.out'"
 
 mkdir -p "$tmp/build"
@@ -85,6 +94,42 @@ bash "$root/kmod/lane-soak.sh" --build "$tmp/build" x >"$tmp/soak.out" 2>&1
 rc=$?
 check "lane-soak: a bad N is a usage error" test "$rc" -eq 2
 check "lane-soak: says so in one line" test "$(cat "$tmp/soak.out")" = "lane-soak: N must be a number of runs, not 'x'"
+
+# the host-only list: well-formed lines, and each pattern matches a test of the lane's binaries
+# (run-lane.sh's default LANE_TESTS globs), as gtest's filter would match it
+names="$tmp/tests.txt"
+: >"$names"
+nbin=0
+for b in "$bindir"/*_test "$bindir"/bench_smoke; do
+	[ -x "$b" ] || continue
+	nbin=$((nbin + 1))
+	# "Suite." lines, then "  Test" lines (a value-parameterized one followed by "  # GetParam() = ...")
+	"$b" --gtest_list_tests 2>/dev/null | awk '/^[^ ]/ { suite = $1 } /^  [^ ]/ { print suite $1 }' >>"$names"
+done
+check "host-only list: test binaries found in $bindir" test "$nbin" -gt 0
+bad_lines=0 stale=0 npat=0
+while IFS= read -r line; do
+	case "$line" in '' | '#'*) continue ;; esac
+	if ! [[ $line =~ ^([A-Za-z0-9_/*?]+\.[A-Za-z0-9_/*?]+)[[:space:]]+#[[:space:]]*[^[:space:]] ]]; then
+		echo "  kmod/lane-host-only.txt: not 'Suite.Test # why': $line"
+		bad_lines=$((bad_lines + 1))
+		continue
+	fi
+	pat=${BASH_REMATCH[1]}
+	npat=$((npat + 1))
+	hit=0
+	while IFS= read -r n; do
+		# shellcheck disable=SC2053 # the pattern is a glob on purpose (gtest's * and ?)
+		[[ $n == $pat ]] && { hit=1; break; }
+	done <"$names"
+	if [ $hit = 0 ]; then
+		echo "  kmod/lane-host-only.txt: $pat names no test of the binaries in $bindir"
+		stale=$((stale + 1))
+	fi
+done <"$root/kmod/lane-host-only.txt"
+check "host-only list: every line is 'Suite.Test # why'" test "$bad_lines" -eq 0
+check "host-only list: not empty" test "$npat" -gt 0
+check "host-only list: every pattern names an existing test" test "$stale" -eq 0
 
 echo "lane_scripts: $fails failed"
 [ $fails -eq 0 ]
