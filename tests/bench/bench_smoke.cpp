@@ -186,12 +186,6 @@ std::string joined(const std::vector<std::string> &v)
 	return s;
 }
 
-bool in_lane()
-{
-	const char *l = getenv("XDPCTL_LANE");
-	return l && *l;
-}
-
 class BenchSmoke : public ::testing::Test {
 protected:
 	void SetUp() override
@@ -245,7 +239,7 @@ void BenchSmoke::smoke(const std::string &section)
 // The host sections: smoked here, skipped in the lane's guest (which smokes devbound).
 #define HOST_SECTION(section)                                                                                  \
 	do {                                                                                                   \
-		if (in_lane())                                                                                 \
+		if (xt::in_lane())                                                                             \
 			GTEST_SKIP() << "the host sections are smoked on the host (ctest); in the lane's guest " \
 					"bench_smoke smokes the device-bound section";                          \
 		smoke(section);                                                                                \
@@ -270,7 +264,7 @@ TEST_F(BenchSmoke, PipelineFiguresAreThereAndPositive)
 // figures are smoked like the others.
 TEST_F(BenchSmoke, PeerFiguresAreThereOrTheTableSaysWhyNot)
 {
-	if (in_lane())
+	if (xt::in_lane())
 		GTEST_SKIP() << "the host sections are smoked on the host (ctest)";
 	const char *xb = getenv("XDP_BENCH");
 	if (xb && *xb) {
@@ -380,7 +374,7 @@ TEST_F(BenchSmoke, DevboundFigureIsThereAndComplete)
 		}
 		for (const char *mode : {"plain", "live_frames"})
 			EXPECT_TRUE(x["prog_test_run"][mode].contains("answer")) << "BPF_PROG_TEST_RUN " << mode << " recorded";
-		if (in_lane()) {
+		if (xt::in_lane()) {
 			EXPECT_NE(f["how"].get<std::string>().find("qemu TCG"), std::string::npos) << "says it ran under TCG";
 		}
 	}

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace xt {
 
@@ -30,6 +31,18 @@ bool kernel_at_least(int major, int minor)
 bool kernel_has_module_btf(const std::string &name)
 {
 	return access(("/sys/kernel/btf/" + name).c_str(), R_OK) == 0;
+}
+
+bool in_lane()
+{
+	const char *l = std::getenv("XDPCTL_LANE");
+	return l && *l;
+}
+
+void lane_left_to_host(size_t n, const std::string &what)
+{
+	if (n)
+		std::printf("lane: %zu %s left to the host\n", n, what.c_str());
 }
 
 } // namespace xt

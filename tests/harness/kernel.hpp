@@ -23,6 +23,16 @@ bool kernel_at_least(int major, int minor);
 // Whether a kernel module (or built-in subsystem with BTF) shows up in /sys/kernel/btf.
 bool kernel_has_module_btf(const std::string &name);
 
+// Whether this runs in a kernel lane guest (kmod/lane-init.sh sets XDPCTL_LANE=<kver>). A guest
+// is ~12-15x slower per process than the host, so a test that mixes kernel-facing checks with
+// rows no kernel can change (usage errors, exit 2, refused while parsing; the -j repeat of a row,
+// the same error rendered as JSON; the same user-space check reached through every verb) runs
+// only the kernel-facing part there, and says so with lane_left_to_host(); the host runs it all
+// (docs/lane.md, "Tests the guests leave to the host").
+bool in_lane();
+// Prints "lane: N WHAT left to the host" (the guest's console shows what a test did not run).
+void lane_left_to_host(size_t n, const std::string &what);
+
 } // namespace xt
 
 #define XT_REQUIRE_KERNEL(maj, min, what)                                                             \
