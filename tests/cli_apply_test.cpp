@@ -100,8 +100,8 @@ protected:
 		if (HasFatalFailure() || IsSkipped())
 			return;
 		ASSERT_TRUE(dir_.ok()) << "temp dir";
-		for (const char *v : {"a0", "a1", "a2"})
-			ASSERT_GT(add_veth(v, std::string(v) + "p").ifindex, 0) << "veth " << v;
+		for (const auto &v : add_veths({{"a0", "a0p"}, {"a1", "a1p"}, {"a2", "a2p"}}))
+			ASSERT_GT(v.ifindex, 0) << "veth " << v.name;
 	}
 	void TearDown() override
 	{

@@ -49,8 +49,11 @@ protected:
 		XdpctlNetnsTest::SetUp();
 		if (HasFatalFailure())
 			return;
+		std::vector<std::pair<std::string, std::string>> pairs;
 		for (const char *p : {"in0", "in1", "g1a", "g1b", "g2a"})
-			ASSERT_GT(add_veth(p, std::string(p) + "p").ifindex, 0) << "veth " << p;
+			pairs.emplace_back(p, std::string(p) + "p");
+		for (const auto &v : add_veths(pairs))
+			ASSERT_GT(v.ifindex, 0) << "veth " << v.name;
 	}
 	// The groups as built by every test: loaded on both ingress ports, two groups, two MACs.
 	void build_groups()

@@ -45,10 +45,17 @@ protected:
 	void SetUp() override
 	{
 		XdpctlNetnsTest::SetUp();
-		in_ = add_veth("in0", "in0p");
+		// every pair in one `ip -b` (kPorts + 1 pairs: a process each would cost seconds in the lane)
+		std::vector<std::pair<std::string, std::string>> pairs = {{"in0", "in0p"}};
+		for (int i = 0; i < kPorts; i++)
+			pairs.emplace_back(rx(i), rx(i) + "q");
+		auto made = add_veths(pairs);
+		ASSERT_EQ(made.size(), pairs.size());
+		in_ = made[0];
+		ASSERT_GT(in_.ifindex, 0) << "veth in0";
 		std::string peers;
 		for (int i = 0; i < kPorts; i++) {
-			auto v = add_veth(rx(i), rx(i) + "q");
+			const auto &v = made[static_cast<size_t>(i) + 1];
 			ASSERT_GT(v.ifindex, 0) << "veth " << rx(i);
 			rx_.push_back(v);
 			peers += " " + v.peer;

@@ -165,6 +165,15 @@ CmdResult run_xdpctl(const std::string &root, const std::vector<std::string> &ar
 	return r;
 }
 
+// Pairs A0<->B0 ... A<n-1><->B<n-1>, for add_veths (one `ip -b` for all of them).
+std::vector<std::pair<std::string, std::string>> veth_pairs(const std::string &a, const std::string &b, int n)
+{
+	std::vector<std::pair<std::string, std::string>> out;
+	for (int i = 0; i < n; i++)
+		out.emplace_back(a + std::to_string(i), b + std::to_string(i));
+	return out;
+}
+
 std::vector<std::string> words(const std::string &s)
 {
 	std::vector<std::string> out;
@@ -858,8 +867,8 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 {
 	constexpr int kIfs = 4;
 	std::vector<std::string> ifs;
+	add_veths(veth_pairs("c", "d", kIfs));
 	for (int i = 0; i < kIfs; i++) {
-		add_veth("c" + std::to_string(i), "d" + std::to_string(i));
 		ifs.push_back("c" + std::to_string(i));
 		sh(ns().exec() + "ethtool -K d" + std::to_string(i) + " gro on");
 	}
@@ -1021,8 +1030,8 @@ TEST_F(LoaderConverge, WhatAnotherCommandFinishesOfAKilledOneIsReported)
 {
 	constexpr int kIfs = 4;
 	std::string all_ifs;
+	add_veths(veth_pairs("c", "d", kIfs));
 	for (int i = 0; i < kIfs; i++) {
-		add_veth("c" + std::to_string(i), "d" + std::to_string(i));
 		all_ifs += " c" + std::to_string(i);
 		sh(ns().exec() + "ethtool -K d" + std::to_string(i) + " gro on");
 	}
@@ -1137,10 +1146,9 @@ TEST_F(LoaderConverge, WhatAnotherCommandFinishesOfAKilledOneIsReported)
 TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 {
 	std::vector<std::string> ifs;
-	for (int i = 0; i < 4; i++) {
-		add_veth("r" + std::to_string(i), "s" + std::to_string(i));
+	add_veths(veth_pairs("r", "s", 4));
+	for (int i = 0; i < 4; i++)
 		sh(ns().exec() + "ethtool -K s" + std::to_string(i) + " gro on");
-	}
 	const std::vector<std::string> ops = {"load xdp_redirect r0 r1 r2 r3", "load --replace xdp_pass r0 r1",
 					      "load --replace xdp_redirect r0 r1 r2 r3", "unload r0 r2",
 					      "redirect add r1 r2 --replace",  "redirect add r3 r0 --replace",

@@ -772,10 +772,7 @@ TEST_F(LoaderNetns, AtomicReplaceOfTheRedirectProgramLosesNoDatagram)
 // leaving every devmap entry, pin and veth peer's GRO as it was.
 TEST_F(LoaderNetns, DevmapBadInputsLeaveTheDevmapsAsTheyWere)
 {
-	add_veth("a0", "a1");
-	add_veth("b0", "b1");
-	add_veth("c0", "c1");
-	auto d = add_veth("d0", "d1");
+	auto d = add_veths({{"a0", "a1"}, {"b0", "b1"}, {"c0", "c1"}, {"d0", "d1"}}).back();
 	// a DEVMAP is an array: an ingress ifindex at or beyond max_entries has no slot
 	ASSERT_TRUE(must("ip -n " + ns().name() + " link add big0 index " + std::to_string(XDPCTL_DEVMAP_MAX_ENTRIES + 1000) +
 			 " type veth peer name big1"));

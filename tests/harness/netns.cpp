@@ -138,33 +138,66 @@ void NetnsTest::TearDown()
 	ns_.reset();
 }
 
-VethPair NetnsTest::add_veth(const std::string &name, const std::string &peer, NetNs *peer_ns)
+namespace {
+// The `ip -b` lines that make pair n (MACs 02:00:00:00:<n>:<0|1>), the peer in peer_ns when
+// given; a peer in the same namespace is set up here too.
+std::string veth_lines(VethPair &v, int n, const std::string &peer_ns)
 {
-	VethPair v{name, peer};
-	int n = ++veths_;
 	char mac0[32], mac1[32];
 	snprintf(mac0, sizeof(mac0), "02:00:00:00:%02x:00", n);
 	snprintf(mac1, sizeof(mac1), "02:00:00:00:%02x:01", n);
-	std::string peer_where = peer_ns ? " netns " + peer_ns->name() : "";
-	if (!must("ip -n " + ns_->name() + " link add " + name + " address " + mac0 + " type veth peer name " +
-		  peer + " address " + mac1 + peer_where))
+	sscanf(mac1, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &v.peer_mac[0], &v.peer_mac[1], &v.peer_mac[2], &v.peer_mac[3],
+	       &v.peer_mac[4], &v.peer_mac[5]);
+	// "up" cannot go on the link add line (ENOTCONN for a veth whose peer is not up yet)
+	std::string l = " 'link add " + v.name + " address " + mac0 + " type veth peer name " + v.peer + " address " +
+			mac1 + (peer_ns.empty() ? "" : " netns " + peer_ns) + "' 'link set " + v.name + " up'";
+	if (peer_ns.empty())
+		l += " 'link set " + v.peer + " up'";
+	return l;
+}
+
+// Runs the lines in namespace ns as one `ip -b` batch (it stops at the first line that fails).
+bool ip_batch(const std::string &ns, const std::string &lines)
+{
+	return must("printf '%s\\n'" + lines + " | ip -n " + ns + " -b -");
+}
+} // namespace
+
+VethPair NetnsTest::add_veth(const std::string &name, const std::string &peer, NetNs *peer_ns)
+{
+	if (!peer_ns) {
+		auto v = add_veths({{name, peer}});
+		return v.empty() ? VethPair{name, peer} : v.front();
+	}
+	VethPair v{name, peer};
+	if (!ip_batch(ns_->name(), veth_lines(v, ++veths_, peer_ns->name())) ||
+	    !must("ip -n " + peer_ns->name() + " link set " + peer + " up"))
 		return v;
-	std::string peer_ns_name = peer_ns ? peer_ns->name() : ns_->name();
-	must("ip -n " + ns_->name() + " link set " + name + " up");
-	must("ip -n " + peer_ns_name + " link set " + peer + " up");
 	v.ifindex = ifindex_of(name);
 	v.mac = mac_of(name);
-	if (!peer_ns) {
-		v.peer_ifindex = ifindex_of(peer);
-		v.peer_mac = mac_of(peer);
-	} else {
-		std::string out;
-		sh("ip -n " + peer_ns_name + " -o link show " + peer + " 2>/dev/null | cut -d: -f1", &out);
-		v.peer_ifindex = std::atoi(out.c_str());
-		sscanf(mac1, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &v.peer_mac[0], &v.peer_mac[1], &v.peer_mac[2],
-		       &v.peer_mac[3], &v.peer_mac[4], &v.peer_mac[5]);
-	}
+	std::string out;
+	sh("ip -n " + peer_ns->name() + " -o link show " + peer + " 2>/dev/null | cut -d: -f1", &out);
+	v.peer_ifindex = std::atoi(out.c_str());
 	return v;
+}
+
+std::vector<VethPair> NetnsTest::add_veths(const std::vector<std::pair<std::string, std::string>> &pairs)
+{
+	std::vector<VethPair> out;
+	std::string lines;
+	for (const auto &[name, peer] : pairs) {
+		out.push_back({name, peer});
+		lines += veth_lines(out.back(), ++veths_, "");
+	}
+	if (out.empty() || !ip_batch(ns_->name(), lines))
+		return out;
+	for (auto &v : out) {
+		v.ifindex = ifindex_of(v.name);
+		v.mac = mac_of(v.name);
+		v.peer_ifindex = ifindex_of(v.peer);
+		v.peer_mac = mac_of(v.peer);
+	}
+	return out;
 }
 
 int ifindex_of(const std::string &ifname)
