@@ -308,7 +308,8 @@ monitor: true
 	EXPECT_TRUE(shape(status()).at("interfaces").empty()) << "a clean namespace";
 	EXPECT_NE(xdpctl("monitor show").rc, 0) << "no monitor";
 
-	auto r = xdpctl("apply -f - < " + exported);
+	// the file on stdin: a redirection, so through the shell (xdpctl() runs no shell)
+	auto r = run_cmd(ns().exec() + XDPCTL_BIN " apply -f - < " + exported, env());
 	ASSERT_EQ(r.rc, 0) << r.err << "\nthe export:\n" << ex.out;
 	EXPECT_EQ(lines(r.out), 4u + 1 + 3 + 1) << "4 loads, 1 rule, 3 ports, the monitor: " << r.out;
 	EXPECT_EQ(shape(status()), before) << "the same programs, modes, counters and devmap entries";

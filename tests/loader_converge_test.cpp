@@ -41,6 +41,7 @@
 #include "bpffs_dir.hpp"
 #include "kernel.hpp"
 #include "netns.hpp"
+#include "spawn.hpp"
 #include "traffic.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/bpffs.hpp"
@@ -115,54 +116,22 @@ uint32_t last_id(int (*next)(uint32_t, uint32_t *))
 	return last;
 }
 
-// Runs xdpctl in the calling thread's namespace (fork + exec, no shell: the pid is xdpctl's, and
-// a trial costs one process, not three); kill_after_us >= 0: SIGKILLed after that long unless it
-// ended. rc is the exit code, or -9 when it was killed (by us or by the step hook).
+// Runs xdpctl in the calling thread's namespace (run_direct: fork + exec, no shell: the pid is
+// xdpctl's, and a trial costs one process, not three), without the test's own XDPCTL_* variables;
+// kill_after_us >= 0: SIGKILLed after that long unless it ended. rc is the exit code, or -9 when
+// it was killed (by us or by the step hook).
 CmdResult run_xdpctl(const std::string &root, const std::vector<std::string> &args, int kill_at_step = 0,
 		     int kill_after_us = -1)
 {
-	// everything the child needs is made before fork: other threads may hold malloc's lock
-	std::vector<std::string> env{"XDPCTL_BPFFS=" + root};
+	DirectRun o;
+	o.env = {"XDPCTL_BPFFS=" + root};
 	if (kill_at_step)
-		env.push_back("XDPCTL_TEST_KILL_AT_STEP=" + std::to_string(kill_at_step));
-	for (char **e = environ; *e; e++)
-		if (!std::string_view(*e).starts_with("XDPCTL_"))
-			env.emplace_back(*e);
-	std::vector<char *> envp, argv{const_cast<char *>(kBin.c_str())};
-	for (auto &e : env)
-		envp.push_back(e.data());
-	envp.push_back(nullptr);
-	for (const auto &a : args)
-		argv.push_back(const_cast<char *>(a.c_str()));
-	argv.push_back(nullptr);
-	int out = memfd_create("xdpctl-out", MFD_CLOEXEC), err = memfd_create("xdpctl-err", MFD_CLOEXEC);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execve(kBin.c_str(), argv.data(), envp.data());
-		_exit(127);
-	}
-	if (kill_after_us >= 0) {
-		std::this_thread::sleep_for(std::chrono::microseconds(kill_after_us));
-		kill(pid, SIGKILL);
-	}
-	int st = 0;
-	waitpid(pid, &st, 0);
-	auto slurp = [](int fd) {
-		std::string s;
-		char b[4096];
-		lseek(fd, 0, SEEK_SET);
-		for (ssize_t n; (n = read(fd, b, sizeof(b))) > 0;)
-			s.append(b, static_cast<size_t>(n));
-		close(fd);
-		return s;
-	};
-	CmdResult r;
-	r.rc = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
-	r.out = slurp(out);
-	r.err = slurp(err);
-	return r;
+		o.env.push_back("XDPCTL_TEST_KILL_AT_STEP=" + std::to_string(kill_at_step));
+	o.drop_xdpctl_env = true;
+	o.kill_after_us = kill_after_us;
+	std::vector<std::string> argv{kBin};
+	argv.insert(argv.end(), args.begin(), args.end());
+	return run_direct(argv, o);
 }
 
 // Pairs A0<->B0 ... A<n-1><->B<n-1>, for add_veths (one `ip -b` for all of them).
@@ -174,19 +143,10 @@ std::vector<std::pair<std::string, std::string>> veth_pairs(const std::string &a
 	return out;
 }
 
-std::vector<std::string> words(const std::string &s)
-{
-	std::vector<std::string> out;
-	std::istringstream in(s);
-	for (std::string w; in >> w;)
-		out.push_back(w);
-	return out;
-}
-
 class LoaderConverge : public XdpctlNetnsTest {
 protected:
 	// xdpctl ARGS in the test's namespace, run directly (see run_xdpctl)
-	CmdResult x(const std::string &args) { return run_xdpctl(fs_->root(), words(args)); }
+	CmdResult x(const std::string &args) { return run_xdpctl(fs_->root(), split_args(args)); }
 
 	std::string ns_dir() const
 	{
@@ -711,7 +671,7 @@ TEST_F(LoaderConverge, KilledReplaceStatsCountWhatStatusSaysRuns)
 	for (int step = 1; step < 100 && !found; step++) {
 		ASSERT_EQ(x("unload --all").rc, 0);
 		ASSERT_EQ(x("load xdp_pass s0").rc, 0);
-		if (run_xdpctl(fs_->root(), words("load --replace xdp_redirect s0"), step).rc == 0)
+		if (run_xdpctl(fs_->root(), split_args("load --replace xdp_redirect s0"), step).rc == 0)
 			break; // the command ended before this step: no kill left the swap unfinished
 		found = xdpctl::path_exists(staged) && xdpctl::prog_name(ip_link_prog("s0")) == "xdp_redirect_devmap";
 	}
@@ -983,7 +943,7 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		int step = first_step;
 		for (; step < max_step; step++) {
 			SCOPED_TRACE("killed at step " + std::to_string(step));
-			if (!trial(c, [&] { return run_xdpctl(fs_->root(), words(c.cmd), step); }))
+			if (!trial(c, [&] { return run_xdpctl(fs_->root(), split_args(c.cmd), step); }))
 				break;
 			if (::testing::Test::HasFailure())
 				return;
@@ -1001,10 +961,10 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		reset();
 		setup(c);
 		auto t0 = std::chrono::steady_clock::now();
-		ASSERT_EQ(run_xdpctl(fs_->root(), words(c.cmd)).rc, 0);
+		ASSERT_EQ(run_xdpctl(fs_->root(), split_args(c.cmd)).rc, 0);
 		auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
 		int delay = std::uniform_int_distribution<int>(0, static_cast<int>(took))(rng);
-		(void)trial(c, [&] { return run_xdpctl(fs_->root(), words(c.cmd), 0, delay); });
+		(void)trial(c, [&] { return run_xdpctl(fs_->root(), split_args(c.cmd), 0, delay); });
 		if (::testing::Test::HasFailure())
 			return;
 	}
@@ -1070,7 +1030,7 @@ TEST_F(LoaderConverge, WhatAnotherCommandFinishesOfAKilledOneIsReported)
 			run_all(setup);
 			if (::testing::Test::HasFatalFailure())
 				return;
-			if (run_xdpctl(fs_->root(), words(c.cmd), step).rc == 0)
+			if (run_xdpctl(fs_->root(), split_args(c.cmd), step).rc == 0)
 				break; // the command ended before this step: every boundary was tried
 			auto progs0 = ip_link_progs();
 			auto maps0 = devmaps();
@@ -1126,7 +1086,7 @@ TEST_F(LoaderConverge, WhatAnotherCommandFinishesOfAKilledOneIsReported)
 		SCOPED_TRACE("redirect add killed at step " + std::to_string(step));
 		ASSERT_EQ(x("unload --all").rc, 0);
 		run_all("load xdp_redirect c0 c1 c2");
-		if (run_xdpctl(fs_->root(), words("redirect add c0 c3"), step).rc == 0)
+		if (run_xdpctl(fs_->root(), split_args("redirect add c0 c3"), step).rc == 0)
 			break;
 		auto other = x("-j redirect add c1 c2");
 		ASSERT_EQ(other.rc, 0) << other.err;
@@ -1164,7 +1124,7 @@ TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 			std::mt19937 rng(static_cast<unsigned>(p + 1));
 			for (int r = 0; r < rounds; r++) {
 				const auto &op = ops[std::uniform_int_distribution<size_t>(0, ops.size() - 1)(rng)];
-				int rc = run_xdpctl(fs_->root(), words(op)).rc;
+				int rc = run_xdpctl(fs_->root(), split_args(op)).rc;
 				if (rc == 0)
 					ok++;
 				else if (rc != 1)

@@ -2,15 +2,95 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 namespace xt {
+
+CmdResult run_direct(const std::vector<std::string> &argv_in, const DirectRun &o)
+{
+	CmdResult r;
+	r.rc = -1;
+	if (argv_in.empty())
+		return r;
+	// everything the child needs is made before fork: other threads may hold malloc's lock
+	auto name_of = [](const std::string &e) { return e.substr(0, e.find('=')); };
+	std::vector<std::string> env = o.env;
+	for (char **e = environ; *e; e++) {
+		std::string v = *e;
+		if (o.drop_xdpctl_env && v.starts_with("XDPCTL_"))
+			continue;
+		if (std::none_of(o.env.begin(), o.env.end(), [&](const std::string &x) { return name_of(x) == name_of(v); }))
+			env.push_back(std::move(v));
+	}
+	std::vector<char *> envp, argv;
+	for (auto &e : env)
+		envp.push_back(e.data());
+	envp.push_back(nullptr);
+	for (const auto &a : argv_in)
+		argv.push_back(const_cast<char *>(a.c_str()));
+	argv.push_back(nullptr);
+	int ns = -1;
+	if (!o.netns.empty()) {
+		ns = open(("/run/netns/" + o.netns).c_str(), O_RDONLY | O_CLOEXEC);
+		if (ns < 0) {
+			r.err = "run_direct: open /run/netns/" + o.netns + ": " + std::strerror(errno) + "\n";
+			return r;
+		}
+	}
+	int out = memfd_create("run-direct-out", MFD_CLOEXEC), err = memfd_create("run-direct-err", MFD_CLOEXEC);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (ns >= 0 && setns(ns, CLONE_NEWNET))
+			_exit(127);
+		dup2(out, 1);
+		dup2(err, 2);
+		execve(argv[0], argv.data(), envp.data());
+		_exit(127);
+	}
+	if (ns >= 0)
+		close(ns);
+	if (pid > 0 && o.kill_after_us >= 0) {
+		std::this_thread::sleep_for(std::chrono::microseconds(o.kill_after_us));
+		kill(pid, SIGKILL);
+	}
+	int st = 0;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	auto slurp = [](int fd) {
+		std::string s;
+		char b[4096];
+		lseek(fd, 0, SEEK_SET);
+		for (ssize_t n; (n = read(fd, b, sizeof(b))) > 0;)
+			s.append(b, static_cast<size_t>(n));
+		close(fd);
+		return s;
+	};
+	if (pid > 0)
+		r.rc = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+	r.out = slurp(out);
+	r.err = slurp(err);
+	return r;
+}
+
+std::vector<std::string> split_args(const std::string &args)
+{
+	std::vector<std::string> out;
+	std::istringstream in(args);
+	for (std::string w; in >> w;)
+		out.push_back(w);
+	return out;
+}
 
 Spawned::Spawned(const std::string &cmd, const std::string &env)
 {

@@ -9,8 +9,28 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "bpffs_dir.hpp"
 
 namespace xt {
+
+// How run_direct runs a program.
+struct DirectRun {
+	std::vector<std::string> env; // "NAME=value": replaces or adds to the test's environment
+	bool drop_xdpctl_env = false; // the test's own XDPCTL_* variables are not passed on
+	std::string netns;            // the child enters /run/netns/NETNS first; empty: the thread's
+	int kill_after_us = -1;       // >= 0: SIGKILLed after that long unless it ended
+};
+
+// Runs argv (argv[0] the program's path) with fork + execve: no shell, no `ip netns exec`, one
+// process (a process costs ~0.3 s in the kernel lane's TCG guests). The child starts in the
+// calling thread's network namespace, or in o.netns, and in the test's mount namespace (`ip netns
+// exec` would give it one of its own with a fresh /sys: a test that needs that keeps running
+// `ns.exec() + ...` through run_cmd). rc is the exit code, or -SIG when a signal ended it.
+CmdResult run_direct(const std::vector<std::string> &argv, const DirectRun &o = {});
+// ARGS split at whitespace, as a shell splits words without quotes.
+std::vector<std::string> split_args(const std::string &args);
 
 class Spawned {
 public:

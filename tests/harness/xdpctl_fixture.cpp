@@ -1,5 +1,6 @@
 #include "xdpctl_fixture.hpp"
 
+#include "spawn.hpp"
 #include "xdpctl/loader.hpp"
 
 namespace xt {
@@ -24,7 +25,15 @@ void XdpctlNetnsTest::TearDown()
 
 CmdResult XdpctlNetnsTest::xdpctl(const std::string &args, const BpffsDir *fs) const
 {
-	return run_cmd(ns_->exec() + XDPCTL_BIN + " " + args, "XDPCTL_BPFFS=" + (fs ? fs : fs_.get())->root());
+	// one process: no shell, no `ip netns exec` (it would add two, and a mount namespace of the
+	// command's own, which xdpctl with XDPCTL_BPFFS in a private bpffs does not look at)
+	std::vector<std::string> argv{XDPCTL_BIN};
+	for (auto &w : split_args(args))
+		argv.push_back(std::move(w));
+	DirectRun o;
+	o.env = {"XDPCTL_BPFFS=" + (fs ? fs : fs_.get())->root()};
+	o.netns = ns_->name();
+	return run_direct(argv, o);
 }
 
 std::string XdpctlNetnsTest::env() const

@@ -20,7 +20,8 @@ protected:
 	void SetUp() override;
 	void TearDown() override;
 
-	// `xdpctl ARGS` run inside the test namespace, with this test's bpffs (or fs).
+	// `xdpctl ARGS` run inside the test namespace, with this test's bpffs (or fs): ARGS split at
+	// whitespace, no shell (run_direct); for redirections or a wrapper, run_cmd(ns().exec() + ...).
 	CmdResult xdpctl(const std::string &args, const BpffsDir *fs = nullptr) const;
 	// "XDPCTL_BPFFS=<this test's root>", for commands run by hand.
 	std::string env() const;
