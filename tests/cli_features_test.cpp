@@ -9,6 +9,7 @@
 
 #include "bpffs_dir.hpp"
 #include "cli_json.hpp"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/loader.hpp"
@@ -124,11 +125,20 @@ TEST_F(CliFeatures, BadInputsFailWithOneLine)
 	for (const Row &r : {Row{"unknown interface", "features nosuchif0", 1, "not found in this network namespace"},
 			     Row{"no interface", "features", 2, "IFNAME"}}) {
 		SCOPED_TRACE(r.what);
+		// in the lane the kernel's answer only: no usage error (exit 2), no -j repeat (xt::in_lane())
+		if (in_lane() && r.rc == 2) {
+			lane_left_to_host(2, "runs (a usage error and its -j repeat)");
+			continue;
+		}
 		auto res = xdpctl(r.args);
 		EXPECT_EQ(res.rc, r.rc) << res.err;
 		EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << "one line: " << res.err;
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << res.err;
 		EXPECT_TRUE(res.out.empty()) << res.out;
+		if (in_lane()) {
+			lane_left_to_host(1, "run (the -j repeat)");
+			continue;
+		}
 		auto js = xdpctl(std::string(r.args) + " -j");
 		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
 		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";

@@ -11,6 +11,7 @@
 
 #include "bpffs_dir.hpp"
 #include "cli_json.hpp"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "xdpctl_fixture.hpp"
 #include "spawn.hpp"
@@ -159,18 +160,30 @@ TEST_F(CliStats, BadInputsFailWithOneLine)
 		{"interval not a number", "stats -i soon", 2, "--interval"},
 		{"zero count", "stats -c 0", 2, "--count"},
 	};
+	// in the lane the refusals the kernel's state decides (exit 1), without the -j repeat; the
+	// usage errors (exit 2) and the JSON are user space (xt::in_lane())
+	size_t left = 0;
 	for (const auto &r : rows) {
 		SCOPED_TRACE(r.what);
+		if (in_lane() && r.rc == 2) {
+			left += 2;
+			continue;
+		}
 		auto res = xdpctl(r.args);
 		EXPECT_EQ(res.rc, r.rc) << "exit code; stderr: " << res.err;
 		EXPECT_EQ(lines(res.err), 1u) << "one line: " << res.err;
 		EXPECT_NE(res.err.find(r.says), std::string::npos) << "says why: " << res.err;
 		EXPECT_TRUE(res.out.empty()) << "nothing on stdout: " << res.out;
 		EXPECT_TRUE(tree(fs_->root()).empty()) << "nothing pinned";
+		if (in_lane()) {
+			left++;
+			continue;
+		}
 		auto js = xdpctl(r.args + " -j");
 		EXPECT_EQ(js.rc, r.rc) << "the same exit code with -j";
 		EXPECT_EQ(js.err, res.err) << "the same line on stderr with -j";
 		expect_json_error(js.out, r.rc, r.says);
 		EXPECT_TRUE(tree(fs_->root()).empty()) << "nothing pinned with -j";
 	}
+	lane_left_to_host(left, "runs (usage errors and -j repeats)");
 }
