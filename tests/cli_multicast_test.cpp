@@ -230,7 +230,8 @@ TEST_F(CliMulticast, WithoutXdpMulticastLoadedNothingIsWritten)
 	}
 	auto st = xdpctl("status -j");
 	ASSERT_EQ(st.rc, 0) << st.err;
-	for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
+	const auto sj = nlohmann::json::parse(st.out); // named: a range over a temporary's member dangles
+	for (const auto &m : sj.at("devmaps"))
 		EXPECT_TRUE(m.at("entries").empty()) << m.at("name") << ": no entry written";
 }
 

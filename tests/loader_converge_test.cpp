@@ -308,10 +308,11 @@ protected:
 			ASSERT_EQ(mon.rc, 0) << mon.err;
 			auto st = in(dead, "status -j");
 			ASSERT_EQ(st.rc, 0) << st.err;
-			for (const auto &m : nlohmann::json::parse(st.out).at("devmaps"))
-				if (m.at("name") == "tx_port")
-					d.tx_port = m.at("id");
-			ASSERT_NE(d.tx_port, 0u);
+			const auto sj = nlohmann::json::parse(st.out); // named: a range over a temporary's member dangles
+			for (const auto &m : sj.at("devmaps"))
+				if (m.at("name").get<std::string>() == "tx_port")
+					d.tx_port = m.at("id").get<uint32_t>();
+			ASSERT_NE(d.tx_port, 0u) << st.out;
 			auto rec = record(d.ino);
 			ASSERT_TRUE(rec);
 			d.cookie = rec->netns.cookie;
@@ -794,7 +795,8 @@ TEST_F(LoaderConverge, MovedInterfaceIsXdpctlsInItsNewNamespace)
 	auto new_st = in_other("status -j");
 	ASSERT_EQ(new_st.rc, 0) << new_st.err;
 	nlohmann::json l0;
-	for (const auto &i : nlohmann::json::parse(new_st.out).at("interfaces"))
+	const auto nj = nlohmann::json::parse(new_st.out); // named: a range over a temporary's member dangles
+	for (const auto &i : nj.at("interfaces"))
 		if (i.at("ifname") == "l0")
 			l0 = i;
 	ASSERT_TRUE(l0.is_object()) << new_st.out;

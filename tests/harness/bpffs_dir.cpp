@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -63,6 +64,7 @@ std::vector<std::string> tree(const std::string &dir)
 {
 	std::vector<std::string> out;
 	walk(dir, "", out);
+	std::sort(out.begin(), out.end());
 	return out;
 }
 

@@ -23,7 +23,8 @@ private:
 	bool ok_ = false;
 };
 
-// Every entry below dir, recursively, as paths relative to dir ("ns1/if2/link").
+// Every entry below dir, recursively, as paths relative to dir ("ns1/if2/link"), sorted: a set
+// of names (a file unpinned and pinned again moves in readdir order, not in the tree).
 std::vector<std::string> tree(const std::string &dir);
 
 // A command run to completion with stdout and stderr kept apart.
