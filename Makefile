@@ -35,7 +35,7 @@ CMAKE_DIR := $(BUILD)/cmake
 DEPS_STAMP := $(BUILD)/.deps
 
 .DELETE_ON_ERROR:
-.PHONY: all deps bpf skel cxx test bench fuzz demo kmod lane lane-soak clean dist install uninstall deb deb-check
+.PHONY: all deps bpf skel cxx test bench fuzz converge-soak demo kmod lane lane-soak clean dist install uninstall deb deb-check
 
 all: cxx
 
@@ -141,6 +141,17 @@ demo: $(SKELS) $(CMAKE_DIR)/build.ninja
 FUZZ_SECONDS ?= 60
 fuzz: cxx
 	$(Q)bash tests/fuzz/run.sh --build $(BUILD) --seconds $(FUZZ_SECONDS)
+
+# The control plane's crash and race trials turned up (make test runs 30 random kills and 3 x 30
+# racing commands): every step boundary of every verb, CRASH_RANDOM kills at random moments,
+# RACE_PROCS processes x RACE_ROUNDS commands each. Host only; prints the [ crash ] / [ race ] figures.
+CRASH_RANDOM ?= 300
+RACE_ROUNDS ?= 100
+RACE_PROCS ?= 4
+converge-soak: cxx
+	$(Q)cd $(CMAKE_DIR) && XDPCTL_CRASH_RANDOM=$(CRASH_RANDOM) XDPCTL_RACE_ROUNDS=$(RACE_ROUNDS) \
+		XDPCTL_RACE_PROCS=$(RACE_PROCS) ./loader_converge_test \
+		--gtest_filter='LoaderConverge.KilledCommandsAreFinishedByRunningThemAgain:LoaderConverge.RacingProcessesLeaveATrueState'
 
 # Benchmarks (tests/bench/run.sh): results in $(BUILD)/bench/ (results.json, chart.png) and the
 # table of docs/bench.md; bounded by BENCH_TIMEOUT seconds, nothing left behind.

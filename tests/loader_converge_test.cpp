@@ -4,14 +4,16 @@
 // another namespace), the adversarial review's findings (a renamed interface, a namespace inode
 // reused, stats after a killed --replace, the mode a --replace keeps, a moved interface seen and
 // unloaded from its new namespace), crash trials (a SIGKILL at every step boundary through the test hook
-// XDPCTL_TEST_KILL_AT_STEP, and at random moments), and xdpctl processes racing.
+// XDPCTL_TEST_KILL_AT_STEP, and at random moments), and xdpctl processes racing (load, replace,
+// unload, rules, the monitor, apply).
 //
 // After every kill: no lock held, `status` agrees with `ip link`, the same command run again
 // exits 0 and leaves exactly the intended state (programs, pins, both flavours of every devmap),
 // and at the end no program or map of xdpctl's outlives the test.
 //
 // Knobs: XDPCTL_CRASH_RANDOM (random-moment kills, default 30), XDPCTL_CRASH_ONLY (only the
-// crash cases whose name contains it), XDPCTL_RACE_ROUNDS (rounds per racing process, default 30).
+// crash cases whose name contains it), XDPCTL_RACE_ROUNDS (rounds per racing process, default 30),
+// XDPCTL_RACE_PROCS (racing processes, 2-4, default 3). `make converge-soak` turns them up.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -25,9 +27,11 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +46,7 @@
 #include "kernel.hpp"
 #include "netns.hpp"
 #include "spawn.hpp"
+#include "temp_dir.hpp"
 #include "traffic.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/bpffs.hpp"
@@ -63,10 +68,12 @@ int knob(const char *name, int dflt)
 // The programs and maps these tests make xdpctl load, by the names the kernel keeps (15
 // characters). Counted by id above the test's start, so another test of the same programs
 // running on the host at that moment would be counted too: the count waits for them to go.
-const std::set<std::string> kOurProgs = {"xdp_pass_prog", "xdp_redirect_de", "xdp_broadcast_d", "xdp_multicast"};
+const std::set<std::string> kOurProgs = {"xdp_pass_prog",   "xdp_redirect_de", "xdp_broadcast_d", "xdp_multicast",
+					 "xdp_mon_excepti", "xdp_mon_redirec", "xdp_mon_devmap_"};
 const std::set<std::string> kOurMaps = {"xdpctl_stats", "tx_port", "tx_port_hash", "bcast_ports", "bcast_ports_has",
 					"bcast_group", "bcast_group_has", "mcast_macs", "mcast_groups", "mcast_group0",
-					"mcast_group1", "mcast_group2", "mcast_group3", "xdpctl_state"};
+					"mcast_group1", "mcast_group2", "mcast_group3", "xdpctl_state",
+					"xdpctl_mon_exc", "xdpctl_mon_rerr", "xdpctl_mon_xmit"};
 
 // Programs and maps of ours with an id above `after` (ids only grow): what this test made.
 std::pair<int, int> our_objects(uint32_t after_prog, uint32_t after_map)
@@ -854,6 +861,17 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		EXPECT_EQ(m[a], m[b]) << a << " and " << b << " in step";
 		EXPECT_EQ(m[a].size(), want) << a << "; status: " << xdpctl("status -j").out;
 	};
+	auto monitor_runs = [&] {
+		auto m = x("monitor show -j");
+		EXPECT_EQ(m.rc, 0) << "the whole monitor is pinned: " << m.err;
+	};
+	// the apply case's file: three programs, two rules, the monitor (c3's program, loaded by its
+	// set-up, is not in it: apply unloads it)
+	xt::TempDir dir("xdpctl-crash");
+	ASSERT_TRUE(dir.ok());
+	const std::string yaml = dir.path() + "/ns.yaml";
+	std::ofstream(yaml) << "interfaces:\n  - match: \"c[0-2]\"\n    program: xdp_redirect\n"
+			       "redirect:\n  - {in: c0, out: c1}\n  - {in: c1, out: c2}\nmonitor: true\n";
 	struct Case {
 		const char *what;
 		std::string setup;                  // xdpctl commands (';'-separated) from a clean namespace
@@ -887,8 +905,26 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		 [&] { EXPECT_EQ(devmaps()["mcast_group1"].size(), 3u); }},
 		{"multicast del", "load xdp_multicast c0;multicast add 1 c1 c2 c3", "multicast del 1 c1 c2",
 		 [&] { EXPECT_EQ(devmaps()["mcast_group1"].size(), 1u); }},
+		{"monitor start", "", "monitor start", monitor_runs},
+		{"monitor stop", "monitor start", "monitor stop",
+		 [&] { EXPECT_FALSE(xdpctl::path_exists(ns_dir() + "/monitor")) << "no monitor pin left"; }},
+		{"apply", "load xdp_pass c3", "apply -f " + yaml, [&] {
+			 auto ip = ip_link_progs();
+			 for (const auto &i : {"c0", "c1", "c2"})
+				 EXPECT_EQ(xdpctl::prog_name(ip[i]), "xdp_redirect_devmap") << i;
+			 EXPECT_EQ(ip["c3"], 0u) << "c3's program, not in the file, unloaded";
+			 twins("tx_port", "tx_port_hash", 2);
+			 monitor_runs();
+			 auto again = x("apply -f " + yaml);
+			 EXPECT_EQ(again.rc, 0) << again.err;
+			 EXPECT_EQ(again.out, "no changes\n");
+		 }},
 	};
 	auto reset = [&] {
+		if (xdpctl::path_exists(ns_dir() + "/monitor")) {
+			auto m = x("monitor stop");
+			ASSERT_EQ(m.rc, 0) << m.err;
+		}
 		auto u = x("unload --all");
 		ASSERT_EQ(u.rc, 0) << u.err;
 		ASSERT_FALSE(xdpctl::path_exists(ns_dir())) << "clean between trials";
@@ -1111,15 +1147,22 @@ TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 	add_veths(veth_pairs("r", "s", 4));
 	for (int i = 0; i < 4; i++)
 		sh(ns().exec() + "ethtool -K s" + std::to_string(i) + " gro on");
-	const std::vector<std::string> ops = {"load xdp_redirect r0 r1 r2 r3", "load --replace xdp_pass r0 r1",
+	std::vector<std::string> ops = {"load xdp_redirect r0 r1 r2 r3", "load --replace xdp_pass r0 r1",
 					      "load --replace xdp_redirect r0 r1 r2 r3", "unload r0 r2",
 					      "redirect add r1 r2 --replace",  "redirect add r3 r0 --replace",
-					      "redirect del r1 r3",             "unload --all"};
+					      "redirect del r1 r3",             "unload --all",
+					      "monitor start",                  "monitor stop"};
+	xt::TempDir dir("xdpctl-race");
+	ASSERT_TRUE(dir.ok());
+	ops.push_back("apply -f " + dir.path() + "/ns.yaml");
+	std::ofstream(dir.path() + "/ns.yaml") << "interfaces:\n  - match: \"r[0-3]\"\n    program: xdp_redirect\n"
+						 "redirect:\n  - {in: r0, out: r1}\n  - {in: r2, out: r3}\nmonitor: true\n";
 	int rounds = knob("XDPCTL_RACE_ROUNDS", in_lane() ? 5 : 30);
+	const int procs = std::clamp(knob("XDPCTL_RACE_PROCS", 3), 2, 4);
 	uint32_t prog_base = last_id(bpf_prog_get_next_id), map_base = last_id(bpf_map_get_next_id);
 	std::atomic<int> bad{0}, ok{0};
 	std::vector<std::thread> ts;
-	for (int p = 0; p < 3; p++)
+	for (int p = 0; p < procs; p++)
 		ts.emplace_back([&, p] {
 			if (!join_netns(ns()))
 				return;
@@ -1135,8 +1178,8 @@ TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 		});
 	for (auto &t : ts)
 		t.join();
-	std::printf("[ race     ] 3 processes, %d commands: %d exited 0, %d refused (exit 1), %d otherwise\n", 3 * rounds,
-		    ok.load(), 3 * rounds - ok.load() - bad.load(), bad.load());
+	std::printf("[ race     ] %d processes, %d commands: %d exited 0, %d refused (exit 1), %d otherwise\n", procs,
+		    procs * rounds, ok.load(), procs * rounds - ok.load() - bad.load(), bad.load());
 	EXPECT_EQ(bad.load(), 0) << "every command exited 0 or 1 (no crash, no usage error)";
 	EXPECT_GT(ok.load(), 0);
 	expect_unlocked();
@@ -1152,6 +1195,7 @@ TEST_F(LoaderConverge, RacingProcessesLeaveATrueState)
 		if (i.at("prog_id").get<uint32_t>()) {
 			EXPECT_TRUE(i.at("owned").get<bool>()) << i.at("ifname") << ": every program is xdpctl's, by its pinned link";
 		}
+	ASSERT_EQ(xdpctl("monitor stop").rc, 0);
 	ASSERT_EQ(xdpctl("unload --all").rc, 0);
 	auto ip = ip_link_progs();
 	for (const auto &i : {"r0", "r1", "r2", "r3"})

@@ -1,4 +1,5 @@
 #include "xdpctl/monitor.hpp"
+#include "xdpctl/state.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -144,6 +145,7 @@ Status remove_monitor(const Layout &l, const std::vector<std::string> &entries)
 		std::string path = dir + "/" + n;
 		if (unlink(path.c_str()) && errno != ENOENT)
 			return fail(errno, "unlink", path);
+		step_boundary(); // a stop killed here leaves the rest: the next start or stop removes it
 	}
 	if (rmdir(dir.c_str()) && errno != ENOENT)
 		return fail(errno, "rmdir", dir);
@@ -280,9 +282,11 @@ Status Monitor::pin(const std::string &dir) const
 	if (auto st = txn.mkdir(dir); !st)
 		return st;
 	const int fds[] = {exc_map_fd(), rerr_map_fd(), xmit_map_fd()};
-	for (size_t i = 0; i < std::size(kMapNames); i++)
+	for (size_t i = 0; i < std::size(kMapNames); i++) {
 		if (auto st = txn.pin(fds[i], dir + "/" + kMapNames[i]); !st)
 			return st;
+		step_boundary(); // a start killed here leaves a half-pinned monitor: the next start replaces it
+	}
 	const struct bpf_object_skeleton *s = skel_->skeleton;
 	for (int i = 0; i < s->prog_cnt; i++) {
 		const struct bpf_link *link = *s->progs[i].link;
@@ -292,6 +296,7 @@ Status Monitor::pin(const std::string &dir) const
 		std::string path = dir + "/" + std::string(kLinkPrefix) + std::string(sec.substr(kTpBtf.size()));
 		if (auto st = txn.pin(bpf_link__fd(link), path); !st)
 			return st;
+		step_boundary();
 	}
 	txn.commit();
 	return {};
