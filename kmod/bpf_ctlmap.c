@@ -355,11 +355,12 @@ static u32 ctl_map_type(struct bpf_offloaded_map *offmap)
  * the smallest ifindex. That is what the map types a control map is created as do with a key they
  * do not hold: htab_map_get_next_key() (kernel/bpf/hashtab.c) goes to find_first_elem when the
  * lookup of the key fails, array_map_get_next_key() (kernel/bpf/arraymap.c) returns index 0 for
- * an index out of range; both so in 6.1 and 6.12. Walkers written for those maps (bpftool map
- * dump, bpf_map_get_next_key() loops) then never skip a device they have not seen yet, but see
- * the ones before the vanished key again; the ascending order makes a restart visible (a key not
- * above the previous one), so a walker that wants each device once skips those (xdpctl ctl does).
- * As on a hash map, devices deleted and created without pause can keep a walk going.
+ * an index out of range; both so in 6.1 and 6.12. A control map keeps the contract of the map it
+ * is created as, so walkers written for those (bpftool map dump, bpf_map_get_next_key() loops)
+ * get the answers they know: after a vanished key the walk starts over and they see the devices
+ * before it twice, none skipped. The ascending order makes a restart visible (a key not above the
+ * previous one), so a walker that wants each device once skips those (xdpctl ctl does). As on a
+ * hash map, devices deleted and created without pause can keep a walk going.
  */
 static int ctl_map_get_next_key(struct bpf_offloaded_map *offmap, void *key, void *next_key)
 {

@@ -15,9 +15,9 @@
 // deleted after the walk returned it) starts the walk over from the smallest ifindex, as from no
 // key: that is what the kernel's hash and array maps, which a control map is created as, do with
 // a key they do not hold (htab_map_get_next_key() goes to find_first_elem, array_map_get_next_key()
-// returns 0), so walkers written for them (bpftool map dump) never skip a device they have not
-// seen. They do see the devices before a vanished key again: a key not larger than the previous
-// one is such a restart, and a walker that wants each device once skips those keys (xdpctl ctl
+// returns 0), and walkers written for them (bpftool map dump) get the answers they know. They see
+// the devices before a vanished key twice, none skipped: a key not larger than the previous one
+// is such a restart, and a walker that wants each device once skips those keys (xdpctl ctl
 // does). Devices deleted and created without pause can keep a walk going, as on a hash map. A
 // device created during the walk is returned when its ifindex is larger than the current key (new
 // devices get increasing ifindexes); every key returned existed when it was returned.
