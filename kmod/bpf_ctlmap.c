@@ -15,7 +15,8 @@
  * to one of them; the kernel then hands get_next_key, lookup, update and delete to the
  * bpf_map_dev_ops below, so bpf_map_*_elem() and `bpftool map dump` work unchanged. Keys are
  * ifindexes of the namespace the control netdev lives in, i.e. the creator's namespace
- * (the kernel resolves map_ifindex there); get_next_key walks them in ascending order. A value
+ * (the kernel resolves map_ifindex there); get_next_key walks them in ascending order and starts
+ * over from the first at a key no netdev has (ctl_map_get_next_key() says why). A value
  * shorter than the struct gets its prefix, a longer one a zeroed tail (fields are only appended).
  *
  * Locking: the kernel calls the map ops with its bpf_devs_lock held for reading, and takes that
@@ -348,10 +349,35 @@ static u32 ctl_map_type(struct bpf_offloaded_map *offmap)
 	return p->type;
 }
 
+/* Keys are the namespace's ifindexes in ascending order: no key gives the smallest, a key the
+ * smallest one above it, the largest -ENOENT. A key that no netdev of the namespace has (0, one
+ * never used, one whose device was deleted after the walk returned it) starts the walk over from
+ * the smallest ifindex. That is what the map types a control map is created as do with a key they
+ * do not hold: htab_map_get_next_key() (kernel/bpf/hashtab.c) goes to find_first_elem when the
+ * lookup of the key fails, array_map_get_next_key() (kernel/bpf/arraymap.c) returns index 0 for
+ * an index out of range; both so in 6.1 and 6.12. A control map keeps the contract of the map it
+ * is created as, so walkers written for those (bpftool map dump, bpf_map_get_next_key() loops)
+ * get the answers they know: after a vanished key the walk starts over and they see the devices
+ * before it twice, none skipped. The ascending order makes a restart visible (a key not above the
+ * previous one), so a walker that wants each device once skips those (xdpctl ctl does). As on a
+ * hash map, devices deleted and created without pause can keep a walk going.
+ */
 static int ctl_map_get_next_key(struct bpf_offloaded_map *offmap, void *key, void *next_key)
 {
-	u32 next = ctl_next_ifindex(dev_net(offmap->netdev), key ? *(u32 *)key : 0);
+	struct net *net = dev_net(offmap->netdev);
+	u32 cur = key ? *(u32 *)key : 0;
+	u32 next;
 
+	if (cur) {
+		bool known;
+
+		rcu_read_lock();
+		known = cur <= INT_MAX && dev_get_by_index_rcu(net, cur);
+		rcu_read_unlock();
+		if (!known)
+			cur = 0; /* restart, as from no key */
+	}
+	next = ctl_next_ifindex(net, cur);
 	if (!next)
 		return -ENOENT;
 	*(u32 *)next_key = next;

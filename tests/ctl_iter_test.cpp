@@ -1,7 +1,9 @@
 // get_next_key over 1,000 veth devices (500 pairs): every netdev of the namespace exactly once,
-// in ascending ifindex order; and a walk during which devices vanish and appear: the walk goes on
-// past a vanished current key, never returns a device deleted before it was reached, and returns
-// devices created meanwhile (their ifindexes are larger).
+// in ascending ifindex order; a key no netdev has starts the walk over from the first ifindex (as
+// the kernel's hash map does: ctlmap.hpp); and a walk during which devices vanish and appear:
+// from the vanished current key it starts over, and a walker that skips the keys it handled
+// already (xdpctl ctl's) gets every device once, never one deleted before it was reached, and
+// the devices created meanwhile (their ifindexes are larger).
 #include <gtest/gtest.h>
 #include <net/if.h>
 
@@ -86,6 +88,76 @@ TEST_P(CtlIter, ThousandVethsEachOnceInAscendingOrder)
 	EXPECT_EQ(looked_up, expected.size()) << "every key looked up";
 }
 
+// A key no netdev has: a deleted veth's ifindex (in the middle of a walk, and its peer's), ifindexes
+// never used, 0; each gives the first ifindex, as no key does, and the walk from there lists the
+// devices there are now. Only the largest ifindex ends a walk (ENOENT).
+TEST_P(CtlIter, GetNextKeyOfAMissingKeyStartsOver)
+{
+	add_veths("ms", 2);
+	const auto all = ip_ifindexes();
+	ASSERT_EQ(all.size(), 5u + module_netdevs()) << "lo + 4 veth devices (+ the module's control netdevs)";
+	const uint32_t first = *all.begin();
+	const uint32_t gone = if_nametoindex("msa0"), gone_peer = if_nametoindex("msb0");
+	ASSERT_NE(gone, 0u) << "msa0";
+	ASSERT_NE(gone_peer, 0u) << "msb0";
+	ASSERT_LT(first, gone) << "lo comes before the veths";
+
+	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
+	ASSERT_TRUE(map) << map.error().message();
+	uint32_t key = 0, next = 0;
+	ASSERT_TRUE(map->get_next_key(nullptr, &next)) << "get_next_key from no key";
+	EXPECT_EQ(next, first) << "no key: the first ifindex";
+
+	// walk to msa0, then delete it (its peer msb0 goes with it)
+	key = next;
+	while (key != gone) {
+		auto st = map->get_next_key(&key, &next);
+		ASSERT_TRUE(st) << "walking to msa0 (" << gone << "): " << st.error().message();
+		ASSERT_GT(next, key) << "ascending";
+		key = next;
+	}
+	must("ip link del msa0");
+	ASSERT_EQ(if_nametoindex("msa0"), 0u) << "msa0 deleted";
+	ASSERT_EQ(if_nametoindex("msb0"), 0u) << "msb0 deleted with it";
+	for (uint32_t k : {gone, gone_peer}) {
+		next = 0;
+		auto st = map->get_next_key(&k, &next);
+		ASSERT_TRUE(st) << "get_next_key from deleted ifindex " << k << ": " << st.error().message();
+		EXPECT_EQ(next, first) << "deleted ifindex " << k << " starts over: the first ifindex, not the next larger";
+	}
+
+	// from the restart: every device there is now, once, ascending, then ENOENT
+	std::set<uint32_t> now = all;
+	now.erase(gone);
+	now.erase(gone_peer);
+	std::vector<uint32_t> rest{next};
+	for (key = next;; key = next) {
+		auto st = map->get_next_key(&key, &next);
+		if (!st) {
+			EXPECT_EQ(st.error().err, ENOENT) << "the walk ends with ENOENT: " << st.error().message();
+			break;
+		}
+		rest.push_back(next);
+		ASSERT_LE(rest.size(), 2 * all.size()) << "the walk ends";
+	}
+	EXPECT_EQ(rest, std::vector<uint32_t>(now.begin(), now.end())) << "the walk after the restart: the devices of now";
+
+	// the largest ifindex ends a walk; keys no netdev ever had (outside a walk now) start over
+	const uint32_t last = *now.rbegin();
+	auto end = map->get_next_key(&last, &next);
+	ASSERT_FALSE(end) << "nothing after the largest ifindex " << last << ", got " << next;
+	EXPECT_EQ(end.error().err, ENOENT) << end.error().message();
+	for (uint32_t k : {last + 1000, 1u << 30, 0xffffffffu, 0u}) {
+		next = 0;
+		auto st = map->get_next_key(&k, &next);
+		ASSERT_TRUE(st) << "get_next_key from ifindex " << k << " (never used): " << st.error().message();
+		EXPECT_EQ(next, first) << "ifindex " << k << " that no netdev has starts over: the first ifindex";
+	}
+}
+
+// bpftool map dump walks as `walked` below does (prev_key = the key it got, ENOENT ends it): it
+// sees the devices up to the deleted one twice. xdpctl ctl's walker (cli/ctl.cpp for_each_entry)
+// makes the same calls and skips keys not above the last it handled: `resumed` below.
 TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 {
 	add_veths("vw", 100);
@@ -95,8 +167,8 @@ TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 	auto map = ctl::ControlMap::create(BPF_CTRL_XDP_ATTR, GetParam());
 	ASSERT_TRUE(map) << map.error().message();
 	std::vector<uint32_t> walked;
-	std::set<uint32_t> deleted_unvisited, created;
-	uint32_t key = 0, next = 0;
+	std::set<uint32_t> deleted_unvisited, created, final_set;
+	uint32_t key = 0, next = 0, vanished = 0;
 	const uint32_t *cur = nullptr;
 	bool changed = false;
 	for (;;) {
@@ -106,6 +178,7 @@ TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 			break;
 		}
 		walked.push_back(next);
+		ASSERT_LE(walked.size(), 2000u) << "the walk ends (one restart: at most twice the devices)";
 		key = next;
 		cur = &key;
 		if (walked.size() == 50 && !changed) {
@@ -121,20 +194,43 @@ TEST_P(CtlIter, DevicesVanishingAndAppearingDuringTheWalk)
 				if (!after.count(i) && i > key)
 					deleted_unvisited.insert(i);
 			ASSERT_GE(deleted_unvisited.size(), 2u) << "vwa90/vwb90 were not reached yet";
-			// a vanished key still leads on: to the next larger ifindex that exists
+			vanished = key;
+			// a vanished key starts over: the first ifindex, as no key
 			uint32_t probe = 0;
 			ASSERT_TRUE(map->get_next_key(&key, &probe)) << "get_next_key from a vanished key";
-			EXPECT_EQ(probe, *after.upper_bound(key)) << "the next larger existing ifindex";
+			EXPECT_EQ(probe, *after.begin()) << "the first ifindex, not the next larger";
 			add_veths("nw", 3);
-			for (uint32_t i : ip_ifindexes())
+			final_set = ip_ifindexes();
+			for (uint32_t i : final_set)
 				if (!after.count(i))
 					created.insert(i);
 			ASSERT_EQ(created.size(), 6u) << "three new pairs";
 		}
 	}
-	EXPECT_TRUE(std::adjacent_find(walked.begin(), walked.end(), std::greater_equal<>()) == walked.end())
-		<< "strictly ascending, no ifindex twice";
-	std::set<uint32_t> got(walked.begin(), walked.end());
+	ASSERT_TRUE(changed) << "the walk reached 50 keys";
+	ASSERT_GT(walked.size(), 50u) << "the walk went on after the change";
+
+	// the raw walk (bpftool's): 50 keys ascending, then from the first ifindex again every device
+	// there is now, ascending; nothing else
+	std::vector<uint32_t> before_restart(walked.begin(), walked.begin() + 50);
+	std::vector<uint32_t> after_restart(walked.begin() + 50, walked.end());
+	EXPECT_TRUE(std::adjacent_find(before_restart.begin(), before_restart.end(), std::greater_equal<>()) ==
+		    before_restart.end())
+		<< "strictly ascending up to the vanished key";
+	EXPECT_EQ(after_restart, std::vector<uint32_t>(final_set.begin(), final_set.end()))
+		<< "from the vanished key " << vanished << " the walk starts over: every device of now, once, ascending";
+
+	// the walker that skips what it handled (xdpctl ctl's): every device once, ascending
+	std::vector<uint32_t> resumed;
+	for (uint32_t k : walked)
+		if (resumed.empty() || k > resumed.back())
+			resumed.push_back(k);
+	std::vector<uint32_t> expect_resumed = before_restart;
+	for (uint32_t i : final_set)
+		if (i > vanished)
+			expect_resumed.push_back(i);
+	EXPECT_EQ(resumed, expect_resumed) << "the keys up to the vanished one, then the larger ones of now";
+	std::set<uint32_t> got(resumed.begin(), resumed.end());
 	for (uint32_t i : initial) {
 		if (deleted_unvisited.count(i))
 			continue;

@@ -108,7 +108,9 @@ struct Entry {
 
 // One interface, or every netdev walked the proposal's way: get_next_key, then lookup of that
 // key, fn(entry) for each as it comes (a walk's lookups are answered from one snapshot of the
-// namespace: ctlmap.hpp). A netdev that vanished between its key and its lookup is skipped.
+// namespace: ctlmap.hpp). A netdev that vanished between its key and its lookup is skipped; the
+// next get_next_key from its key then starts over from the first ifindex (ctlmap.hpp), and the
+// keys up to the last one handled are passed over: each netdev at most once, ascending.
 template <class Fn>
 void for_each_entry(ctl::ControlMap &m, const CtlOpts &o, Fn &&fn)
 {
@@ -120,7 +122,7 @@ void for_each_entry(ctl::ControlMap &m, const CtlOpts &o, Fn &&fn)
 		fn(Entry{k, ifname_of(k), std::move(*v)});
 		return;
 	}
-	uint32_t key = 0, next = 0;
+	uint32_t key = 0, next = 0, last = 0; // ifindexes start at 1
 	const uint32_t *cur = nullptr;
 	for (;;) {
 		auto st = m.get_next_key(cur, &next);
@@ -130,6 +132,9 @@ void for_each_entry(ctl::ControlMap &m, const CtlOpts &o, Fn &&fn)
 			die(st.error());
 		key = next;
 		cur = &key;
+		if (key <= last)
+			continue; // the walk started over: handled already
+		last = key;
 		auto v = m.lookup(key);
 		if (!v && v.error().err == ENOENT)
 			continue;

@@ -13,6 +13,7 @@
 //   XDP_MD    rx_md_features   kernel only before 6.8: the module reads xdp_metadata_ops (6.3+),
 //                              netdev genl reports xdp-rx-metadata-features from 6.8
 //
+// Both answer get_next_key of a key no netdev has with the first key and of the last with ENOENT.
 // Also `xdpctl ctl` names the backend that answered. Runs in the lane (kmod_agree_test), where
 // the module is loaded; its absence there is a failure.
 #include <linux/if_link.h>
@@ -95,7 +96,22 @@ TEST_F(CtlAgree, BothBackendsAnswerTheSameOnTheSameDevices)
 		ASSERT_TRUE(k) << k.error().message();
 		auto keys = walk(*u);
 		EXPECT_EQ(walk(*k), keys) << "the same netdevs in the same order";
-		EXPECT_EQ(keys.size(), 8u) << "lo, four veths, three control netdevs";
+		ASSERT_EQ(keys.size(), 8u) << "lo, four veths, three control netdevs";
+		// the same answer to a key no netdev has (both start over) and to the last key (ENOENT)
+		for (uint32_t missing : {keys.back() + 1000, 0u}) {
+			uint32_t un = 0, kn = 0;
+			auto us = u->get_next_key(&missing, &un);
+			auto ks = k->get_next_key(&missing, &kn);
+			ASSERT_TRUE(us && ks) << "get_next_key from ifindex " << missing << " that no netdev has";
+			EXPECT_EQ(un, keys.front()) << "user space starts over from " << missing;
+			EXPECT_EQ(kn, keys.front()) << "the module starts over from " << missing;
+		}
+		uint32_t un = 0, kn = 0;
+		auto ue = u->get_next_key(&keys.back(), &un), ke = k->get_next_key(&keys.back(), &kn);
+		ASSERT_FALSE(ue) << "user space: nothing after the last key, got " << un;
+		ASSERT_FALSE(ke) << "the module: nothing after the last key, got " << kn;
+		EXPECT_EQ(ue.error().err, ENOENT) << ue.error().message();
+		EXPECT_EQ(ke.error().err, ENOENT) << ke.error().message();
 
 		for (uint32_t ifindex : keys) {
 			char name[IF_NAMESIZE] = {};

@@ -10,21 +10,29 @@
 //   }
 //
 // Keys are ifindexes of the calling thread's network namespace (taken when the map is created).
-// get_next_key walks them in ascending order. When the current key vanished mid-walk the walk
-// continues with the next larger ifindex, as iteration over a hash map continues past a deleted
-// key; a device created during the walk is returned when its ifindex is larger than the current
-// key (new devices get increasing ifindexes); every key returned existed when it was returned.
+// get_next_key walks them in ascending order: from no key the smallest, from a key the next
+// larger one that exists now, after the largest ENOENT. A key no netdev has (0, never used, or
+// deleted after the walk returned it) starts the walk over from the smallest ifindex, as from no
+// key: that is what the kernel's hash and array maps, which a control map is created as, do with
+// a key they do not hold (htab_map_get_next_key() goes to find_first_elem, array_map_get_next_key()
+// returns 0), and walkers written for them (bpftool map dump) get the answers they know. They see
+// the devices before a vanished key twice, none skipped: a key not larger than the previous one
+// is such a restart, and a walker that wants each device once skips those keys (xdpctl ctl
+// does). Devices deleted and created without pause can keep a walk going, as on a hash map. A
+// device created during the walk is returned when its ifindex is larger than the current key (new
+// devices get increasing ifindexes); every key returned existed when it was returned.
 //
 // Freshness: the kernel backend asks the module at every operation. The user-space backend
-// answers a walk from one snapshot: get_next_key from no key takes it (one dump per netlink
-// family, not one request per device), and the first lookup of each key during that walk comes
+// answers a walk from one snapshot: get_next_key from no key, or from one no netdev has (a
+// restart), takes it (one dump per netlink family, not one request per device), and the first lookup of each key during that walk comes
 // from it, if the device still exists under the same name. A lookup outside a walk (after
 // get_next_key returned ENOENT), of a key the snapshot does not have, a second lookup of the
 // same key, a lookup once the snapshot is over a second old or after an update asks the
 // kernel. So each walk sees the counters as of its start, and a lookup is never older than that.
 //
 // Errors (Error::err, positive errno), nothing changed on any of them:
-//   ENOENT      no netdev has that ifindex; get_next_key: no key after this one
+//   ENOENT      no netdev has that ifindex; get_next_key: no netdev after this one (never for a
+//               key no netdev has: that one starts over)
 //   EINVAL      unknown control type or command, key or value of the wrong size, value.ifindex
 //               neither 0 nor the key, update on the read-only XDP_STATS, a count over the maximum
 //   EOPNOTSUPP  the driver refuses what was asked (ring sizes on veth, channels it does not have)

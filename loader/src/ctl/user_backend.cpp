@@ -18,7 +18,8 @@
 // walk, of a key not in the snapshot (a device created after it), a second lookup of the same
 // key in the walk, any lookup once the snapshot is older than kSnapshotMaxAge, or after an
 // update on this map. The walk ends when get_next_key returns ENOENT, after one more listing of
-// the namespace's ifindexes for devices created during the walk. The per-action counters
+// the namespace's ifindexes for devices created during the walk; a key no netdev has any more
+// starts it over with a new snapshot (get_next_key, as the module). The per-action counters
 // of xdpctl's programs are read from their maps at every lookup, snapshot or not; ethtool rings,
 // channels and features (XDP_ATTR) are asked per device.
 #include <bpf/bpf.h>
@@ -29,6 +30,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -105,8 +107,18 @@ public:
 
 	std::string_view name() const override { return "user-space (netlink + pinned maps)"; }
 
+	// As the module's ctl_map_get_next_key() (kmod/bpf_ctlmap.c, which says why): the next larger
+	// ifindex that exists now, and a key no netdev has now starts over, as from no key (with a
+	// new snapshot: the walk begins again).
 	Status get_next_key(const uint32_t *key, uint32_t *next) override
 	{
+		if (key) {
+			auto known = exists(*key);
+			if (!known)
+				return std::unexpected(known.error());
+			if (!*known)
+				key = nullptr;
+		}
 		if (!key || !walk_) {
 			if (auto st = take_snapshot(); !st)
 				return st;
@@ -185,6 +197,19 @@ private:
 		if (ioctl(sock_.get(), SIOCGIFNAME, &ifr) < 0)
 			return fail(errno, "SIOCGIFNAME", ifobj(ifindex));
 		return std::string(ifr.ifr_name, strnlen(ifr.ifr_name, sizeof(ifr.ifr_name)));
+	}
+
+	// Whether a netdev has this ifindex now (a key of get_next_key).
+	Result<bool> exists(uint32_t ifindex)
+	{
+		if (ifindex == 0 || ifindex > INT_MAX)
+			return false;
+		auto name = ifname(ifindex);
+		if (name)
+			return true;
+		if (name.error().err == ENODEV)
+			return false;
+		return std::unexpected(name.error());
 	}
 
 	// The snapshot's entry for a lookup of ifindex, when the freshness rule lets it answer.
