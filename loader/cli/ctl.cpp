@@ -74,14 +74,14 @@ ctl::ControlMap open_map(uint32_t type, const CtlOpts &o)
 	return std::move(*m);
 }
 
-// XDP_STATS from the user-space backend: its per-action counters come from xdpctl's pins, which
-// are root-only, and program ids turn into fds only with CAP_SYS_ADMIN. Without them the dump
-// would lack xdp_actions and still exit 0: refused instead, with the line every verb gives
-// (privileges.hpp), before anything is printed.
-void require_stats_privileges(const ctl::ControlMap &m)
+// XDP_STATS from either backend needs root with CAP_SYS_ADMIN. The user-space backend's per-action
+// counters come from xdpctl's pins, which are root-only, and program ids turn into fds only with
+// CAP_SYS_ADMIN: without them the dump would lack xdp_actions and still exit 0. The kernel
+// backend's control maps are device maps (map_ifindex), which the kernel creates only for
+// CAP_SYS_ADMIN. So it is refused with the line every verb gives (privileges.hpp) before a backend
+// is opened or anything is printed, whichever backend would answer.
+void require_stats_privileges()
 {
-	if (!m.backend_name().starts_with("user-space"))
-		return;
 	if (auto st = require_privileges("ctl stats", kReadCaps); !st)
 		die(st.error());
 }
@@ -233,9 +233,9 @@ std::string indent(const std::string &text, size_t n)
 // complete.
 void dump(uint32_t type, const CtlOpts &o, const Globals &g)
 {
-	auto m = open_map(type, o);
 	if (type == BPF_CTRL_XDP_STATS)
-		require_stats_privileges(m);
+		require_stats_privileges();
+	auto m = open_map(type, o);
 	if (!o.ifname.empty())
 		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	if (g.json) {
@@ -306,8 +306,8 @@ void flatten(const json &j, const std::string &prefix, std::vector<std::pair<std
 
 void stats_rates(const CtlOpts &o, const Globals &g)
 {
+	require_stats_privileges();
 	auto m = open_map(BPF_CTRL_XDP_STATS, o);
-	require_stats_privileges(m);
 	if (!o.ifname.empty())
 		ifindex_of(o.ifname); // an unknown name fails before anything is printed
 	auto as_json = [&] {

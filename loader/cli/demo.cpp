@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "xdpctl/demo.hpp"
+#include "xdpctl/privileges.hpp"
 
 namespace cli {
 
@@ -83,6 +84,10 @@ nlohmann::json report_json(const xdpctl::demo::Report &r)
 
 int run(const xdpctl::demo::Options &base, const Globals &g)
 {
+	// namespaces, veths, programs and devmaps: what load needs, asked before the banner, so a
+	// refusal is the one line every verb gives and no namespace is tried (privileges.hpp)
+	if (auto st = xdpctl::require_privileges("demo", xdpctl::kLoadCaps); !st)
+		return runtime_error(g, "demo", st.error());
 	struct sigaction sa {};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, nullptr);

@@ -22,10 +22,10 @@ enum Cap : unsigned {
 };
 
 // What each verb needs besides root.
-inline constexpr unsigned kLoadCaps = kCapBpf | kCapNetAdmin | kCapSysAdmin;    // load, ctl setup-md
+inline constexpr unsigned kLoadCaps = kCapBpf | kCapNetAdmin | kCapSysAdmin;    // load, repair, demo, ctl setup-md
 inline constexpr unsigned kUnloadCaps = kCapNetAdmin | kCapSysAdmin;            // unload
 inline constexpr unsigned kDevmapCaps = kCapBpf | kCapNetAdmin | kCapSysAdmin;  // redirect/broadcast/multicast
-inline constexpr unsigned kReadCaps = kCapSysAdmin; // status, stats, monitor show, ctl stats (user-space backend)
+inline constexpr unsigned kReadCaps = kCapSysAdmin; // status, stats, monitor show, diff, export, ctl stats
 inline constexpr unsigned kMonitorCaps = kCapBpf | kCapPerfmon;                 // monitor start
 inline constexpr unsigned kMonitorStopCaps = 0;                                 // monitor stop: root only
 
