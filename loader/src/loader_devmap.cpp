@@ -555,11 +555,17 @@ std::vector<const char *> c_names(const std::vector<std::string> &v)
 	return out;
 }
 
-// A group's name as a user reads it ("bcast": the broadcast group, "mcast2": multicast group 2).
+} // namespace
+
+namespace detail {
 std::string group_title(const std::string &group)
 {
 	return group == "bcast" ? "the broadcast group" : "multicast group " + group.substr(5);
 }
+} // namespace detail
+
+namespace {
+using detail::group_title;
 
 Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded, std::vector<Detached> *notes)
 {

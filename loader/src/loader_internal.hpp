@@ -94,6 +94,10 @@ struct Entry {
 // when the change is the caller's own (a del making the devmaps match its record).
 [[nodiscard]] Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded,
 				       std::vector<Detached> *notes = nullptr);
+// A group of the record as a user reads it ("bcast": "the broadcast group", "mcast2": "multicast
+// group 2").
+[[nodiscard]] std::string group_title(const std::string &group);
+
 // Hands notes to the convergence observer (set_convergence_observer), for the verbs whose
 // result does not carry them.
 void report_convergence(const std::vector<Detached> &notes);
