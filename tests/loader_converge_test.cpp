@@ -877,6 +877,20 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 			 EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "no pins left";
 		 }},
 		{"redirect add", "load xdp_redirect c0 c1 c2", "redirect add c0 c3", [&] { twins("tx_port", "tx_port_hash", 1); }},
+		// killed between the record (c3 and the rules from and to it gone) and the kernel: the
+		// rerun's converge detaches c3 and deletes the entries, its unload finds nothing to do
+		{"unload of a redirect port", "load xdp_redirect" + all_ifs + ";redirect add c0 c3;redirect add c3 c1;redirect add c1 c2",
+		 "unload c3", [&] {
+			 EXPECT_EQ(ip_link_prog("c3"), 0u);
+			 twins("tx_port", "tx_port_hash", 1);
+			 const auto c1 = static_cast<uint32_t>(ifindex_of("c1")), c2 = static_cast<uint32_t>(ifindex_of("c2"));
+			 EXPECT_EQ(devmaps()["tx_port"], (std::map<uint32_t, uint32_t>{{c1, c2}})) << "c1 -> c2 kept, nothing from or to c3";
+			 auto rec = record();
+			 ASSERT_TRUE(rec) << "the record stays (c0-c2 are loaded)";
+			 ASSERT_EQ(rec->rules.size(), 1u);
+			 EXPECT_EQ(rec->rules[0].in_name + " -> " + rec->rules[0].out_name, "c1 -> c2");
+			 EXPECT_EQ(rec->find_if(ifindex_of("c3")), nullptr) << "c3 left the record";
+		 }},
 		{"redirect del", "load xdp_redirect c0 c1 c2;redirect add c0 c3;redirect add c1 c2;redirect add c2 c3",
 		 "redirect del c0 c1 c2", [&] { twins("tx_port", "tx_port_hash", 0); }},
 		{"broadcast add", "load xdp_broadcast c0", "broadcast add" + all_ifs,
