@@ -72,14 +72,14 @@ void register_unload(CLI::App &app, Globals &g)
 			"line each)");
 	sub->add_flag("-a,--all", a->all,
 		      "every interface xdpctl loaded in this namespace (also removed ones), with every rule and port; a "
-		      "running tracepoint monitor is left running (said)");
+		      "running tracepoint monitor is left running (said) unless --monitor");
 	sub->add_flag("--monitor", a->monitor, "with --all: also stop the tracepoint monitor (as xdpctl monitor stop)");
 	add_common_flags(*sub, g);
 	sub->footer("Unloading an interface removes, in the same step, every redirect rule with it as ingress or "
 		    "egress and its broadcast and multicast ports, and prints each (`removed redirect a0 -> a1 (a1 was "
 		    "unloaded)`, `removed a1 from the broadcast group (a1 was unloaded)`; -j: state \"removed\"): no "
 		    "rule is left sending to an interface whose program is gone. An interface without a program of "
-		    "xdpctl keeps its rules and ports (xdpctl redirect del, broadcast del remove them).\n\n"
+		    "xdpctl keeps its rules and ports (xdpctl redirect del and broadcast/multicast del remove them).\n"
 		    "Example: xdpctl unload veth0\n         xdpctl unload --all --monitor");
 	sub->callback([a, &g] { g.exit_code = run(*a, g); });
 }
