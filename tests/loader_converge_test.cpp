@@ -520,10 +520,14 @@ TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
 	// frames from p2's peer still leave through p1x (p2 -> p1x)
 	EXPECT_EQ(arrive("p2p", "p1p", 6), 5u) << "p2 -> p1x forwards after the rename";
 
-	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program
+	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program; the rules from
+	// and to it go with it, named as the record follows them (issue 16)
 	auto un = x("unload p1x");
 	EXPECT_EQ(un.rc, 0) << un.err;
-	EXPECT_EQ(un.out, "unloaded xdp_redirect_devmap from p1x\n");
+	EXPECT_EQ(un.out, "unloaded xdp_redirect_devmap from p1x\n"
+			  "removed redirect p1x -> p2 (p1x was unloaded)\n"
+			  "removed redirect p2 -> p1x (p1x was unloaded)\n");
+	EXPECT_TRUE(devmaps()["tx_port"].empty()) << "no rule names p1x";
 	EXPECT_EQ(ip_link_prog("p1x"), 0u) << "detached";
 	EXPECT_NE(ip_link_prog("p2"), 0u) << "p2 untouched";
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir() + "/if" + std::to_string(p1.ifindex))) << "p1x's pins gone";

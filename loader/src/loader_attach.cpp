@@ -1108,6 +1108,11 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 
 Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 {
+	return detail::unload_interfaces(interfaces, false);
+}
+
+Result<std::vector<Detached>> detail::unload_interfaces(const std::vector<std::string> &interfaces, bool keep_entries)
+{
 	if (auto st = require_privileges("unload", kUnloadCaps); !st)
 		return std::unexpected(st.error());
 	auto l = current_layout();
@@ -1168,7 +1173,13 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 			unloaded.insert(d.ifindex);
 		std::erase_if(s->st.interfaces, [&](const auto &i) { return i.ifindex == d.ifindex; });
 	}
-	auto removed = drop_entries_of(s->st, unloaded);
+	std::vector<Detached> removed;
+	if (!keep_entries) {
+		removed = drop_entries_of(s->st, unloaded);
+	} else if (s->st.interfaces.empty()) { // the shared maps go with the last interface, and their entries
+		s->st.rules.clear();
+		s->st.ports.clear();
+	}
 	// one intent: a command killed after this write is finished by the next one (its converge
 	// detaches what the record no longer has and deletes the entries no rule or port records)
 	if (auto st = write_state(*l, s->st); !st)

@@ -78,6 +78,13 @@ struct Session {
 // namespace, the shared maps, the record and the directory removed.
 [[nodiscard]] Status settle_state(Session &s);
 
+// unload() (loader.hpp), and, keep_entries true, without dropping the redirect rules and group
+// ports that name the interfaces (they go only with the last interface, with the shared maps):
+// for apply, whose file says which entries stay, and whose reattach (unload, load) of an
+// interface keeps its entries.
+[[nodiscard]] Result<std::vector<Detached>> unload_interfaces(const std::vector<std::string> &interfaces,
+							      bool keep_entries);
+
 // The entries of a devmap, by key (a DEVMAP's empty slots left out).
 struct Entry {
 	uint32_t key;
