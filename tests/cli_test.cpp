@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include <bpf/bpf.h>
@@ -24,6 +25,7 @@
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
 #include "cli_json.hpp"
+#include "kernel.hpp"
 #include "spawn.hpp"
 #include "xdp_attach.hpp"
 #include "xdpctl_fixture.hpp"
@@ -31,6 +33,7 @@
 #include "xdpctl/fd.hpp"
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/state.hpp"
+#include "xdpctl/status.hpp"
 
 using namespace xt;
 
@@ -549,4 +552,146 @@ TEST_F(CliDevmapReplace, ReplaceSaysWhetherSomethingWasReplaced)
 	ASSERT_EQ(r.rc, 0) << r.err;
 	each_line(r.out, "added tx_port", ": rp0 -> rp1");
 	EXPECT_EQ(r.out.find("--replace"), std::string::npos) << "no --replace, no word of it: " << r.out;
+}
+
+class CliUnloadRules : public XdpctlNetnsTest {
+protected:
+	// A devmap of this namespace as the library reads it (status.hpp): key -> egress ifindex
+	// (empty when it is not pinned).
+	std::map<uint32_t, uint32_t> devmap(const std::string &name) const
+	{
+		std::map<uint32_t, uint32_t> out;
+		auto l = xdpctl::current_layout();
+		if (!l) {
+			ADD_FAILURE() << l.error().message();
+			return out;
+		}
+		auto dm = xdpctl::devmaps_status(*l);
+		if (!dm) {
+			ADD_FAILURE() << dm.error().message();
+			return out;
+		}
+		for (const auto &d : *dm)
+			if (d.name == name)
+				for (const auto &e : d.entries)
+					out[e.key] = e.ifindex;
+		return out;
+	}
+	// The record's redirect rules ("IN -> OUT") and group ports ("GROUP NAME"), in its order.
+	std::vector<std::string> recorded() const
+	{
+		std::vector<std::string> out;
+		auto l = xdpctl::current_layout();
+		if (!l) {
+			ADD_FAILURE() << l.error().message();
+			return out;
+		}
+		auto rec = xdpctl::read_state(*l);
+		if (!rec || !*rec) {
+			ADD_FAILURE() << "no record: " << (rec ? "none pinned" : rec.error().message());
+			return out;
+		}
+		for (const auto &r : (*rec)->rules)
+			out.push_back(r.in_name + " -> " + r.out_name);
+		for (const auto &p : (*rec)->ports)
+			out.push_back(p.group + " " + p.name);
+		return out;
+	}
+};
+
+// `unload` of an interface that redirect rules name (issue 16): the rules with it as egress or as
+// ingress go in the same command, one line each, so that no rule is left sending to an interface
+// whose program is gone; a rule between other interfaces stays. The devmaps (read through the
+// library), `status` and the record agree; with -j each removal is an object of state "removed".
+// An interface without a program of xdpctl keeps the rules that name it (host only: no kernel
+// decides that).
+TEST_F(CliUnloadRules, UnloadOfAnEgressPortRemovesTheRulesToIt)
+{
+	auto a = add_veth("ua0", "ua1");
+	auto b = add_veth("ub0", "ub1");
+	ASSERT_EQ(xdpctl("load xdp_redirect ua0 ua1 ub0").rc, 0);
+	// every egress port's peer runs XDP: ready targets, no GRO turned on
+	for (const char *cmd : {"redirect add ua0 ua1", "redirect add ua1 ua0", "redirect add ub0 ua0"})
+		ASSERT_EQ(xdpctl(cmd).rc, 0) << cmd;
+
+	auto r = xdpctl("unload ua1");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "unloaded xdp_redirect_devmap from ua1\n"
+			 "removed redirect ua0 -> ua1 (ua1 was unloaded)\n"
+			 "removed redirect ua1 -> ua0 (ua1 was unloaded)\n");
+	EXPECT_EQ(r.err, "");
+	const std::map<uint32_t, uint32_t> kept{{static_cast<uint32_t>(b.ifindex), static_cast<uint32_t>(a.ifindex)}};
+	for (const char *m : {"tx_port", "tx_port_hash"})
+		EXPECT_EQ(devmap(m), kept) << m << ": no key ua0 or ua1, ub0 -> ua0 kept";
+	auto st = xdpctl("status -j");
+	ASSERT_EQ(st.rc, 0) << st.err;
+	const auto j = nlohmann::json::parse(st.out, nullptr, false);
+	ASSERT_TRUE(j.is_object()) << st.out;
+	int maps = 0;
+	for (const auto &d : j.at("devmaps")) {
+		if (d.at("name") != "tx_port" && d.at("name") != "tx_port_hash")
+			continue;
+		maps++;
+		ASSERT_EQ(d.at("entries").size(), 1u) << "status lists the one rule left: " << st.out;
+		EXPECT_EQ(d.at("entries")[0].at("key"), b.ifindex) << st.out;
+		EXPECT_EQ(d.at("entries")[0].at("ifname"), "ua0") << st.out;
+	}
+	EXPECT_EQ(maps, 2) << st.out;
+	EXPECT_EQ(recorded(), std::vector<std::string>{"ub0 -> ua0"});
+
+	r = xdpctl("unload ua0 -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false),
+		  nlohmann::json::array({nlohmann::json::object({{"ifname", "ua0"},
+								 {"ifindex", a.ifindex},
+								 {"prog", "xdp_redirect_devmap"},
+								 {"state", "unloaded"}}),
+					 nlohmann::json::object({{"ifname", "ub0"},
+								 {"ifindex", b.ifindex},
+								 {"prog", ""},
+								 {"state", "removed"},
+								 {"detail", "removed redirect ub0 -> ua0 (ua0 was unloaded)"}})}))
+	    << r.out;
+	EXPECT_EQ(r.err, "");
+	for (const char *m : {"tx_port", "tx_port_hash"})
+		EXPECT_EQ(devmap(m), (std::map<uint32_t, uint32_t>{})) << m << ": no rule left";
+	EXPECT_EQ(recorded(), std::vector<std::string>{});
+
+	if (in_lane()) {
+		lane_left_to_host(2, "runs (an interface without a program keeps its rules)");
+		return;
+	}
+	ASSERT_EQ(xdpctl("redirect add ub0 ub1").rc, 0);
+	r = xdpctl("unload ub1");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "ub1: no program of xdpctl; nothing to unload\n");
+	const std::map<uint32_t, uint32_t> to_ub1{{static_cast<uint32_t>(b.ifindex), static_cast<uint32_t>(b.peer_ifindex)}};
+	EXPECT_EQ(devmap("tx_port"), to_ub1) << "nothing was unloaded from ub1: its rule stays";
+	EXPECT_EQ(recorded(), std::vector<std::string>{"ub0 -> ub1"});
+}
+
+// `unload` of a broadcast and multicast port (issue 16): the interface leaves every group it is a
+// port of, in the same command, one line each; the other ports stay. Devmaps (through the
+// library) and the record agree.
+TEST_F(CliUnloadRules, UnloadOfAGroupPortRemovesItFromItsGroups)
+{
+	auto g = add_veth("ga0", "ga1");
+	add_veth("gm0", "gm1");
+	ASSERT_EQ(xdpctl("load xdp_broadcast ga0 ga1").rc, 0);
+	ASSERT_EQ(xdpctl("load xdp_multicast gm0").rc, 0);
+	// ga0 and ga1 are each other's peers, both run XDP: ready ports
+	ASSERT_EQ(xdpctl("broadcast add ga0 ga1").rc, 0);
+	ASSERT_EQ(xdpctl("multicast add 1 ga1").rc, 0);
+
+	auto r = xdpctl("unload ga1");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "unloaded xdp_broadcast_devmap from ga1\n"
+			 "removed ga1 from the broadcast group (ga1 was unloaded)\n"
+			 "removed ga1 from multicast group 1 (ga1 was unloaded)\n");
+	EXPECT_EQ(r.err, "");
+	const auto ga0 = static_cast<uint32_t>(g.ifindex);
+	EXPECT_EQ(devmap("bcast_ports"), (std::map<uint32_t, uint32_t>{{0, ga0}})) << "ga0 alone, in slot 0";
+	EXPECT_EQ(devmap("bcast_ports_hash"), (std::map<uint32_t, uint32_t>{{ga0, ga0}}));
+	EXPECT_EQ(devmap("mcast_group1"), (std::map<uint32_t, uint32_t>{})) << "ga1 was its only port";
+	EXPECT_EQ(recorded(), std::vector<std::string>{"bcast ga0"});
 }

@@ -527,10 +527,14 @@ TEST_F(LoaderConverge, RenamedInterfaceKeepsItsRulesAndIdentity)
 	// frames from p2's peer still leave through p1x (p2 -> p1x)
 	EXPECT_EQ(arrive("p2p", "p1p", 6), 5u) << "p2 -> p1x forwards after the rename";
 
-	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program
+	// 14-3: unload by the new name unloads it (and says so); p2 keeps its program; the rules from
+	// and to it go with it, named as the record follows them (issue 16)
 	auto un = x("unload p1x");
 	EXPECT_EQ(un.rc, 0) << un.err;
-	EXPECT_EQ(un.out, "unloaded xdp_redirect_devmap from p1x\n");
+	EXPECT_EQ(un.out, "unloaded xdp_redirect_devmap from p1x\n"
+			  "removed redirect p1x -> p2 (p1x was unloaded)\n"
+			  "removed redirect p2 -> p1x (p1x was unloaded)\n");
+	EXPECT_TRUE(devmaps()["tx_port"].empty()) << "no rule names p1x";
 	EXPECT_EQ(ip_link_prog("p1x"), 0u) << "detached";
 	EXPECT_NE(ip_link_prog("p2"), 0u) << "p2 untouched";
 	EXPECT_FALSE(xdpctl::path_exists(ns_dir() + "/if" + std::to_string(p1.ifindex))) << "p1x's pins gone";
@@ -895,6 +899,20 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 			 EXPECT_FALSE(xdpctl::path_exists(ns_dir())) << "no pins left";
 		 }},
 		{"redirect add", "load xdp_redirect c0 c1 c2", "redirect add c0 c3", [&] { twins("tx_port", "tx_port_hash", 1); }},
+		// killed between the record (c3 and the rules from and to it gone) and the kernel: the
+		// rerun's converge detaches c3 and deletes the entries, its unload finds nothing to do
+		{"unload of a redirect port", "load xdp_redirect" + all_ifs + ";redirect add c0 c3;redirect add c3 c1;redirect add c1 c2",
+		 "unload c3", [&] {
+			 EXPECT_EQ(ip_link_prog("c3"), 0u);
+			 twins("tx_port", "tx_port_hash", 1);
+			 const auto c1 = static_cast<uint32_t>(ifindex_of("c1")), c2 = static_cast<uint32_t>(ifindex_of("c2"));
+			 EXPECT_EQ(devmaps()["tx_port"], (std::map<uint32_t, uint32_t>{{c1, c2}})) << "c1 -> c2 kept, nothing from or to c3";
+			 auto rec = record();
+			 ASSERT_TRUE(rec) << "the record stays (c0-c2 are loaded)";
+			 ASSERT_EQ(rec->rules.size(), 1u);
+			 EXPECT_EQ(rec->rules[0].in_name + " -> " + rec->rules[0].out_name, "c1 -> c2");
+			 EXPECT_EQ(rec->find_if(ifindex_of("c3")), nullptr) << "c3 left the record";
+		 }},
 		{"redirect del", "load xdp_redirect c0 c1 c2;redirect add c0 c3;redirect add c1 c2;redirect add c2 c3",
 		 "redirect del c0 c1 c2", [&] { twins("tx_port", "tx_port_hash", 0); }},
 		{"broadcast add", "load xdp_broadcast c0", "broadcast add" + all_ifs,

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "bpffs_dir.hpp"
@@ -18,6 +19,7 @@
 #include "prog_run.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/fd.hpp"
+#include "xdpctl/netdev.hpp"
 #include "xdpctl/skeleton.hpp"
 
 using namespace xt;
@@ -307,4 +309,78 @@ TEST_F(MonitorCli, UnloadAllLeavesTheMonitorRunningAndSaysSo)
 	r = run_cmd(kBin + " unload --all");
 	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\n");
 	EXPECT_EQ(pins(), std::vector<std::string>{}) << "nothing left";
+}
+
+// `unload --all --monitor` also stops the monitor (issue 16), in `monitor stop`'s words after the
+// unload's lines: the interface's program detached, every pin gone, and the monitor's tracepoint
+// links with them (their ids no longer exist: nothing of it keeps counting). With -j the stop's
+// line goes to stderr (stdout is unload's list); with no monitor the stop says so; --monitor
+// without --all is a usage error (host only: user space) that changes nothing.
+TEST_F(MonitorCli, UnloadAllMonitorStopsTheMonitor)
+{
+	auto v = add_veth("um0", "um1");
+	ASSERT_GT(v.ifindex, 0) << "veth";
+	ASSERT_EQ(sh(kBin + " load xdp_pass um0"), 0);
+	ASSERT_EQ(sh(kBin + " monitor start"), 0);
+	auto monitor_links = [&] {
+		std::vector<uint32_t> ids;
+		for (const auto &p : pins())
+			if (p.find("/monitor/link_") != std::string::npos) {
+				xdpctl::Fd fd(bpf_obj_get((fs_->root() + "/" + p).c_str()));
+				bpf_link_info info{};
+				uint32_t len = sizeof(info);
+				if (fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0)
+					ids.push_back(info.id);
+			}
+		return ids;
+	};
+	const auto links = monitor_links();
+	ASSERT_FALSE(links.empty()) << "the monitor's links are pinned";
+	auto att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att && att->prog_id) << "xdp_pass runs on um0";
+
+	if (!in_lane()) {
+		const auto before = pins();
+		auto u = run_cmd(kBin + " unload um0 --monitor");
+		EXPECT_EQ(u.rc, 2) << u.err;
+		EXPECT_EQ(u.err, "xdpctl unload: --monitor goes with --all (the monitor is the namespace's, not an "
+				 "interface's); see xdpctl unload --help\n");
+		EXPECT_TRUE(u.out.empty()) << u.out;
+		EXPECT_EQ(pins(), before) << "nothing changed";
+	} else {
+		lane_left_to_host(1, "run (--monitor without --all: a usage error)");
+	}
+
+	auto r = run_cmd(kBin + " unload --all --monitor");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "unloaded xdp_pass_prog from um0\nmonitor stopped\n");
+	EXPECT_EQ(r.err, "");
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "no pin of the interface or the monitor left";
+	att = xdpctl::xdp_attachment(v.ifindex);
+	ASSERT_TRUE(att);
+	EXPECT_EQ(att->prog_id, 0u) << "um0 runs no program";
+	// the last reference of an unpinned link is dropped from an RCU callback: its id goes shortly after
+	for (uint32_t id : links) {
+		bool gone = false;
+		for (int i = 0; i < 500 && !gone; i++) {
+			xdpctl::Fd fd(bpf_link_get_fd_by_id(id));
+			gone = !fd && errno == ENOENT;
+			if (!gone)
+				usleep(10 * 1000);
+		}
+		EXPECT_TRUE(gone) << "the monitor's link " << id << " is gone";
+	}
+	if (in_lane()) {
+		lane_left_to_host(2, "runs (the -j form and the stop with no monitor)");
+		return;
+	}
+	ASSERT_EQ(sh(kBin + " monitor start"), 0);
+	r = run_cmd(kBin + " unload --all --monitor -j");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(json::parse(r.out, nullptr, false), json::array()) << "stdout is unload's list: " << r.out;
+	EXPECT_EQ(r.err, "xdpctl: monitor stopped\n");
+	EXPECT_EQ(pins(), std::vector<std::string>{}) << "the monitor's pins removed";
+	r = run_cmd(kBin + " unload --all --monitor");
+	EXPECT_EQ(r.rc, 0) << r.err;
+	EXPECT_EQ(r.out, "nothing loaded by xdpctl in this namespace\nmonitor not running: nothing to stop\n");
 }

@@ -27,6 +27,8 @@ inline const char *to_string(xdpctl::DetachState s)
 		return "entry";
 	case xdpctl::DetachState::Leftover:
 		return "leftover";
+	case xdpctl::DetachState::Removed:
+		return "removed";
 	}
 	return "?";
 }
@@ -54,6 +56,7 @@ inline std::string detached_line(const xdpctl::Detached &d)
 	case xdpctl::DetachState::Entry:
 		return "finished: " + d.detail;
 	case xdpctl::DetachState::Leftover:
+	case xdpctl::DetachState::Removed:
 		return d.detail;
 	}
 	return "?";

@@ -774,6 +774,8 @@ Status run_step(const Step &s, Txn &undo)
 {
 	switch (s.object) {
 	case StepObject::Interface: {
+		// the file says which rules and ports stay (they are steps of their own): its unloads keep
+		// the entries that name the interface, where `xdpctl unload` drops them
 		const std::string name = (s.if_to ? s.if_to : s.if_from)->name;
 		// the old program again, when xdpctl can name it (else the undo cannot bring it back)
 		auto reload = [from = s.if_from](bool replace) {
@@ -783,20 +785,20 @@ Status run_step(const Step &s, Txn &undo)
 		if (s.op == StepOp::Add) {
 			if (auto st = ok_of(load(load_request(*s.if_to, false))); !st)
 				return st;
-			undo.on_undo([name] { (void)unload({name}); });
+			undo.on_undo([name] { (void)detail::unload_interfaces({name}, true); });
 		} else if (s.op == StepOp::Remove) {
-			if (auto st = ok_of(unload({name})); !st)
+			if (auto st = ok_of(detail::unload_interfaces({name}, true)); !st)
 				return st;
 			undo.on_undo([reload] { reload(false); });
 		} else if (s.reattach) {
-			if (auto st = ok_of(unload({name})); !st)
+			if (auto st = ok_of(detail::unload_interfaces({name}, true)); !st)
 				return st;
 			if (auto st = ok_of(load(load_request(*s.if_to, false))); !st) {
 				reload(false);
 				return st;
 			}
 			undo.on_undo([name, reload] {
-				(void)unload({name});
+				(void)detail::unload_interfaces({name}, true);
 				reload(false);
 			});
 		} else {

@@ -358,6 +358,41 @@ void drop_leftovers(const Layout &l, const NetnsId &dead, const NetnsId &now, st
 				 std::to_string(now.cookie) + ")" + (what.empty() ? ": its record" : list)});
 }
 
+// unload's share of the record's devmap facts (issue 16: no rule left sending to, or from, an
+// interface whose program xdpctl removed): the redirect rules with an unloaded interface as
+// ingress or egress and the group ports of one are dropped from st, and, once st has no interface
+// left (the shared maps go with the last one), every rule and port. One Removed step each, saying
+// which and why; an interface without a program of xdpctl (not in unloaded) keeps its entries.
+std::vector<Detached> drop_entries_of(DesiredState &st, const std::set<int> &unloaded)
+{
+	const bool last = st.interfaces.empty();
+	const std::string no_interface_left = "no interface of xdpctl is left in this namespace: its shared maps go";
+	auto why = [&](std::initializer_list<std::pair<int, const std::string *>> named) -> std::optional<std::string> {
+		for (const auto &[idx, name] : named)
+			if (unloaded.contains(idx))
+				return *name + " was unloaded";
+		if (last)
+			return no_interface_left;
+		return std::nullopt;
+	};
+	std::vector<Detached> out;
+	std::erase_if(st.rules, [&](const RuleState &r) {
+		auto reason = why({{r.in_ifindex, &r.in_name}, {r.out_ifindex, &r.out_name}});
+		if (reason)
+			out.push_back({r.in_name, r.in_ifindex, "", DetachState::Removed,
+				       "removed redirect " + r.in_name + " -> " + r.out_name + " (" + *reason + ")"});
+		return reason.has_value();
+	});
+	std::erase_if(st.ports, [&](const PortState &p) {
+		auto reason = why({{p.ifindex, &p.name}});
+		if (reason)
+			out.push_back({p.name, p.ifindex, "", DetachState::Removed,
+				       "removed " + p.name + " from " + detail::group_title(p.group) + " (" + *reason + ")"});
+		return reason.has_value();
+	});
+	return out;
+}
+
 // ---- A command's session: the lock, the desired state, and the repair every command starts with ----
 
 using detail::Session;
@@ -1073,6 +1108,11 @@ Result<std::vector<Attached>> load(const LoadRequest &req)
 
 Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 {
+	return detail::unload_interfaces(interfaces, false);
+}
+
+Result<std::vector<Detached>> detail::unload_interfaces(const std::vector<std::string> &interfaces, bool keep_entries)
+{
 	if (auto st = require_privileges("unload", kUnloadCaps); !st)
 		return std::unexpected(st.error());
 	auto l = current_layout();
@@ -1127,12 +1167,21 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 	}
 	if (!s)
 		return out;
-	for (const auto &d : out)
+	std::set<int> unloaded;
+	for (const auto &d : out) {
+		if (d.state == DetachState::Unloaded)
+			unloaded.insert(d.ifindex);
 		std::erase_if(s->st.interfaces, [&](const auto &i) { return i.ifindex == d.ifindex; });
-	if (s->st.interfaces.empty()) {
+	}
+	std::vector<Detached> removed;
+	if (!keep_entries) {
+		removed = drop_entries_of(s->st, unloaded);
+	} else if (s->st.interfaces.empty()) { // the shared maps go with the last interface, and their entries
 		s->st.rules.clear();
 		s->st.ports.clear();
 	}
+	// one intent: a command killed after this write is finished by the next one (its converge
+	// detaches what the record no longer has and deletes the entries no rule or port records)
 	if (auto st = write_state(*l, s->st); !st)
 		return std::unexpected(st.error());
 	for (const auto &dir : foreign)
@@ -1142,6 +1191,7 @@ Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces)
 	if (auto st = finish_state(*s); !st)
 		return std::unexpected(st.error());
 	out.insert(out.begin(), s->notes.begin(), s->notes.end());
+	out.insert(out.end(), removed.begin(), removed.end());
 	return out;
 }
 

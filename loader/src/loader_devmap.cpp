@@ -555,11 +555,17 @@ std::vector<const char *> c_names(const std::vector<std::string> &v)
 	return out;
 }
 
-// A group's name as a user reads it ("bcast": the broadcast group, "mcast2": multicast group 2).
+} // namespace
+
+namespace detail {
 std::string group_title(const std::string &group)
 {
 	return group == "bcast" ? "the broadcast group" : "multicast group " + group.substr(5);
 }
+} // namespace detail
+
+namespace {
+using detail::group_title;
 
 Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded, std::vector<Detached> *notes)
 {
@@ -597,7 +603,7 @@ Status reconcile_rules(const Layout &l, DesiredState &s, bool recorded, std::vec
 				if (notes && dropped.insert(k).second)
 					notes->push_back({name_of(static_cast<int>(k)), static_cast<int>(k), "", DetachState::Entry,
 							  "removed the redirect rule of " + name_of(static_cast<int>(k)) +
-								  " (an interrupted redirect del)"});
+								  " (an interrupted redirect del or unload)"});
 		}
 	}
 	for (size_t i = 0; i < s.rules.size();) {
@@ -677,7 +683,7 @@ Status reconcile_group(const Layout &l, DesiredState &s, bool recorded, const st
 			if (notes && dropped.insert(v).second)
 				notes->push_back({name_of(static_cast<int>(v)), static_cast<int>(v), "", DetachState::Entry,
 						  "removed " + name_of(static_cast<int>(v)) + " from " + group_title(group) +
-							  " (an interrupted del)"});
+							  " (an interrupted del or unload)"});
 	}
 	for (size_t i = 0; i < s.ports.size();) {
 		auto &p = s.ports[i];

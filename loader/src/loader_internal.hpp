@@ -78,6 +78,13 @@ struct Session {
 // namespace, the shared maps, the record and the directory removed.
 [[nodiscard]] Status settle_state(Session &s);
 
+// unload() (loader.hpp), and, keep_entries true, without dropping the redirect rules and group
+// ports that name the interfaces (they go only with the last interface, with the shared maps):
+// for apply, whose file says which entries stay, and whose reattach (unload, load) of an
+// interface keeps its entries.
+[[nodiscard]] Result<std::vector<Detached>> unload_interfaces(const std::vector<std::string> &interfaces,
+							      bool keep_entries);
+
 // The entries of a devmap, by key (a DEVMAP's empty slots left out).
 struct Entry {
 	uint32_t key;
@@ -94,6 +101,10 @@ struct Entry {
 // when the change is the caller's own (a del making the devmaps match its record).
 [[nodiscard]] Status reconcile_devmaps(const Layout &l, DesiredState &s, bool recorded,
 				       std::vector<Detached> *notes = nullptr);
+// A group of the record as a user reads it ("bcast": "the broadcast group", "mcast2": "multicast
+// group 2").
+[[nodiscard]] std::string group_title(const std::string &group);
+
 // Hands notes to the convergence observer (set_convergence_observer), for the verbs whose
 // result does not carry them.
 void report_convergence(const std::vector<Detached> &notes);

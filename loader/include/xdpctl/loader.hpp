@@ -63,6 +63,7 @@ enum class DetachState {
 	Finished,  // a load or replace that was killed was finished: prog now runs on the interface
 	Entry,     // a devmap change that was killed was finished; detail says which entry and where
 	Leftover,  // pins a deleted namespace left under the inode this one reuses were removed; detail says what
+	Removed,   // unload: a redirect rule or group port naming an interface it unloaded went with it; detail says which
 };
 
 struct Detached {
@@ -84,7 +85,10 @@ void set_convergence_observer(std::function<void(const Detached &)> observer);
 // namespace directory go once no interface uses them. An interface without a program is fine
 // (NotLoaded); one that moved here with its link from another namespace is detached and its pins
 // there removed. Fails (changing nothing) if an interface is unknown or runs a program that is
-// not xdpctl's. The result starts with what the convergence found (Gone, Moved).
+// not xdpctl's. The redirect rules with an unloaded interface as ingress or egress and its group
+// ports go in the same intent (Removed, one each, after the interfaces; all of them once no
+// interface is left); an interface without a program (NotLoaded) keeps its rules and ports. The
+// result starts with what the convergence found (Gone, Moved).
 [[nodiscard]] Result<std::vector<Detached>> unload(const std::vector<std::string> &interfaces);
 // Every interface xdpctl loaded in this namespace, including ones that were removed meanwhile;
 // links that moved to another namespace stay there (reported Moved).
