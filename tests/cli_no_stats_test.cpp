@@ -200,30 +200,30 @@ TEST_F(CliNoStats, ReplaceWithNothingInPlaceLoadsAndSaysSo)
 }
 
 // A program whose object has no xdpctl_stats map (an object file of the user's; here the test-only
-// egress_ingress, which every lane kernel verifies) keeps no counters xdpctl can read: stats says
+// xdp_bare, which every lane kernel verifies) keeps no counters xdpctl can read: stats says
 // that, in one line, instead of "no longer attached"; without names such interfaces are left out
 // and named, as counters-off ones.
 TEST_F(CliNoStats, AProgramWithoutTheStatsMapIsNamedNotCalledDetached)
 {
 	add_veth("sm0", "sm1");
-	auto r = xdpctl("load " + kObjDir + "/egress_ingress.bpf.o sm0");
+	auto r = xdpctl("load " + kObjDir + "/xdp_bare.bpf.o sm0");
 	ASSERT_EQ(r.rc, 0) << r.err;
 	for (const char *args : {"stats sm0 -c 1 -i 0.05", "stats -c 1 -i 0.05"}) {
 		SCOPED_TRACE(args);
 		auto s = xdpctl(args);
 		EXPECT_EQ(s.rc, 1) << s.out;
 		EXPECT_EQ(s.err, std::string(args).starts_with("stats sm0")
-					 ? "xdpctl stats: interface sm0: its program egress_redirect keeps no xdpctl counters (its object "
+					 ? "xdpctl stats: interface sm0: its program xdp_bare keeps no xdpctl counters (its object "
 					   "has no xdpctl_stats map); the programs of the collection keep them (xdpctl load --list) "
 					   "(No data available)\n"
 					 : "xdpctl stats: interfaces: no program xdpctl attached keeps xdpctl counters (their objects "
-					   "have no xdpctl_stats map): sm0 (egress_redirect) (No data available)\n");
+					   "have no xdpctl_stats map): sm0 (xdp_bare) (No data available)\n");
 		EXPECT_TRUE(s.out.empty()) << s.out;
 	}
 	ASSERT_EQ(xdpctl("load xdp_pass sm1").rc, 0);
 	auto t = xdpctl("stats -c 1 -i 0.05");
 	ASSERT_EQ(t.rc, 0) << t.err;
-	EXPECT_NE(t.out.find("No xdpctl counters (no xdpctl_stats map in the object): sm0 (egress_redirect)\n"), std::string::npos)
+	EXPECT_NE(t.out.find("No xdpctl counters (no xdpctl_stats map in the object): sm0 (xdp_bare)\n"), std::string::npos)
 	    << t.out;
 	EXPECT_NE(t.out.find("Per-action rates of sm1 (xdp_pass_prog)"), std::string::npos) << "sm1 only: " << t.out;
 }
