@@ -958,6 +958,8 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 	};
 	// One trial: killed by `how`; returns whether the kill landed (false: the command finished).
 	int kills = 0;
+	std::map<std::string, std::pair<int, int>> per_case; // what -> kills at step boundaries, at random moments
+	bool random_phase = false;
 	auto trial = [&](const Case &c, const std::function<CmdResult()> &how) {
 		reset();
 		setup(c);
@@ -970,6 +972,7 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		}
 		EXPECT_EQ(rc, -SIGKILL) << "killed, not failed";
 		kills++;
+		(random_phase ? per_case[c.what].second : per_case[c.what].first)++;
 		expect_unlocked();
 		expect_status_true();
 		auto again = x(c.cmd);
@@ -1007,6 +1010,7 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 		EXPECT_GT(step, first_step) << "the command crosses step boundaries (a kill landed at step " << first_step << ")";
 	}
 	int step_kills = kills;
+	random_phase = true;
 
 	// random moments: a uniform delay over the command's own run time
 	std::mt19937 rng(12345);
@@ -1027,6 +1031,9 @@ TEST_F(LoaderConverge, KilledCommandsAreFinishedByRunningThemAgain)
 	reset();
 	RecordProperty("step_kills", step_kills);
 	RecordProperty("random_kills", kills - step_kills);
+	for (const auto &c : cases)
+		std::printf("[ crash    ] %-36s %3d at step boundaries, %3d at random moments\n", c.what,
+			    per_case[c.what].first, per_case[c.what].second);
 	std::printf("[ crash    ] %d kills at step boundaries, %d at random moments, all finished by a rerun\n", step_kills,
 		    kills - step_kills);
 	if ((!only || !*only) && !lane) {
