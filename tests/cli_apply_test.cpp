@@ -4,25 +4,29 @@
 // namespace, a changed program is swapped alone, a file that fails half way or is bad changes
 // nothing, patterns match what they should, multicast groups and MACs, real frames take a rule
 // apply wrote, reattaches (a lone one, whose unload empties the maps, undone whole; two, which
-// keep them), a half-pinned monitor finished, and a file that cannot be made leaves nothing.
+// keep them), a swap under traffic that loses no frame, a half-pinned monitor finished, and a file that cannot be made leaves nothing.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <thread>
 
 #include "bpffs_dir.hpp"
 #include "cli_help.hpp"
 #include "cli_json.hpp"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "packet.hpp"
 #include "temp_dir.hpp"
 #include "traffic.hpp"
+#include "wire_capture.hpp"
 #include "xdpctl/bpffs.hpp"
 #include "xdpctl/monitor.hpp"
 #include "xdpctl_fixture.hpp"
@@ -551,6 +555,63 @@ TEST_F(CliApply, FramesTakeARuleApplyWrote)
 	EXPECT_EQ(got.size(), static_cast<size_t>(kN)) << "every frame left through a1";
 	for (const auto &g : got)
 		EXPECT_EQ(g, f) << "unchanged: " << hex(g);
+}
+
+// A changed program is swapped on its link (bpf_link_update): frames flowing into a0 while files
+// alternate its program (xdp_pass, and xdp_redirect with no rule, which passes a miss) all
+// arrive, every apply says its swap, and a0 keeps its link throughout.
+TEST_F(CliApply, ASwapUnderTrafficLosesNoFrame)
+{
+	const std::string pass = file("pass.yaml", "interfaces:\n  - name: a0\n    program: xdp_pass\n");
+	const std::string redirect = file("redirect.yaml", "interfaces:\n  - name: a0\n    program: xdp_redirect\n");
+	ASSERT_EQ(xdpctl("apply -f " + pass).rc, 0);
+	const json before = status(); // named: iface() points into it
+	const json *a0 = iface(before, "a0");
+	ASSERT_TRUE(a0);
+	const json link = a0->at("link_id");
+	const std::string says[2] = {
+	    "~ interface a0: xdp_pass (native, counters on) => xdp_redirect (native, counters on)\n",
+	    "~ interface a0: xdp_redirect (native, counters on) => xdp_pass (native, counters on)\n"};
+
+	const Bytes f = Packet().eth(mac_of("a0"), mac_of("a0p")).payload(46, 0x3c).build();
+	WireCapture cap("a0");
+	std::atomic<bool> sending{true};
+	std::atomic<int> swaps{0}, failed{0};
+	std::string first_failure; // written by the swapper only, read after join()
+	std::thread swapper([&] {
+		for (int k = 0; sending; k++) {
+			auto r = xdpctl("apply -f " + (k % 2 ? pass : redirect));
+			if (r.rc == 0 && r.out == says[k % 2]) {
+				swaps++;
+				continue;
+			}
+			failed++;
+			if (first_failure.empty())
+				first_failure = "rc " + std::to_string(r.rc) + ", out " + r.out + ", err " + r.err;
+			k--; // the same file again: the next apply converges to it
+		}
+	});
+	const int kFrames = in_lane() ? 1000 : 3000, kBurst = 32;
+	size_t got = 0;
+	int sent = 0;
+	auto same = [&](const Bytes &b) { return b == f; };
+	// at least three swaps inside the stream, however fast or slow the machine is
+	for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+	     (sent < kFrames || swaps < 3) && std::chrono::steady_clock::now() < until; sent += kBurst) {
+		ASSERT_EQ(send_frames("a0p", f, kBurst), kBurst);
+		got += cap.drain(kBurst, 1000ms, same).size();
+	}
+	sending = false;
+	swapper.join();
+	got += cap.drain(0, 200ms, same).size();
+	EXPECT_GE(swaps.load(), 3) << "the program was swapped while frames flowed";
+	EXPECT_EQ(failed.load(), 0) << "every apply swapped; the first that did not: " << first_failure;
+	EXPECT_EQ(got, static_cast<size_t>(sent)) << "every frame arrived";
+	const json after = status();
+	a0 = iface(after, "a0");
+	ASSERT_TRUE(a0);
+	EXPECT_EQ(a0->at("link_id"), link) << "the same link after every swap";
+	EXPECT_EQ(a0->at("owned"), true);
 }
 
 // A changed mode is a reattach (unload, load). When the interface is the only one with a program,
