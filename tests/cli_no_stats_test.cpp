@@ -1,7 +1,8 @@
 // `xdpctl load --no-stats` as a user runs it, and LoadRequest::counters: the instance runs with
 // its counters switched off (frames pass, the pinned counters stay zero), status says so, stats
 // says so in one line instead of printing zeros, a program without the switch is refused leaving
-// nothing behind, and --replace switches the counters of a running interface.
+// nothing behind, and --replace switches the counters of a running interface. A program whose
+// object has no xdpctl_stats map: stats shows the kernel's run count of it instead.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -9,10 +10,15 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "bpffs_dir.hpp"
+#include "kernel.hpp"
 #include "netns.hpp"
 #include "prog_run.hpp"
+#include "spawn.hpp"
 #include "traffic.hpp"
 #include "xdpctl_fixture.hpp"
 #include "xdpctl/bpffs.hpp"
@@ -26,11 +32,68 @@ using nlohmann::json;
 
 namespace {
 const std::string kObjDir = XDPCTL_BPF_OBJ_DIR;
+const std::string kBin = XDPCTL_BIN;
 const Bytes kFrame = Packet().eth(kMacBcast, kMacB).payload(46).build();
 
 size_t lines(const std::string &s)
 {
 	return std::count(s.begin(), s.end(), '\n');
+}
+
+std::vector<std::string> split_lines(const std::string &s)
+{
+	std::vector<std::string> v;
+	std::istringstream in(s);
+	for (std::string l; std::getline(in, l);)
+		v.push_back(l);
+	return v;
+}
+
+// sysctl kernel.bpf_stats_enabled (global, not per namespace) set by a test and put back as it
+// was however the test ends.
+class BpfStatsSysctl {
+public:
+	static constexpr const char *kPath = "/proc/sys/kernel/bpf_stats_enabled";
+	BpfStatsSysctl() : was_(now()) {}
+	~BpfStatsSysctl()
+	{
+		if (!was_.empty())
+			(void)set(was_);
+	}
+	BpfStatsSysctl(const BpfStatsSysctl &) = delete;
+	BpfStatsSysctl &operator=(const BpfStatsSysctl &) = delete;
+	static std::string now()
+	{
+		std::ifstream f(kPath);
+		std::string v;
+		f >> v;
+		return v;
+	}
+	static bool set(const std::string &v)
+	{
+		std::ofstream f(kPath);
+		f << v << '\n';
+		f.flush();
+		return static_cast<bool>(f);
+	}
+	[[nodiscard]] const std::string &was() const { return was_; }
+
+private:
+	std::string was_;
+};
+
+// What the kernel says of the program attached to ifname.
+bpf_prog_info prog_info(const std::string &ifname)
+{
+	bpf_prog_info info{};
+	auto att = xdpctl::xdp_attachment(static_cast<int>(if_nametoindex(ifname.c_str())));
+	EXPECT_TRUE(att && att->prog_id) << "a program on " << ifname;
+	if (!att || !att->prog_id)
+		return info;
+	xdpctl::Fd fd(bpf_prog_get_fd_by_id(att->prog_id));
+	uint32_t len = sizeof(info);
+	EXPECT_TRUE(fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0) << "prog info of " << ifname;
+	return info;
 }
 
 } // namespace
@@ -200,30 +263,130 @@ TEST_F(CliNoStats, ReplaceWithNothingInPlaceLoadsAndSaysSo)
 }
 
 // A program whose object has no xdpctl_stats map (an object file of the user's; here the test-only
-// xdp_bare, which every lane kernel verifies) keeps no counters xdpctl can read: stats says
-// that, in one line, instead of "no longer attached"; without names such interfaces are left out
-// and named, as counters-off ones.
-TEST_F(CliNoStats, AProgramWithoutTheStatsMapIsNamedNotCalledDetached)
+// xdp_bare, which every lane kernel verifies) keeps no counters xdpctl can read: stats shows what
+// the kernel counts of its runs instead (bpf_prog_info run_cnt, run_time_ns), and says when
+// sysctl kernel.bpf_stats_enabled=0 keeps the kernel from counting; with or without names, alone
+// or beside a program with counters, exit 0.
+TEST_F(CliNoStats, AProgramWithoutTheStatsMapShowsTheKernelsRunCount)
 {
+	BpfStatsSysctl sysctl;
+	ASSERT_FALSE(sysctl.was().empty()) << "kernel.bpf_stats_enabled readable";
+	ASSERT_TRUE(sysctl.set("0"));
+	ASSERT_EQ(BpfStatsSysctl::now(), "0") << "a process holding BPF_ENABLE_STATS keeps the kernel counting";
 	add_veth("sm0", "sm1");
 	auto r = xdpctl("load " + kObjDir + "/xdp_bare.bpf.o sm0");
 	ASSERT_EQ(r.rc, 0) << r.err;
-	for (const char *args : {"stats sm0 -c 1 -i 0.05", "stats -c 1 -i 0.05"}) {
-		SCOPED_TRACE(args);
-		auto s = xdpctl(args);
-		EXPECT_EQ(s.rc, 1) << s.out;
-		EXPECT_EQ(s.err, std::string(args).starts_with("stats sm0")
-					 ? "xdpctl stats: interface sm0: its program xdp_bare keeps no xdpctl counters (its object "
-					   "has no xdpctl_stats map); the programs of the collection keep them (xdpctl load --list) "
-					   "(No data available)\n"
-					 : "xdpctl stats: interfaces: no program xdpctl attached keeps xdpctl counters (their objects "
-					   "have no xdpctl_stats map): sm0 (xdp_bare) (No data available)\n");
-		EXPECT_TRUE(s.out.empty()) << s.out;
+	ASSERT_EQ(send_frames("sm1", kFrame, 4), 4) << "frames the kernel does not count";
+	EXPECT_EQ(prog_info("sm0").run_cnt, 0u) << "sysctl 0: no run counted";
+
+	const std::string banner = "Runs of sm0 (xdp_bare) as the kernel counts them every 0.05 s, 1 times; Ctrl-C ends "
+				   "with a summary";
+	const std::string named = "No xdpctl counters (no xdpctl_stats map in the object): sm0 (xdp_bare)";
+	const std::string header = "   time  interface        rate        runs";
+	const std::string needs = "run count needs sysctl kernel.bpf_stats_enabled=1";
+	// the interval row from its interface column on (the time before it is the clock's)
+	auto row_from_ifname = [](const std::string &l) { return l.size() > 9 ? l.substr(9) : l; };
+
+	auto off = xdpctl("stats sm0 -c 1 -i 0.05");
+	ASSERT_EQ(off.rc, 0) << off.err;
+	EXPECT_TRUE(off.err.empty()) << off.err;
+	auto o = split_lines(off.out);
+	ASSERT_EQ(o.size(), 8u) << off.out;
+	EXPECT_EQ(o[0], banner);
+	EXPECT_EQ(o[1], named) << "the no-counters line, still true";
+	EXPECT_EQ(o[2], "");
+	EXPECT_EQ(o[3], header) << "one column: no action columns without per-action counters";
+	EXPECT_EQ(row_from_ifname(o[4]), "sm0              run/s          0  " + needs) << o[4];
+	EXPECT_EQ(o[5], "");
+	EXPECT_EQ(o[6].rfind("Summary: 1 interval in ", 0), 0u) << o[6];
+	EXPECT_EQ(o[7], "  sm0              xdp_bare             0 runs, avg 0 run/s; since loaded: 0 runs, 0 ns; " + needs);
+
+	// on: N frames, N runs
+	ASSERT_TRUE(sysctl.set("1"));
+	ASSERT_EQ(send_frames("sm1", kFrame, 10), 10);
+	auto info = prog_info("sm0");
+	ASSERT_EQ(info.run_cnt, 10u) << "the kernel counted one run per frame";
+	ASSERT_GT(info.run_time_ns, 0u);
+
+	auto j = xdpctl("stats -j -c 1 -i 0.05"); // without names: sm0 is watched, not left out
+	ASSERT_EQ(j.rc, 0) << j.err;
+	auto jl = split_lines(j.out);
+	ASSERT_EQ(jl.size(), 2u) << "an interval and the summary: " << j.out;
+	auto iv = json::parse(jl[0], nullptr, false), sum = json::parse(jl[1], nullptr, false);
+	ASSERT_FALSE(iv.is_discarded() || sum.is_discarded()) << j.out;
+	ASSERT_EQ(iv.at("interfaces").size(), 1u) << j.out;
+	const json &e = iv.at("interfaces").at(0);
+	EXPECT_EQ(e.at("ifname"), "sm0");
+	EXPECT_EQ(e.at("prog"), "xdp_bare");
+	EXPECT_TRUE(e.at("actions").is_null()) << "no per-action counters: " << e;
+	EXPECT_EQ(e.at("runs").at("count"), 0) << "nothing arrived during the interval: " << e;
+	EXPECT_EQ(e.at("runs").at("time_ns"), 0) << e;
+	EXPECT_TRUE(e.at("runs").at("ns_per_run").is_null()) << e;
+	EXPECT_EQ(e.at("bpf_stats_enabled"), true) << e;
+	EXPECT_EQ(sum.at("type"), "summary");
+	ASSERT_EQ(sum.at("interfaces").size(), 1u) << j.out;
+	const json &se = sum.at("interfaces").at(0);
+	EXPECT_TRUE(se.at("counters").is_null()) << se;
+	EXPECT_TRUE(se.at("actions").is_null()) << se;
+	EXPECT_EQ(se.at("run_count"), 10) << "the run count since load: " << se;
+	EXPECT_EQ(se.at("run_time_ns"), info.run_time_ns) << se;
+	EXPECT_EQ(se.at("runs").at("count"), 0) << se;
+	EXPECT_EQ(se.at("bpf_stats_enabled"), true) << se;
+
+	// the same reading as text: user space once -j showed what the kernel counted
+	if (in_lane()) {
+		lane_left_to_host(1, "text repeat of the -j reading");
+	} else {
+		auto on = xdpctl("stats sm0 -c 1 -i 0.05");
+		ASSERT_EQ(on.rc, 0) << on.err;
+		auto t = split_lines(on.out);
+		ASSERT_EQ(t.size(), 8u) << on.out;
+		EXPECT_EQ(t[0], banner);
+		EXPECT_EQ(t[1], named);
+		EXPECT_EQ(t[3], header);
+		EXPECT_EQ(row_from_ifname(t[4]), "sm0              run/s          0") << "no note while the kernel counts: " << t[4];
+		EXPECT_EQ(t[7], "  sm0              xdp_bare             0 runs, avg 0 run/s; since loaded: 10 runs, " +
+					std::to_string(info.run_time_ns) + " ns");
 	}
+
+	// frames sent during the run: counted in exactly one interval, and in the summary
+	Spawned p(ns().exec() + kBin + " stats -j sm0 -i 0.3 -c 3", env());
+	auto first = p.line();
+	ASSERT_TRUE(first) << "first interval printed";
+	ASSERT_EQ(send_frames("sm1", kFrame, 5), 5);
+	std::string rest, err;
+	ASSERT_EQ(p.finish(&rest, &err), 0) << err;
+	auto dl = split_lines(*first + "\n" + rest);
+	ASSERT_EQ(dl.size(), 4u) << *first << "\n" << rest;
+	uint64_t in_intervals = 0;
+	for (size_t i = 0; i < 3; i++) {
+		auto l = json::parse(dl[i], nullptr, false);
+		ASSERT_FALSE(l.is_discarded()) << dl[i];
+		in_intervals += l.at("interfaces").at(0).at("runs").at("count").get<uint64_t>();
+	}
+	EXPECT_EQ(in_intervals, 5u) << "every run in exactly one interval";
+	auto ds = json::parse(dl[3], nullptr, false);
+	ASSERT_FALSE(ds.is_discarded()) << dl[3];
+	const json &d = ds.at("interfaces").at(0);
+	EXPECT_EQ(d.at("runs").at("count"), 5) << d;
+	EXPECT_GT(d.at("runs").at("per_s").get<double>(), 0) << d;
+	EXPECT_TRUE(d.at("runs").at("ns_per_run").is_number()) << d;
+	EXPECT_EQ(d.at("run_count"), 15) << d;
+	info = prog_info("sm0");
+	EXPECT_EQ(info.run_cnt, 15u);
+
+	// beside a program with counters: both shown, the no-counters line kept
 	ASSERT_EQ(xdpctl("load xdp_pass sm1").rc, 0);
-	auto t = xdpctl("stats -c 1 -i 0.05");
-	ASSERT_EQ(t.rc, 0) << t.err;
-	EXPECT_NE(t.out.find("No xdpctl counters (no xdpctl_stats map in the object): sm0 (xdp_bare)\n"), std::string::npos)
-	    << t.out;
-	EXPECT_NE(t.out.find("Per-action rates of sm1 (xdp_pass_prog)"), std::string::npos) << "sm1 only: " << t.out;
+	auto mixed = xdpctl("stats -c 1 -i 0.05");
+	ASSERT_EQ(mixed.rc, 0) << mixed.err;
+	auto m = split_lines(mixed.out);
+	ASSERT_GE(m.size(), 2u) << mixed.out;
+	EXPECT_EQ(m[0], "Per-action rates of sm1 (xdp_pass_prog), runs of sm0 (xdp_bare) as the kernel counts them every "
+			"0.05 s, 1 times; Ctrl-C ends with a summary");
+	EXPECT_EQ(m[1], named);
+	EXPECT_NE(mixed.out.find("  sm0              xdp_bare             0 runs, avg 0 run/s; since loaded: 15 runs, " +
+				 std::to_string(info.run_time_ns) + " ns\n"),
+		  std::string::npos)
+	    << mixed.out;
+	EXPECT_NE(mixed.out.find("  sm1              xdp_pass_prog        no packets\n"), std::string::npos) << mixed.out;
 }

@@ -1,10 +1,14 @@
 // xdpctl stats [IFNAME...] [-i SECONDS] [-c COUNT] [-e] [-j]: live per-interface, per-action
 // rates of the programs xdpctl attached, every interval, like xdp-bench; a summary (totals and
-// average rates over the run) when it ends: after COUNT intervals, or on SIGINT/SIGTERM.
+// average rates over the run) when it ends: after COUNT intervals, or on SIGINT/SIGTERM. A
+// program whose object has no xdpctl_stats map has no per-action counters: its rows are the
+// kernel's run count and run time instead (bpf_prog_info; counted while sysctl
+// kernel.bpf_stats_enabled=1).
 // -j: one JSON object per line per interval ("type":"interval"), then one "type":"summary".
 #include <csignal>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +70,36 @@ nlohmann::json actions_json(const xdpctl::IfCounters &now, const xdpctl::IfCount
 	return a;
 }
 
+constexpr const char *kNeedsSysctl = "run count needs sysctl kernel.bpf_stats_enabled=1";
+
+// The kernel's run count of a program without xdpctl counters, between two samples: what
+// "actions" is for one with them. "ns_per_run" is null when it did not run.
+nlohmann::json runs_json(const xdpctl::RunCounters &now, const xdpctl::RunCounters &before, double dt)
+{
+	uint64_t c = delta(now.count, before.count), t = delta(now.time_ns, before.time_ns);
+	return nlohmann::json{{"count", c},
+			      {"time_ns", t},
+			      {"per_s", c / dt},
+			      {"ns_per_run", c ? nlohmann::json(t / c) : nlohmann::json(nullptr)}};
+}
+
+// An interface's members between two samples: "actions" (null for a program without xdpctl
+// counters) or, for such a program, "runs" and "bpf_stats_enabled" (false: the kernel counts no
+// runs, run count needs sysctl kernel.bpf_stats_enabled=1).
+nlohmann::json counted_json(const xdpctl::IfCounters &now, const xdpctl::IfCounters &before, double dt)
+{
+	if (!now.run)
+		return nlohmann::json{{"actions", actions_json(now, before, dt)}};
+	const auto &b = before.run ? *before.run : *now.run;
+	return nlohmann::json{{"actions", nullptr}, {"runs", runs_json(*now.run, b, dt)}, {"bpf_stats_enabled", now.run->enabled}};
+}
+
+// The average time of one run ("85 ns per run"), empty when it did not run.
+std::string per_run(uint64_t runs, uint64_t ns)
+{
+	return runs ? fmt::format("{} ns per run", ns / runs) : "";
+}
+
 nlohmann::json extended_json(const xdpctl::IfCounters &now, const xdpctl::IfCounters &before, double dt)
 {
 	nlohmann::json e = nlohmann::json::object();
@@ -89,11 +123,16 @@ nlohmann::json extended_json(const xdpctl::IfCounters &now, const xdpctl::IfCoun
 	return e;
 }
 
-void print_header()
+// The action columns when some interface has per-action counters; a program without them has
+// one row, its runs per second.
+void print_header(bool actions)
 {
 	fmt::print("{:>7}  {:<16} {:<6}", "time", "interface", "rate");
-	for (const char *a : xdpctl::kXdpActionNames)
-		fmt::print(" {:>9}", a);
+	if (actions)
+		for (const char *a : xdpctl::kXdpActionNames)
+			fmt::print(" {:>9}", a);
+	else
+		fmt::print(" {:>9}", "runs");
 	fmt::print("\n");
 }
 
@@ -101,13 +140,24 @@ void print_interval(double t, const xdpctl::StatsSample &now, const xdpctl::Stat
 {
 	for (size_t i = 0; i < now.interfaces.size(); i++) {
 		const auto &n = now.interfaces[i], &b = before.interfaces[i];
+		if (n.run) {
+			const auto &r = *n.run, &rb = b.run ? *b.run : r;
+			uint64_t runs = delta(r.count, rb.count);
+			std::string note = per_run(runs, delta(r.time_ns, rb.time_ns));
+			if (!r.enabled)
+				note += (note.empty() ? "" : "; ") + std::string(kNeedsSysctl);
+			fmt::print("{:>6.1f}s  {:<16} {:<6} {:>9}{}\n", t, n.ifname, "run/s", xdpctl::si(runs / dt),
+				   note.empty() ? "" : "  " + note);
+		}
 		std::string pps, bps;
 		for (size_t a = 0; a < n.xdp.size(); a++) {
 			pps += fmt::format(" {:>9}", xdpctl::si(delta(n.xdp[a].packets, b.xdp[a].packets) / dt));
 			bps += fmt::format(" {:>9}", xdpctl::si(delta(n.xdp[a].bytes, b.xdp[a].bytes) / dt));
 		}
-		fmt::print("{:>6.1f}s  {:<16} {:<6}{}\n", t, n.ifname, "pkt/s", pps);
-		fmt::print("{:>7}  {:<16} {:<6}{}\n", "", "", "B/s", bps);
+		if (!n.run) {
+			fmt::print("{:>6.1f}s  {:<16} {:<6}{}\n", t, n.ifname, "pkt/s", pps);
+			fmt::print("{:>7}  {:<16} {:<6}{}\n", "", "", "B/s", bps);
+		}
 		if (!extended)
 			continue;
 		if (n.link && b.link)
@@ -160,24 +210,40 @@ void print_summary(const xdpctl::StatsSample &last, const xdpctl::StatsSample &f
 			member("duration", dt) + ",", last.interfaces.size(),
 			[&](size_t i) {
 				const auto &n = last.interfaces[i];
+				nlohmann::json e{{"ifname", n.ifname}, {"ifindex", n.ifindex}, {"prog", n.prog}};
+				e.update(counted_json(n, first.interfaces[i], dt > 0 ? dt : 1));
+				if (n.run) {
+					// the absolute counts, as "counters" holds them for a program with xdpctl counters
+					e["counters"] = nullptr;
+					e["run_count"] = n.run->count;
+					e["run_time_ns"] = n.run->time_ns;
+					return e;
+				}
 				nlohmann::json counters = nlohmann::json::object();
 				for (size_t a = 0; a < n.xdp.size(); a++)
 					counters[xdpctl::kXdpActionNames[a]] = {{"packets", n.xdp[a].packets},
 										{"bytes", n.xdp[a].bytes}};
-				return nlohmann::json{{"ifname", n.ifname},
-						      {"ifindex", n.ifindex},
-						      {"prog", n.prog},
-						      {"actions", actions_json(n, first.interfaces[i], dt > 0 ? dt : 1)},
-						      {"counters", counters}};
+				e["counters"] = counters;
+				return e;
 			},
 			member("intervals", intervals) + "," + member("type", "summary"));
 		return;
 	}
 	fmt::print("\nSummary: {} interval{} in {:.1f} s\n", intervals, intervals == 1 ? "" : "s", dt);
-	fmt::print("  {:<16} {:<20} {:<9} {:>10} {:>12} {:>10} {:>10}\n", "interface", "program", "action", "packets", "bytes",
-		   "avg pkt/s", "avg B/s");
+	if (std::any_of(last.interfaces.begin(), last.interfaces.end(), [](const auto &n) { return !n.run; }))
+		fmt::print("  {:<16} {:<20} {:<9} {:>10} {:>12} {:>10} {:>10}\n", "interface", "program", "action", "packets",
+			   "bytes", "avg pkt/s", "avg B/s");
 	for (size_t i = 0; i < last.interfaces.size(); i++) {
 		const auto &n = last.interfaces[i], &f = first.interfaces[i];
+		if (n.run) {
+			const auto &r = *n.run, &rf = f.run ? *f.run : r;
+			uint64_t runs = delta(r.count, rf.count);
+			std::string each = per_run(runs, delta(r.time_ns, rf.time_ns));
+			fmt::print("  {:<16} {:<20} {} runs, avg {} run/s{}; since loaded: {} runs, {} ns{}\n", n.ifname, n.prog, runs,
+				   xdpctl::si(dt > 0 ? runs / dt : 0), each.empty() ? "" : ", " + each, r.count, r.time_ns,
+				   r.enabled ? "" : std::string("; ") + kNeedsSysctl);
+			continue;
+		}
 		bool any = false;
 		for (size_t a = 0; a < n.xdp.size(); a++) {
 			uint64_t p = delta(n.xdp[a].packets, f.xdp[a].packets), b = delta(n.xdp[a].bytes, f.xdp[a].bytes);
@@ -208,23 +274,25 @@ int run(const StatsArgs &a, const Globals &g)
 	if (!first)
 		return runtime_error(g, "stats", first.error());
 	if (!g.json) {
-		std::string names;
-		for (const auto &w : reader->interfaces())
-			names += (names.empty() ? "" : ", ") + w.ifname + " (" + w.prog + ")";
-		fmt::print("Per-action rates of {} every {} s{}; Ctrl-C ends with a summary\n", names, a.interval,
+		std::string names, runs;
+		for (const auto &w : reader->interfaces()) {
+			std::string &list = w.counted ? names : runs;
+			list += (list.empty() ? "" : ", ") + w.ifname + " (" + w.prog + ")";
+		}
+		std::string what = names.empty() ? "" : "Per-action rates of " + names;
+		if (!runs.empty())
+			what += (what.empty() ? "Runs of " : ", runs of ") + runs + " as the kernel counts them";
+		fmt::print("{} every {} s{}; Ctrl-C ends with a summary\n", what, a.interval,
 			   a.count ? fmt::format(", {} times", a.count) : "");
 		std::string off;
 		for (const auto &n : reader->counters_off())
 			off += (off.empty() ? "" : ", ") + n;
 		if (!off.empty())
 			fmt::print("Counters off (loaded with --no-stats): {}\n", off);
-		std::string none;
-		for (const auto &n : reader->uncounted())
-			none += (none.empty() ? "" : ", ") + n;
-		if (!none.empty())
-			fmt::print("No xdpctl counters (no " XDPCTL_STATS_MAP " map in the object): {}\n", none);
+		if (!runs.empty())
+			fmt::print("No xdpctl counters (no " XDPCTL_STATS_MAP " map in the object): {}\n", runs);
 		fmt::print("\n");
-		print_header();
+		print_header(!names.empty());
 	}
 	std::fflush(stdout);
 	auto prev = *first;
@@ -246,8 +314,8 @@ int run(const StatsArgs &a, const Globals &g)
 				"", cur->interfaces.size(),
 				[&](size_t i) {
 					const auto &c = cur->interfaces[i];
-					nlohmann::json e{{"ifname", c.ifname}, {"ifindex", c.ifindex}, {"prog", c.prog},
-							 {"actions", actions_json(c, prev.interfaces[i], dt)}};
+					nlohmann::json e{{"ifname", c.ifname}, {"ifindex", c.ifindex}, {"prog", c.prog}};
+					e.update(counted_json(c, prev.interfaces[i], dt));
 					if (a.extended)
 						e.update(extended_json(c, prev.interfaces[i], dt));
 					return e;
@@ -295,13 +363,18 @@ CLI::Validator interval_count()
 void register_stats(CLI::App &app, Globals &g)
 {
 	auto a = std::make_shared<StatsArgs>();
-	auto *sub = app.add_subcommand("stats", "live per-interface, per-action XDP rates of xdpctl's programs, like xdp-bench");
+	auto *sub = app.add_subcommand("stats", "live per-interface, per-action XDP rates of xdpctl's programs, like xdp-bench "
+						"(the kernel's run count for a program without xdpctl counters)");
 	sub->add_option("IFNAME", a->interfaces, "interfaces (default: every interface xdpctl has a program on)");
 	sub->add_option("-i,--interval", a->interval, "seconds between two readings (default 1)")->check(interval_seconds());
 	sub->add_option("-c,--count", a->count, "stop after COUNT intervals (default: until Ctrl-C)")->check(interval_count());
 	sub->add_flag("-e,--extended", a->extended, "also the netdev's rx/tx counters and the tracepoint monitor's error counts");
 	add_common_flags(*sub, g);
-	sub->footer("Example: xdpctl stats veth0 -i 2 -c 5\n         xdpctl stats -j -e   (JSON lines: one per interval, then a summary)");
+	sub->footer("Example: xdpctl stats veth0 -i 2 -c 5\n         xdpctl stats -j -e   (JSON lines: one per interval, then a summary)\n"
+		    "A program whose object has no " XDPCTL_STATS_MAP " map (an object file of your own) keeps no per-action\n"
+		    "counters: its row is its runs per second and time per run as the kernel counts them\n"
+		    "(bpf_prog_info run_cnt, run_time_ns; JSON \"runs\", \"run_count\", \"run_time_ns\"), which\n"
+		    "it does only while sysctl kernel.bpf_stats_enabled=1 (sysctl -w kernel.bpf_stats_enabled=1).");
 	sub->callback([a, &g] { g.exit_code = run(*a, g); });
 }
 

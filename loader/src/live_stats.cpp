@@ -1,11 +1,14 @@
+#include <bpf/bpf.h>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <optional>
 
 #include "loader_internal.hpp"
 #include "xdpctl/bpffs.hpp"
+#include "xdpctl/fd.hpp"
 #include "xdpctl/live_stats.hpp"
 #include "xdpctl/netdev.hpp"
 #include "xdpctl/privileges.hpp"
@@ -37,10 +40,28 @@ bool has_stats_map(const Layout &l, int ifindex)
 	return path_exists(pin) || path_exists(pin + kStagedSuffix);
 }
 
-std::string no_stats_map(const std::string &prog)
+// Whether the kernel counts programs' runs now (sysctl kernel.bpf_stats_enabled; a process
+// holding BPF_ENABLE_STATS makes it read 1 too). Unreadable: false, as the kernel counts nothing.
+bool bpf_stats_enabled()
 {
-	return "its program " + prog + " keeps no xdpctl counters (its object has no " XDPCTL_STATS_MAP
-	       " map); the programs of the collection keep them (xdpctl load --list)";
+	std::ifstream f("/proc/sys/kernel/bpf_stats_enabled");
+	int v = 0;
+	return f >> v && v != 0;
+}
+
+// The kernel's run count of w's program, while it is still the one attached to w's interface;
+// ENOENT once it is not (unloaded or replaced: what sample() says of a counted interface then).
+Result<RunCounters> run_counters(const Layout &l, const StatsReader::Watched &w, bool enabled)
+{
+	auto now = owned_prog(l, w.ifindex);
+	Fd fd(now == w.prog_id ? bpf_prog_get_fd_by_id(w.prog_id) : -1);
+	if (!fd)
+		return fail(ENOENT, "interface", w.ifname, "xdpctl's program is no longer attached (unloaded or replaced)");
+	bpf_prog_info info{};
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd.get(), &info, &len))
+		return fail(errno, "bpf_obj_get_info_by_fd", w.prog);
+	return RunCounters{info.run_cnt, info.run_time_ns, enabled};
 }
 
 // A program loaded with --no-stats has counters that stay zero: false for it.
@@ -74,69 +95,74 @@ Result<StatsReader> StatsReader::open(const std::vector<std::string> &ifnames)
 		if (!prog)
 			return fail(ENOENT, "interface", name,
 				    "runs no program of xdpctl, so there are no counters to read (xdpctl status shows what runs)");
-		if (!has_stats_map(*l, *idx))
-			return fail(ENODATA, "interface", name, no_stats_map(prog_name(*prog)));
-		auto on = counting(*prog);
+		bool counted = has_stats_map(*l, *idx);
+		auto on = counted ? counting(*prog) : Result<bool>(true);
 		if (!on)
 			return std::unexpected(on.error());
 		if (!*on)
 			return fail(ENODATA, "interface", name,
 				    "counters are off (loaded with --no-stats); reload it without --no-stats to count");
 		if (std::none_of(ifs.begin(), ifs.end(), [&](const Watched &w) { return w.ifindex == *idx; }))
-			ifs.push_back({*idx, name, prog_name(*prog)});
+			ifs.push_back({*idx, name, prog_name(*prog), *prog, counted});
 	}
-	std::vector<std::string> off, uncounted;
+	std::vector<std::string> off;
 	if (ifnames.empty()) {
 		for (int idx : detail::pinned_ifindexes(*l)) {
 			auto prog = owned_prog(*l, idx);
 			auto name = prog ? ifname_of(idx) : Result<std::string>(std::string());
 			if (!prog || !name)
 				continue;
-			if (!has_stats_map(*l, idx)) {
-				uncounted.push_back(*name + " (" + prog_name(*prog) + ")");
-				continue;
-			}
-			auto on = counting(*prog);
+			bool counted = has_stats_map(*l, idx);
+			auto on = counted ? counting(*prog) : Result<bool>(true);
 			if (!on)
 				return std::unexpected(on.error());
 			if (*on)
-				ifs.push_back({idx, *name, prog_name(*prog)});
+				ifs.push_back({idx, *name, prog_name(*prog), *prog, counted});
 			else
 				off.push_back(*name);
 		}
 		if (ifs.empty() && !off.empty())
 			return fail(ENODATA, "interfaces", {},
 				    "counters are off on every interface xdpctl attached to (loaded with --no-stats)");
-		if (ifs.empty() && !uncounted.empty()) {
-			std::string list;
-			for (const auto &u : uncounted)
-				list += (list.empty() ? "" : ", ") + u;
-			return fail(ENODATA, "interfaces", {},
-				    "no program xdpctl attached keeps xdpctl counters (their objects have no " XDPCTL_STATS_MAP
-				    " map): " + list);
-		}
 		if (ifs.empty())
 			return fail(ENOENT, "interfaces", {},
 				    "no interface in this network namespace runs a program of xdpctl; load one first "
 				    "(xdpctl load PROGRAM IFNAME)");
 	}
-	return StatsReader(std::move(*m), std::move(ifs), std::move(off), std::move(uncounted));
+	return StatsReader(std::move(*m), std::move(ifs), std::move(off));
 }
 
 Result<StatsSample> StatsReader::sample()
 {
 	StatsSample s;
+	// for the interfaces without xdpctl counters: the pins that say what is attached, and the sysctl
+	std::optional<Layout> l;
+	bool enabled = false;
+	if (std::any_of(ifs_.begin(), ifs_.end(), [](const Watched &w) { return !w.counted; })) {
+		auto cur = current_layout();
+		if (!cur)
+			return std::unexpected(cur.error());
+		l = std::move(*cur);
+		enabled = bpf_stats_enabled();
+	}
 	for (const auto &w : ifs_) {
 		auto v = map_.lookup_as<struct bpf_ctrl_xdp_stats>(static_cast<uint32_t>(w.ifindex));
 		if (!v && v.error().err == ENOENT)
 			return fail(ENODEV, "interface", w.ifname, "was removed");
 		if (!v)
 			return std::unexpected(v.error());
-		if (!(v->avail & BPF_CTRL_STATS_XDP_ACTIONS))
-			return fail(ENOENT, "interface", w.ifname, "xdpctl's program is no longer attached (unloaded or replaced)");
 		IfCounters c{w.ifindex, w.ifname, w.prog};
-		for (size_t a = 0; a < c.xdp.size(); a++)
-			c.xdp[a] = {v->xdp[a].packets, v->xdp[a].bytes};
+		if (!w.counted) {
+			auto r = run_counters(*l, w, enabled);
+			if (!r)
+				return std::unexpected(r.error());
+			c.run = *r;
+		} else if (!(v->avail & BPF_CTRL_STATS_XDP_ACTIONS)) {
+			return fail(ENOENT, "interface", w.ifname, "xdpctl's program is no longer attached (unloaded or replaced)");
+		} else {
+			for (size_t a = 0; a < c.xdp.size(); a++)
+				c.xdp[a] = {v->xdp[a].packets, v->xdp[a].bytes};
+		}
 		if (v->avail & BPF_CTRL_STATS_LINK)
 			c.link = LinkCounters{v->rx_packets, v->rx_bytes, v->rx_dropped,
 					      v->tx_packets, v->tx_bytes, v->tx_dropped};
