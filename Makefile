@@ -146,7 +146,7 @@ fuzz: cxx
 # racing commands): every step boundary of every verb, CRASH_RANDOM kills at random moments,
 # RACE_PROCS processes x RACE_ROUNDS commands each. Host only; prints the [ crash ] / [ race ] figures.
 CRASH_RANDOM ?= 300
-RACE_ROUNDS ?= 100
+RACE_ROUNDS ?= 300
 RACE_PROCS ?= 4
 converge-soak: cxx
 	$(Q)cd $(CMAKE_DIR) && XDPCTL_CRASH_RANDOM=$(CRASH_RANDOM) XDPCTL_RACE_ROUNDS=$(RACE_ROUNDS) \
