@@ -40,15 +40,6 @@ size_t lines(const std::string &s)
 	return std::count(s.begin(), s.end(), '\n');
 }
 
-std::vector<std::string> split_lines(const std::string &s)
-{
-	std::vector<std::string> v;
-	std::istringstream in(s);
-	for (std::string l; std::getline(in, l);)
-		v.push_back(l);
-	return v;
-}
-
 // sysctl kernel.bpf_stats_enabled (global, not per namespace) set by a test and put back as it
 // was however the test ends.
 class BpfStatsSysctl {

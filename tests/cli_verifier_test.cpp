@@ -17,15 +17,6 @@ using namespace xt;
 namespace {
 const std::string kObjDir = XDPCTL_BPF_OBJ_DIR;
 
-std::vector<std::string> split_lines(const std::string &s)
-{
-	std::vector<std::string> out;
-	std::istringstream in(s);
-	for (std::string l; std::getline(in, l);)
-		out.push_back(l);
-	return out;
-}
-
 bool has_line(const std::vector<std::string> &lines, const std::regex &re)
 {
 	return std::any_of(lines.begin(), lines.end(), [&](const std::string &l) { return std::regex_search(l, re); });

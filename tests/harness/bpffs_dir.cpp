@@ -68,6 +68,15 @@ std::vector<std::string> tree(const std::string &dir)
 	return out;
 }
 
+std::vector<std::string> split_lines(const std::string &s)
+{
+	std::vector<std::string> out;
+	std::istringstream in(s);
+	for (std::string l; std::getline(in, l);)
+		out.push_back(l);
+	return out;
+}
+
 CmdResult run_cmd(const std::string &cmd, const std::string &env)
 {
 	char o[] = "/tmp/xdpctl-out-XXXXXX", e[] = "/tmp/xdpctl-err-XXXXXX";

@@ -32,6 +32,10 @@ struct CmdResult {
 	int rc = -1;
 	std::string out, err;
 };
+
+// A command's output as its lines, without their newlines.
+std::vector<std::string> split_lines(const std::string &s);
+
 // Runs `cmd` through /bin/sh with `env` ("NAME=value ...", shell assignments) prepended.
 CmdResult run_cmd(const std::string &cmd, const std::string &env = {});
 
